@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Turn painting folders and video files into shuffled, gzipped TFRecord shards + manifest.json.
+
+Example:
+  python extract_frames.py --paintings paintings/ --video clip.mp4
+  python extract_frames.py --append --video second_clip.mp4      # add a source later
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import vae  # noqa: F401  (quietens TensorFlow before it loads)
+from vae import InputError, frames, records
+from vae.console import format_table
+
+DEFAULT_SIZE = "320x180"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--paintings", action="append", default=[], metavar="DIR",
+                        help="folder of paintings, searched recursively for jpg/jpeg/png/webp/bmp; "
+                             "one source named after the folder (repeatable)")
+    parser.add_argument("--video", action="append", default=[], metavar="FILE",
+                        help="video file; one source named after the file's stem (repeatable)")
+    parser.add_argument("--out", default="data", metavar="DIR",
+                        help="data folder for shards and manifest.json (default: data)")
+    parser.add_argument("--size", type=_arg(frames.parse_size), default=None, metavar="WxH",
+                        help=f"frame size of the records (default: {DEFAULT_SIZE}, or the "
+                             "existing manifest's with --append)")
+    parser.add_argument("--frame-step", type=_positive_int, default=10, metavar="N",
+                        help="keep every Nth video frame (default: 10)")
+    parser.add_argument("--crop", type=_arg(frames.parse_crop), default="auto",
+                        metavar="auto|none|T,R,B,L",
+                        help="black borders to remove from videos: auto-detect them (default), "
+                             "none, or pixels from the top,right,bottom,left edges")
+    parser.add_argument("--shards", type=_positive_int, default=None, metavar="N",
+                        help=f"number of shards to write (default: one per "
+                             f"{records.RECORDS_PER_SHARD} frames)")
+    parser.add_argument("--append", action="store_true",
+                        help="add these sources to the existing data folder, keeping its records "
+                             "and source ids")
+    parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
+    args = parser.parse_args(argv)
+    if not args.paintings and not args.video:
+        parser.error("nothing to extract: give at least one --paintings DIR or --video FILE")
+    return args
+
+
+def _arg(parse):
+    """Adapt a ValueError-raising parser to argparse, which then reports `error: ...`, exit 2."""
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def load_existing(args):
+    """The manifest to extend (with --append) or a new one; refuses to clobber existing data."""
+    manifest_path = os.path.join(args.out, records.MANIFEST)
+    exists = os.path.exists(manifest_path)
+    if exists and not args.append:
+        raise InputError(f"{manifest_path} already exists: pass --append to add sources to it, "
+                         "or choose another --out")
+    if not exists:
+        width, height = args.size or frames.parse_size(DEFAULT_SIZE)
+        return records.new_manifest(width, height)
+    try:
+        manifest = records.read_manifest(args.out)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {manifest_path}: {err}") from None
+    if args.size and args.size != records.frame_size(manifest):
+        raise InputError("--size {}x{} differs from the existing records' {}x{}".format(
+            *args.size, *records.frame_size(manifest)))
+    return manifest
+
+
+def plan_sources(args, manifest):
+    """Check every input before anything is written; return the new sources to extract."""
+    taken = {s["name"] for s in manifest["sources"]}
+    known_paths = {s["path"] for s in manifest["sources"]}
+    next_id = max((s["id"] for s in manifest["sources"]), default=-1) + 1
+    plans = []
+
+    def add(kind, path, stem, **extra):
+        nonlocal next_id
+        path = os.path.abspath(path)
+        if path in known_paths:
+            raise InputError(f"{path} is already a source in {args.out}")
+        known_paths.add(path)
+        name, n = stem or kind, 2
+        while name in taken:
+            name, n = f"{stem}-{n}", n + 1
+        taken.add(name)
+        plans.append(dict(id=next_id, name=name, kind=kind, path=path, **extra))
+        next_id += 1
+
+    for folder in args.paintings:
+        if not os.path.isdir(folder):
+            raise InputError(f"painting folder not found: {folder}")
+        files = frames.find_images(folder)
+        if not files:
+            raise InputError(f"no images ({', '.join(frames.IMAGE_EXTENSIONS)}) in {folder}")
+        add("painting", folder, os.path.basename(os.path.normpath(os.path.abspath(folder))),
+            files=files, estimate=len(files))
+
+    for path in args.video:
+        info = frames.probe_video(path)
+        crop = frames.detect_video_borders(info) if args.crop == "auto" else args.crop
+        frames.check_crop(crop, info.width, info.height, path)
+        add("video", path, os.path.splitext(os.path.basename(path))[0], info=info, crop=crop,
+            estimate=math.ceil(info.estimated_frames / args.frame_step))
+        print(f"{path}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s; "
+              f"crop ({'auto-detected' if args.crop == 'auto' else 'given'}) "
+              f"top,right,bottom,left = {crop}")
+    return plans
+
+
+def source_frames(plan, size, frame_step, warn):
+    """Yield (origin, frame) for one planned source, resized to fill size."""
+    if plan["kind"] == "painting":
+        for path in plan["files"]:
+            try:
+                image = frames.load_image(path)
+            except Exception as err:  # any undecodable file is skipped, whatever the codec says
+                warn(f"warning: skipping unreadable image {path}: {frames.first_line(err)}")
+                plan["skipped"] = plan.get("skipped", 0) + 1
+                continue
+            yield os.path.relpath(path, plan["path"]), frames.fill_resize(image, size)
+    else:
+        name = os.path.basename(plan["path"])
+        for index, frame in frames.video_frames(plan["info"], plan["crop"], size, fill=True,
+                                                step=frame_step):
+            yield f"{name}#{index}", frame
+
+
+def extract(args):
+    from tqdm import tqdm
+
+    started = time.time()
+    manifest = load_existing(args)
+    size = records.frame_size(manifest)
+    plans = plan_sources(args, manifest)
+    estimate = sum(p["estimate"] for p in plans)
+    num_shards = args.shards or max(1, math.ceil(estimate / records.RECORDS_PER_SHARD))
+    prefix = "records"
+    if manifest["shards"]:  # appended shards get their own names; old shards stay untouched
+        prefix = f"records-append{len(manifest.get('appends', [])) + 1}"
+
+    with records.ShuffledShardWriter(args.out, num_shards, seed=args.seed, prefix=prefix) as writer:
+        with tqdm(total=estimate, unit="frame", desc="decoding", dynamic_ncols=True) as bar:
+            for plan in plans:
+                bar.set_postfix_str(plan["name"])
+                plan["count"] = 0
+                for origin, frame in source_frames(plan, size, args.frame_step, bar.write):
+                    writer.add(records.encode_example(frame, plan["id"], origin))
+                    plan["count"] += 1
+                    bar.update()
+                if plan["count"] == 0:
+                    raise InputError(f"no readable frames in {plan['path']}")
+            bar.total = bar.n
+        print(f"shuffling {writer.count} records into shards ...", flush=True)
+        shards = writer.finish()
+
+    for plan in plans:
+        manifest["sources"].append({
+            "id": plan["id"], "name": plan["name"], "kind": plan["kind"], "path": plan["path"],
+            "frame_step": args.frame_step if plan["kind"] == "video" else None,
+            "crop": plan["crop"].as_list() if plan["kind"] == "video" else None,
+            "count": plan["count"], "skipped": plan.get("skipped", 0),
+        })
+    if prefix != "records":
+        manifest.setdefault("appends", []).append(
+            {"prefix": prefix, "sources": [p["id"] for p in plans]})
+    manifest["shards"].extend(shards)
+    records.write_manifest(args.out, manifest)
+
+    rows = [(p["id"], p["name"], p["kind"], p["count"], p.get("skipped", 0),
+             str(p["crop"]) if p["kind"] == "video" else "-") for p in plans]
+    print(format_table(["id", "source", "kind", "frames", "skipped", "crop t,r,b,l"], rows))
+    total = sum(s["count"] for s in manifest["shards"])
+    print(f"wrote {sum(s['count'] for s in shards)} frames ({size[0]}x{size[1]}) in {len(shards)} "
+          f"shard(s) to {args.out} in {time.time() - started:.1f} s; the folder now holds "
+          f"{total} frames from {len(manifest['sources'])} source(s)")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        extract(args)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Reading frames: streamed video decoding, image folders, black-border detection, resizing.
+
+Videos are decoded by the ffmpeg binary bundled with imageio-ffmpeg, one frame at a time, so a
+clip never has to fit in memory. Cropping, frame skipping and resizing run inside ffmpeg's
+filter graph: Python only ever sees the small frames it keeps.
+"""
+import logging
+import os
+from dataclasses import dataclass
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+
+from vae import InputError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+
+# A row or column of an RGB frame counts as a black border when its mean brightness stays at or
+# below this level (0..255) in every sampled frame; compressed black is rarely exactly 0.
+BORDER_THRESHOLD = 24
+BORDER_SAMPLES = 12
+
+# imageio-ffmpeg warns whenever the output size differs from the source, which is our intent.
+logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
+
+
+@dataclass(frozen=True)
+class Crop:
+    """Pixels removed from each edge, in CSS order: top, right, bottom, left."""
+
+    top: int = 0
+    right: int = 0
+    bottom: int = 0
+    left: int = 0
+
+    def as_list(self):
+        return [self.top, self.right, self.bottom, self.left]
+
+    def __str__(self):
+        return ",".join(str(v) for v in self.as_list())
+
+    def cropped_size(self, width, height):
+        return width - self.left - self.right, height - self.top - self.bottom
+
+
+def parse_size(text):
+    """'320x180' -> (320, 180); ValueError on anything else."""
+    parts = str(text).lower().split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"size must look like WIDTHxHEIGHT (e.g. 320x180), got {text!r}")
+    width, height = (int(p) for p in parts)
+    if width < 2 or height < 2:
+        raise ValueError(f"size must be at least 2x2, got {text!r}")
+    return width, height
+
+
+def parse_crop(text):
+    """'auto' -> 'auto', 'none' -> Crop(), 'T,R,B,L' -> Crop(T, R, B, L); ValueError otherwise."""
+    text = str(text).strip().lower()
+    if text == "auto":
+        return "auto"
+    if text == "none":
+        return Crop()
+    parts = text.split(",")
+    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(
+            f"crop must be auto, none or TOP,RIGHT,BOTTOM,LEFT in pixels (e.g. 60,0,60,0), got {text!r}")
+    return Crop(*(int(p) for p in parts))
+
+
+def fill_region(width, height, target_width, target_height):
+    """The largest centred (x, y, w, h) box of width x height with the target's aspect ratio.
+
+    Cutting this box out and resizing it fills the target frame without stretching.
+    """
+    if width * target_height > height * target_width:  # too wide: cut the sides
+        w, h = max(1, round(height * target_width / target_height)), height
+    else:  # too tall: cut top and bottom
+        w, h = width, max(1, round(width * target_height / target_width))
+    return (width - w) // 2, (height - h) // 2, w, h
+
+
+def find_images(folder):
+    """Every image file below folder (recursively), in a stable order."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith("."):
+                found.append(os.path.join(root, name))
+    return found
+
+
+def load_image(path):
+    """An image file as uint8 RGB (H, W, 3); grey, alpha, 16-bit and animated files are converted."""
+    image = np.asarray(iio.imread(path))
+    if image.ndim == 4:  # animated: keep the first frame
+        image = image[0]
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    if image.ndim != 3 or image.shape[-1] not in (1, 3, 4) or min(image.shape[:2]) < 1:
+        raise ValueError(f"unsupported image shape {image.shape}")
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def fill_resize(image, size):
+    """Centre-crop image to the aspect of size=(width, height), then resize with antialiasing."""
+    import tensorflow as tf  # deferred: only painting extraction needs it here
+
+    width, height = size
+    x, y, w, h = fill_region(image.shape[1], image.shape[0], width, height)
+    region = image[y:y + h, x:x + w]
+    resized = tf.image.resize(region, (height, width), method="bilinear", antialias=True)
+    return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    width: int
+    height: int
+    fps: float
+    duration: float
+    has_audio: bool
+
+    @property
+    def estimated_frames(self):
+        return max(1, int(round(self.fps * self.duration)))
+
+
+def probe_video(path):
+    """Open a video, read its metadata and its first frame; InputError when that is impossible."""
+    if not os.path.isfile(path):
+        raise InputError(f"video not found: {path}")
+    reader = imageio_ffmpeg.read_frames(path)
+    try:
+        meta = reader.__next__()
+        first = next(reader, None)
+    except (OSError, RuntimeError, IndexError, AttributeError, StopIteration) as err:
+        raise InputError(f"cannot decode video {path}: {first_line(err)}") from None
+    finally:
+        reader.close()
+    if first is None:
+        raise InputError(f"cannot decode video {path}: it has no video frames")
+    width, height = meta["size"]
+    return VideoInfo(path=path, width=width, height=height, fps=float(meta.get("fps") or 0.0),
+                     duration=float(meta.get("duration") or 0.0),
+                     has_audio="audio_codec" in meta)
+
+
+def first_line(err):
+    lines = [line for line in str(err).splitlines() if line.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+def read_frame_at(path, seconds):
+    """One full-size RGB frame at (or just after) the given time, or None past the end."""
+    reader = imageio_ffmpeg.read_frames(path, input_params=["-ss", f"{seconds:.3f}"],
+                                        output_params=["-frames:v", "1"])
+    try:
+        meta = next(reader)
+        data = next(reader, None)
+    finally:
+        reader.close()
+    if data is None:
+        return None
+    width, height = meta["size"]
+    return np.frombuffer(data, np.uint8).reshape(height, width, 3)
+
+
+def detect_borders(frames, threshold=BORDER_THRESHOLD):
+    """The black letterbox/pillarbox borders shared by all frames, as a Crop.
+
+    A row (column) is border when its mean brightness is at most threshold in every frame;
+    borders are counted inward from each edge. Frames that are black all over give no crop.
+    """
+    frames = np.asarray(frames, dtype=np.float32)
+    brightness = frames.mean(axis=-1)  # (n, H, W)
+    rows = brightness.mean(axis=2).max(axis=0)  # brightest occurrence of each row
+    cols = brightness.mean(axis=1).max(axis=0)
+
+    def edge_run(values):
+        dark = values <= threshold
+        if dark.all():
+            return 0, 0
+        first = int(np.argmax(~dark))
+        last = int(np.argmax(~dark[::-1]))
+        return first, last
+
+    top, bottom = edge_run(rows)
+    left, right = edge_run(cols)
+    return Crop(top, right, bottom, left)
+
+
+def detect_video_borders(info, samples=BORDER_SAMPLES):
+    """Sample frames spread over the clip (by seeking, not decoding it all) and detect borders."""
+    duration = info.duration if info.duration > 0 else 0.0
+    times = [duration * (i + 0.5) / samples for i in range(samples)] if duration else [0.0]
+    frames = [f for f in (read_frame_at(info.path, t) for t in times) if f is not None]
+    if not frames:
+        return Crop()
+    return detect_borders(frames)
+
+
+def check_crop(crop, width, height, what):
+    """InputError when crop leaves nothing of a width x height frame."""
+    w, h = crop.cropped_size(width, height)
+    if w < 2 or h < 2:
+        raise InputError(f"crop {crop} leaves no picture of the {width}x{height} frames of {what}")
+
+
+def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, duration=None):
+    """Yield (frame_index, uint8 RGB array) for every step-th frame of a probed video, streamed.
+
+    crop removes borders first; size=(w, h) then resizes in ffmpeg (high-quality scaler, which
+    antialiases when shrinking); fill=True centre-crops to the target aspect instead of
+    stretching. start/duration (seconds) select an excerpt; frame indices count from its start.
+    """
+    filters = []
+    if step > 1:
+        filters.append(f"select=not(mod(n\\,{step}))")
+    if crop != Crop() or (size and fill):
+        filters.append(_crop_filter(info, crop, size if fill else None))
+    if size:
+        filters.append(f"scale={size[0]}:{size[1]}:flags=lanczos+accurate_rnd+full_chroma_int")
+    output = ["-fps_mode", "passthrough"] if step > 1 else []
+    if filters:
+        output += ["-vf", ",".join(filters)]
+    if duration is not None:
+        output += ["-t", f"{duration:.3f}"]
+    inputs = ["-ss", f"{start:.3f}"] if start else []
+    reader = imageio_ffmpeg.read_frames(info.path, input_params=inputs, output_params=output)
+    try:
+        meta = next(reader)
+        width, height = meta["size"]
+        for i, data in enumerate(reader):
+            yield i * step, np.frombuffer(data, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+def _crop_filter(info, crop, fill_size):
+    # ffmpeg's crop filter takes w:h:x:y; in_w/in_h keep the expression valid for any input size.
+    if fill_size is None:
+        return (f"crop=in_w-{crop.left + crop.right}:in_h-{crop.top + crop.bottom}:"
+                f"{crop.left}:{crop.top}")
+    width, height = crop.cropped_size(info.width, info.height)
+    x, y, w, h = fill_region(width, height, *fill_size)
+    return f"crop={w}:{h}:{crop.left + x}:{crop.top + y}"

@@ -1,0 +1,217 @@
+"""The TFRecord schema, the shuffling shard writer, the manifest, and the tf.data reader.
+
+A record is a tf.train.Example holding one uint8 RGB frame and where it came from; shards are
+GZIP-compressed and listed, with counts and checksums, in manifest.json (see DESIGN.md).
+"""
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+COMPRESSION = "GZIP"
+# Default shard size; also what the shuffle holds in memory at once (about 170 MB at 320x180).
+RECORDS_PER_SHARD = 1000
+
+FEATURES = {
+    "image": tf.io.FixedLenFeature([], tf.string),
+    "height": tf.io.FixedLenFeature([], tf.int64),
+    "width": tf.io.FixedLenFeature([], tf.int64),
+    "source": tf.io.FixedLenFeature([], tf.int64),
+    "origin": tf.io.FixedLenFeature([], tf.string),
+}
+
+
+def encode_example(image, source_id, origin):
+    """Serialise one uint8 (H, W, 3) frame as a tf.train.Example."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width, _ = image.shape
+
+    def int64(value):
+        return tf.train.Feature(int64_list=tf.train.Int64List(value=[int(value)]))
+
+    def raw(value):
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+    example = tf.train.Example(features=tf.train.Features(feature={
+        "image": raw(image.tobytes()),
+        "height": int64(height),
+        "width": int64(width),
+        "source": int64(source_id),
+        "origin": raw(origin.encode("utf-8")),
+    }))
+    return example.SerializeToString()
+
+
+def parse_example(serialized):
+    """The features of one serialised record (usable inside tf.data)."""
+    return tf.io.parse_single_example(serialized, FEATURES)
+
+
+def shard_name(index, count, prefix="records"):
+    return f"{prefix}-{index:05d}-of-{count:05d}.tfrecord.gz"
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class ShuffledShardWriter:
+    """Writes records as shards shuffled across all sources, with bounded memory.
+
+    Two passes: add() scatters each record into a random temporary bucket on disk; finish()
+    loads one bucket at a time, shuffles it in memory and writes it as a GZIP shard. Every
+    record thus lands at a uniformly random place, yet memory holds only one shard. Nothing
+    appears in out_dir until finish() has written every shard; close() without finish()
+    (an error, Ctrl-C) leaves out_dir as it was.
+    """
+
+    def __init__(self, out_dir, num_shards, seed=0, prefix="records"):
+        if num_shards < 1:
+            raise ValueError("num_shards must be at least 1")
+        self.out_dir = out_dir
+        self.prefix = prefix
+        self.rng = np.random.default_rng(seed)
+        self.created_out_dir = not os.path.isdir(out_dir)
+        self.finished = False
+        os.makedirs(out_dir, exist_ok=True)
+        self.tmp_dir = tempfile.mkdtemp(prefix=".extract-", dir=out_dir)
+        self.bucket_paths = [os.path.join(self.tmp_dir, f"bucket-{i}.tfrecord")
+                             for i in range(num_shards)]
+        self.buckets = [tf.io.TFRecordWriter(p) for p in self.bucket_paths]
+        self.count = 0
+
+    def add(self, serialized):
+        self.buckets[self.rng.integers(len(self.buckets))].write(serialized)
+        self.count += 1
+
+    def finish(self):
+        """Shuffle and compress every bucket, move the shards into place; return their entries."""
+        for bucket in self.buckets:
+            bucket.close()
+        filled = []
+        for path in self.bucket_paths:
+            records = list(tf.data.TFRecordDataset(path).as_numpy_iterator())
+            os.remove(path)
+            if records:
+                filled.append(records)
+        options = tf.io.TFRecordOptions(compression_type=COMPRESSION)
+        shards = []
+        for index, records in enumerate(filled):
+            name = shard_name(index, len(filled), self.prefix)
+            tmp_path = os.path.join(self.tmp_dir, name)
+            with tf.io.TFRecordWriter(tmp_path, options) as writer:
+                for i in self.rng.permutation(len(records)):
+                    writer.write(records[i])
+            shards.append({"file": name, "count": len(records), "sha256": file_sha256(tmp_path)})
+        for shard in shards:
+            os.replace(os.path.join(self.tmp_dir, shard["file"]),
+                       os.path.join(self.out_dir, shard["file"]))
+        self.finished = True
+        self.close()
+        return shards
+
+    def close(self):
+        for bucket in self.buckets:
+            bucket.close()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        if self.created_out_dir and not self.finished:
+            shutil.rmtree(self.out_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def read_manifest(data_dir):
+    """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid."""
+    with open(os.path.join(data_dir, MANIFEST)) as f:
+        manifest = json.load(f)
+    for key in ("frame_size", "sources", "shards"):
+        if key not in manifest:
+            raise ValueError(f"{MANIFEST} has no '{key}'")
+    return manifest
+
+
+def write_json_atomic(path, data):
+    """Write JSON to path so that readers see either the old file or the complete new one."""
+    tmp = f"{path}.partial"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def write_manifest(data_dir, manifest):
+    write_json_atomic(os.path.join(data_dir, MANIFEST), manifest)
+
+
+def new_manifest(width, height):
+    return {"format": MANIFEST_FORMAT, "frame_size": {"width": width, "height": height},
+            "sources": [], "shards": []}
+
+
+def frame_size(manifest):
+    """(width, height) of the frames in a data folder."""
+    size = manifest["frame_size"]
+    return int(size["width"]), int(size["height"])
+
+
+def check_shard(path, width, height, source_ids, visit=None):
+    """Read every record of a shard and check it against the manifest's frame size and sources.
+
+    Returns (records read, problems), problems being readable sentences that name the record
+    index. A truncated or corrupt file ends the scan with one problem instead of an exception.
+    visit(source_id, origin, image) is called for every good record.
+    """
+    problems = []
+    index = 0
+    try:
+        for serialized in tf.data.TFRecordDataset(path, compression_type=COMPRESSION):
+            problem = _check_record(serialized.numpy(), width, height, source_ids, visit)
+            if problem:
+                problems.append(f"record {index}: {problem}")
+            index += 1
+    except (tf.errors.OpError, OSError) as err:
+        problems.append(f"unreadable from record {index} on ({_op_error_text(err)})")
+    return index, problems
+
+
+def _op_error_text(err):
+    """The useful part of a TensorFlow op error: no function-node prefix, no [Op:...] suffix."""
+    message = (getattr(err, "message", None) or str(err)).splitlines()[0]
+    message = re.sub(r"\{\{[^}]*\}\}\s*", "", message)
+    return re.sub(r"\s*\[Op:.*$", "", message).strip(" '")
+
+
+def _check_record(serialized, width, height, source_ids, visit):
+    try:
+        features = tf.train.Example.FromString(serialized).features.feature
+        image = features["image"].bytes_list.value[0]
+        h = features["height"].int64_list.value[0]
+        w = features["width"].int64_list.value[0]
+        source = features["source"].int64_list.value[0]
+        origin = features["origin"].bytes_list.value[0].decode("utf-8", "replace")
+    except Exception as err:  # a malformed protobuf can fail in many ways; report, don't crash
+        return f"not a valid frame record ({type(err).__name__}: {err})"
+    if (w, h) != (width, height):
+        return f"frame is {w}x{h}, manifest says {width}x{height}"
+    if len(image) != width * height * 3:
+        return f"image holds {len(image)} bytes, expected {width * height * 3} (uint8 RGB)"
+    if source not in source_ids:
+        return f"unknown source id {source}"
+    if visit:
+        visit(source, origin, np.frombuffer(image, np.uint8).reshape(height, width, 3))
+    return None

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Read every record of a data folder back, check it against manifest.json, write contact sheets.
+
+Exit status: 0 when everything holds, 1 when a shard is damaged or counts/checksums disagree
+(each damaged shard is named, with the record index where known), 2 on bad arguments.
+
+Example:
+  python validate_records.py --data data     # then look at data/contact-<source>.png
+"""
+import argparse
+import os
+import re
+import sys
+import time
+
+import numpy as np
+
+import vae  # noqa: F401  (quietens TensorFlow before it loads)
+from vae import InputError, records
+from vae.console import format_table
+from vae.gallery import make_grid, write_png
+
+SHEET_FRAMES = 24
+SHEET_COLUMNS = 6
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default="data", metavar="DIR",
+                        help="data folder written by extract_frames.py (default: data)")
+    parser.add_argument("--previews", default=None, metavar="DIR",
+                        help="where to write contact-<source>.png (default: the data folder)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="which frames the contact sheets sample (default: 0)")
+    return parser.parse_args(argv)
+
+
+class SourceSampler:
+    """A fixed-size uniform sample of each source's frames (reservoir sampling: bounded memory)."""
+
+    def __init__(self, size, seed):
+        self.size = size
+        self.rng = np.random.default_rng(seed)
+        self.seen = {}
+        self.samples = {}
+
+    def __call__(self, source, origin, image):
+        seen = self.seen[source] = self.seen.get(source, 0) + 1
+        sample = self.samples.setdefault(source, [])
+        if len(sample) < self.size:
+            sample.append((origin, image.copy()))
+        else:
+            slot = self.rng.integers(seen)
+            if slot < self.size:
+                sample[slot] = (origin, image.copy())
+
+    def frames(self, source):
+        """The sampled frames in natural order of their origin (file name, frame number)."""
+        def natural(item):
+            return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", item[0])]
+        return [image for _, image in sorted(self.samples.get(source, []), key=natural)]
+
+
+def validate(args):
+    from tqdm import tqdm
+
+    started = time.time()
+    if not os.path.isdir(args.data):
+        raise InputError(f"data folder not found: {args.data}")
+    try:
+        manifest = records.read_manifest(args.data)
+    except FileNotFoundError:
+        raise InputError(f"no {records.MANIFEST} in {args.data}: run extract_frames.py first") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {os.path.join(args.data, records.MANIFEST)}: {err}") from None
+    width, height = records.frame_size(manifest)
+    sources = {s["id"]: s for s in manifest["sources"]}
+    sampler = SourceSampler(SHEET_FRAMES, args.seed)
+    damaged = {}  # shard file -> problems
+    expected_total = sum(s["count"] for s in manifest["shards"])
+
+    with tqdm(total=expected_total, unit="record", desc="reading", dynamic_ncols=True) as bar:
+        def visit(source, origin, image):
+            sampler(source, origin, image)
+            bar.update()
+
+        for shard in manifest["shards"]:
+            path = os.path.join(args.data, shard["file"])
+            if not os.path.isfile(path):
+                damaged[shard["file"]] = ["file is missing"]
+                continue
+            problems = []
+            if records.file_sha256(path) != shard["sha256"]:
+                problems.append("sha256 differs from the manifest (file changed or truncated)")
+            count, record_problems = records.check_shard(path, width, height, set(sources), visit)
+            problems += record_problems
+            if count != shard["count"]:
+                problems.append(f"holds {count} records, manifest says {shard['count']}")
+            if problems:
+                damaged[shard["file"]] = problems
+
+    found = dict(sampler.seen)
+    source_problems = [f"source {s['name']} (id {i}): {found.get(i, 0)} records found, "
+                       f"manifest says {s['count']}"
+                       for i, s in sources.items() if found.get(i, 0) != s["count"]]
+
+    previews = args.previews or args.data
+    rows = []
+    for source_id, source in sources.items():
+        sheet = "-"
+        frames = sampler.frames(source_id)
+        if frames:
+            sheet = os.path.join(previews, f"contact-{source['name']}.png")
+            write_png(sheet, make_grid(frames, SHEET_COLUMNS))
+        status = "ok" if found.get(source_id, 0) == source["count"] else "MISMATCH"
+        rows.append((source_id, source["name"], source["kind"], source["count"],
+                     found.get(source_id, 0), status, sheet))
+    print(format_table(["id", "source", "kind", "expected", "found", "status", "contact sheet"],
+                       rows))
+
+    for name, problems in damaged.items():
+        for problem in problems:
+            print(f"damaged: {name}: {problem}", file=sys.stderr)
+    for problem in source_problems:
+        print(f"mismatch: {problem}", file=sys.stderr)
+    verdict = "FAILED" if damaged or source_problems else "ok"
+    print(f"{verdict}: {sum(found.values())} of {expected_total} records good in "
+          f"{len(manifest['shards'])} shard(s), {len(damaged)} damaged; {width}x{height} frames; "
+          f"{time.time() - started:.1f} s")
+    return 1 if damaged or source_problems else 0
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        return validate(args)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
