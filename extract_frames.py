@@ -164,7 +164,8 @@ def extract(args):
             for plan in plans:
                 bar.set_postfix_str(plan["name"])
                 plan["count"] = 0
-                for origin, frame in source_frames(plan, size, args.frame_step, bar.write):
+                warn = lambda message: bar.write(message, file=sys.stderr)  # noqa: E731
+                for origin, frame in source_frames(plan, size, args.frame_step, warn):
                     writer.add(records.encode_example(frame, plan["id"], origin))
                     plan["count"] += 1
                     bar.update()
