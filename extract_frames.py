@@ -5,13 +5,12 @@ Example:
   python extract_frames.py --paintings paintings/ --video clip.mp4
   python extract_frames.py --append --video second_clip.mp4      # add a source later
 """
-import argparse
 import math
 import os
 import sys
 import time
 
-import vae  # noqa: F401  (quietens TensorFlow before it loads)
+from cli import parser_for, positive_int, run, value_type
 from vae import InputError, frames, records
 from vae.console import format_table
 
@@ -19,8 +18,7 @@ DEFAULT_SIZE = "320x180"
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     parser.add_argument("--paintings", action="append", default=[], metavar="DIR",
                         help="folder of paintings, searched recursively for jpg/jpeg/png/webp/bmp; "
                              "one source named after the folder (repeatable)")
@@ -28,16 +26,16 @@ def parse_args(argv):
                         help="video file; one source named after the file's stem (repeatable)")
     parser.add_argument("--out", default="data", metavar="DIR",
                         help="data folder for shards and manifest.json (default: data)")
-    parser.add_argument("--size", type=_arg(frames.parse_size), default=None, metavar="WxH",
+    parser.add_argument("--size", type=value_type(frames.parse_size), default=None, metavar="WxH",
                         help=f"frame size of the records (default: {DEFAULT_SIZE}, or the "
                              "existing manifest's with --append)")
-    parser.add_argument("--frame-step", type=_positive_int, default=10, metavar="N",
+    parser.add_argument("--frame-step", type=positive_int, default=10, metavar="N",
                         help="keep every Nth video frame (default: 10)")
-    parser.add_argument("--crop", type=_arg(frames.parse_crop), default="auto",
+    parser.add_argument("--crop", type=value_type(frames.parse_crop), default="auto",
                         metavar="auto|none|T,R,B,L",
                         help="black borders to remove from videos: auto-detect them (default), "
                              "none, or pixels from the top,right,bottom,left edges")
-    parser.add_argument("--shards", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--shards", type=positive_int, default=None, metavar="N",
                         help=f"number of shards to write (default: one per "
                              f"{records.RECORDS_PER_SHARD} frames)")
     parser.add_argument("--append", action="store_true",
@@ -48,23 +46,6 @@ def parse_args(argv):
     if not args.paintings and not args.video:
         parser.error("nothing to extract: give at least one --paintings DIR or --video FILE")
     return args
-
-
-def _arg(parse):
-    """Adapt a ValueError-raising parser to argparse, which then reports `error: ...`, exit 2."""
-    def convert(text):
-        try:
-            return parse(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-    convert.__name__ = parse.__name__
-    return convert
-
-
-def _positive_int(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
 
 
 def load_existing(args):
@@ -195,19 +176,15 @@ def extract(args):
     print(f"wrote {sum(s['count'] for s in shards)} frames ({size[0]}x{size[1]}) in {len(shards)} "
           f"shard(s) to {args.out} in {time.time() - started:.1f} s; the folder now holds "
           f"{total} frames from {len(manifest['sources'])} source(s)")
+    return 0
 
 
 def main(argv=None):
-    args = parse_args(argv)
     try:
-        extract(args)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return run(extract, parse_args(argv))
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ Exit status: 0 when everything holds, 1 when a shard is damaged or counts/checks
 Example:
   python validate_records.py --data data     # then look at data/contact-<source>.png
 """
-import argparse
 import os
 import re
 import sys
@@ -15,7 +14,7 @@ import time
 
 import numpy as np
 
-import vae  # noqa: F401  (quietens TensorFlow before it loads)
+from cli import parser_for, run
 from vae import InputError, records
 from vae.console import format_table
 from vae.gallery import make_grid, write_png
@@ -25,8 +24,7 @@ SHEET_COLUMNS = 6
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = parser_for(__doc__)
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder written by extract_frames.py (default: data)")
     parser.add_argument("--previews", default=None, metavar="DIR",
@@ -132,12 +130,7 @@ def validate(args):
 
 
 def main(argv=None):
-    args = parse_args(argv)
-    try:
-        return validate(args)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    return run(validate, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -215,3 +215,62 @@ def _check_record(serialized, width, height, source_ids, visit):
     if visit:
         visit(source, origin, np.frombuffer(image, np.uint8).reshape(height, width, 3))
     return None
+
+
+def shard_paths(data_dir, manifest):
+    return [os.path.join(data_dir, s["file"]) for s in manifest["shards"]]
+
+
+def decode_frame(serialized, width, height):
+    """A serialised record -> {"image": uint8 (H, W, 3), "source": int64} inside tf.data."""
+    features = parse_example(serialized)
+    image = tf.reshape(tf.io.decode_raw(features["image"], tf.uint8), (height, width, 3))
+    return {"image": image, "source": features["source"]}
+
+
+# Decoded frames are cached in memory when the whole data set is at most this large; with a
+# cache, gzip decompression runs once instead of once per epoch on the training machine's cores.
+CACHE_LIMIT_BYTES = 2 << 30
+
+
+def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, seed=None,
+                 shuffle_buffer=1000, input_context=None, cache="auto"):
+    """Batches of {"image": float32 (B, H, W, 3) in [0, 1], "source": int64 (B,)}.
+
+    Shards are read in parallel (interleave) and records decoded in parallel; with an
+    input_context (tf.distribute) each input pipeline reads its own part of the data.
+    """
+    width, height = frame_size(manifest)
+    files = shard_paths(data_dir, manifest)
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    shard_records = False
+    if input_context and input_context.num_input_pipelines > 1:
+        if len(files) >= input_context.num_input_pipelines:
+            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        else:
+            shard_records = True
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed)
+    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, COMPRESSION),
+                       cycle_length=min(len(files), 4), num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=not shuffle)
+    if shard_records:
+        ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    ds = ds.map(lambda r: decode_frame(r, width, height), num_parallel_calls=tf.data.AUTOTUNE)
+    total_bytes = sum(s["count"] for s in manifest["shards"]) * width * height * 3
+    if cache is True or (cache == "auto" and total_bytes <= CACHE_LIMIT_BYTES):
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
+    ds = ds.batch(batch_size, drop_remainder=repeat)
+    ds = ds.map(lambda b: {"image": tf.cast(b["image"], tf.float32) / 255.0,
+                           "source": b["source"]}, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def load_frames(data_dir, manifest, count):
+    """The first count frames in shard order (already mixed across sources), float32 [0, 1]."""
+    ds = make_dataset(data_dir, manifest, count, shuffle=False, repeat=False, cache=False)
+    return next(iter(ds))["image"].numpy()

@@ -1,0 +1,91 @@
+"""What the top-level scripts share: argparse value types, the trainers' common flags, and the
+`error: ...` / exit 2 convention. Command-line code only; the library is in vae/."""
+import argparse
+import sys
+
+import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
+from vae import InputError
+
+
+def value_type(parse):
+    """Adapt a ValueError-raising parser to argparse, which reports `error: ...` and exits 2."""
+    def convert(text):
+        try:
+            return parse(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    convert.__name__ = parse.__name__
+    return convert
+
+
+@value_type
+def positive_int(text):
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+@value_type
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise ValueError(f"expected a positive number, got {text!r}")
+    return value
+
+
+@value_type
+def int_list(text):
+    parts = text.split(",")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"expected comma-separated positive integers, got {text!r}")
+    return [int(p) for p in parts]
+
+
+def parser_for(doc):
+    """An ArgumentParser whose --help shows the script's docstring as written."""
+    return argparse.ArgumentParser(description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_training_flags(parser, logdir, learning_rate):
+    """Flags that train_vae.py and train_refiner.py share."""
+    parser.add_argument("--data", default="data", metavar="DIR",
+                        help="data folder written by extract_frames.py (default: data)")
+    parser.add_argument("--logdir", default=logdir, metavar="DIR",
+                        help="run folder: checkpoints, config.json, TensorBoard logs, previews "
+                             f"(default: {logdir}); an existing run there is resumed")
+    parser.add_argument("--batch-size", type=positive_int, default=50, metavar="N",
+                        help="global batch size, split over replicas (default: 50)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=positive_int, default=100000, metavar="N",
+                        help="total steps to reach, counting earlier runs (default: 100000)")
+    length.add_argument("--epochs", type=positive_float, default=None, metavar="N",
+                        help="train for N passes over the data instead (a total, like --steps)")
+    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
+                        metavar="LR", help=f"Adam learning rate (default: {learning_rate:g})")
+    parser.add_argument("--checkpoint-every", type=positive_int, default=500, metavar="N",
+                        help="save a checkpoint every N steps, and always on exit (default: 500)")
+    parser.add_argument("--preview-every", type=positive_int, default=500, metavar="N",
+                        help="write preview.png and a progress.mp4 frame every N steps "
+                             "(default: 500)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
+                        default="default",
+                        help="default: one device; mirrored: all local GPUs; multiworker: "
+                             "several machines described by TF_CONFIG (default: default)")
+    parser.add_argument("--mixed-precision", action="store_true",
+                        help="mixed_float16 with loss scaling (GPU only; ignored on CPU)")
+    parser.add_argument("--no-xla", dest="xla", action="store_false",
+                        help="do not compile the training step with XLA")
+
+
+def run(main_function, args):
+    """Call main_function(args) and turn InputError into `error: ...` with exit status 2."""
+    try:
+        return main_function(args)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Train the convolutional VAE on the records of a data folder.
+
+Stop it at any time (Ctrl-C or SIGTERM save a checkpoint); run the same command again to resume.
+Watch it with `tensorboard --logdir runs`; <logdir>/preview.png and progress.mp4 show the
+reconstructions improving.
+
+Example:
+  python train_vae.py --data data --logdir runs/vae --steps 20000
+"""
+import sys
+
+from cli import add_training_flags, int_list, parser_for, positive_int, run
+from vae import InputError
+from vae.model import DEFAULT_CODE_SIZE, DEFAULT_FILTERS, DEFAULT_KERNELS
+
+PREVIEW_FRAMES = 6
+
+
+def parse_args(argv):
+    parser = parser_for(__doc__)
+    add_training_flags(parser, "runs/vae", 2e-4)
+    parser.add_argument("--filters", type=int_list, default=list(DEFAULT_FILTERS),
+                        metavar="N,N,...", help="feature maps of the encoder's conv layers; the "
+                        f"decoder mirrors them (default: {','.join(map(str, DEFAULT_FILTERS))})")
+    parser.add_argument("--kernels", type=int_list, default=list(DEFAULT_KERNELS),
+                        metavar="K,K,...", help="kernel sizes of those layers "
+                        f"(default: {','.join(map(str, DEFAULT_KERNELS))})")
+    parser.add_argument("--code-size", type=positive_int, default=DEFAULT_CODE_SIZE,
+                        metavar="N", help=f"latent code size (default: {DEFAULT_CODE_SIZE})")
+    args = parser.parse_args(argv)
+    if len(args.filters) != len(args.kernels):
+        parser.error(f"--filters lists {len(args.filters)} layers but --kernels {len(args.kernels)}")
+    return args
+
+
+def train(args):
+    import tensorflow as tf
+
+    from vae import model, records, training
+    from vae.console import format_table
+
+    manifest = load_manifest(args.data)
+    width, height = records.frame_size(manifest)
+    num_records = sum(s["count"] for s in manifest["shards"])
+    config = model.VAEConfig(width, height, args.filters, args.kernels, args.code_size)
+    run_config = {
+        "kind": "vae", "model": config.to_dict(),
+        "training": {"data": args.data, "batch_size": args.batch_size,
+                     "learning_rate": args.learning_rate, "seed": args.seed},
+    }
+    strategy = training.make_strategy(args.strategy)
+    chief = training.is_chief(strategy)
+    resumed = training.prepare_run(args.logdir, run_config, write=chief)
+    note = training.setup_mixed_precision(args.mixed_precision)
+    if note:
+        print(note)
+    tf.keras.utils.set_random_seed(args.seed)
+    if args.batch_size % strategy.num_replicas_in_sync:
+        raise InputError(f"--batch-size {args.batch_size} does not split evenly over "
+                         f"{strategy.num_replicas_in_sync} replicas")
+    per_replica = args.batch_size // strategy.num_replicas_in_sync
+
+    with strategy.scope():
+        encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+        optimizer = training.make_optimizer(args.learning_rate, args.mixed_precision)
+        optimizer.build(encoder.trainable_variables + decoder.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        checkpoint = tf.train.Checkpoint(step=step, encoder=encoder, decoder=decoder,
+                                         optimizer=optimizer)
+
+    dataset = strategy.distribute_datasets_from_function(
+        lambda ctx: records.make_dataset(args.data, manifest, per_replica, seed=args.seed,
+                                         input_context=ctx))
+    preview_frames = records.load_frames(args.data, manifest, PREVIEW_FRAMES)
+
+    def preview():
+        z_mean, _ = encoder(preview_frames, training=False)
+        reconstruction = decoder(z_mean, training=False).numpy()
+        return training.preview_grid([preview_frames, reconstruction]), "input_vs_reconstruction"
+
+    loop = training.TrainingLoop(args.logdir, strategy, checkpoint,
+                                 checkpoint_every=args.checkpoint_every,
+                                 preview_every=args.preview_every, preview=preview,
+                                 learning_rate=args.learning_rate)
+    start = loop.restore()
+    steps = training.total_steps(args.steps, args.epochs, num_records, args.batch_size)
+    if resumed and start:
+        print(f"resuming {args.logdir} from step {start} (checkpoint ckpt-{start})")
+    elif resumed:
+        print(f"{args.logdir} has a config.json but no checkpoint yet: starting at step 0")
+    print(f"training on {num_records} frames of {width}x{height} from {args.data}, "
+          f"batch {args.batch_size} on {strategy.num_replicas_in_sync} replica(s), "
+          f"steps {start} -> {steps}")
+    if start == 0:
+        loop.write_preview()
+
+    train_step = model.make_train_step(encoder, decoder, optimizer, strategy, args.batch_size,
+                                       jit_compile=args.xla)
+    try:
+        result = loop.run(train_step, iter(dataset), steps, args.batch_size)
+    except training.NonFiniteLoss as err:
+        print(f"error: {err}. Training stopped; the last good checkpoint "
+              f"({tf.train.latest_checkpoint(args.logdir) or 'none'}) is kept. Try a lower "
+              "--learning-rate.", file=sys.stderr)
+        return 1
+
+    if chief:
+        metrics = result["metrics"]
+        print(format_table(["steps", "loss", "reconstruction", "kl", "images/s", "time"], [(
+            f"{result['first_step']} -> {result['step']}", f"{metrics.get('loss', float('nan')):.2f}",
+            f"{metrics.get('reconstruction', float('nan')):.2f}",
+            f"{metrics.get('kl', float('nan')):.2f}", f"{result['images_per_second']:.1f}",
+            f"{result['seconds']:.0f} s")]))
+        print(f"checkpoint: {result['checkpoint']}; preview: {args.logdir}/preview.png, "
+              f"{args.logdir}/progress.mp4; TensorBoard: tensorboard --logdir {args.logdir}")
+    if result["reason"] != "done":
+        print(f"stopped by {result['reason']} at step {result['step']}; run the same command "
+              "to resume", file=sys.stderr)
+    return training.exit_code(result["reason"])
+
+
+def load_manifest(data_dir):
+    from vae import records
+
+    try:
+        manifest = records.read_manifest(data_dir)
+    except FileNotFoundError:
+        raise InputError(f"no {records.MANIFEST} in {data_dir}: run extract_frames.py first") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read the manifest of {data_dir}: {err}") from None
+    if not manifest["shards"]:
+        raise InputError(f"{data_dir} holds no records")
+    return manifest
+
+
+def main(argv=None):
+    return run(train, parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The convolutional VAE: encoder, reparameterised sampler, decoder and loss (DESIGN.md "Model").
+
+Encoder and decoder are separate Keras models so that the exported bundle can offer encode and
+decode on their own. Every size comes from a VAEConfig, saved in the run's config.json.
+"""
+from dataclasses import asdict, dataclass
+
+import keras
+import tensorflow as tf
+
+DEFAULT_FILTERS = (64, 64, 128, 128, 192, 256)
+DEFAULT_KERNELS = (7, 5, 5, 3, 3, 3)
+DEFAULT_CODE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    width: int = 320
+    height: int = 180
+    filters: tuple = DEFAULT_FILTERS
+    kernels: tuple = DEFAULT_KERNELS
+    code_size: int = DEFAULT_CODE_SIZE
+
+    def __post_init__(self):
+        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+        object.__setattr__(self, "kernels", tuple(int(k) for k in self.kernels))
+        if len(self.filters) != len(self.kernels) or not self.filters:
+            raise ValueError(f"filters ({len(self.filters)}) and kernels ({len(self.kernels)}) "
+                             "must list the same, non-zero number of layers")
+        if min(self.filters + self.kernels) < 1 or self.code_size < 1:
+            raise ValueError("filters, kernels and code size must be positive")
+
+    def to_dict(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{k: data[k] for k in ("width", "height", "filters", "kernels", "code_size")})
+
+    def feature_sizes(self):
+        """(height, width) of the input and after each stride-2 SAME conv: ceil halving."""
+        sizes = [(self.height, self.width)]
+        for _ in self.filters:
+            h, w = sizes[-1]
+            sizes.append(((h + 1) // 2, (w + 1) // 2))
+        return sizes
+
+
+def build_encoder(config):
+    """images (B, H, W, 3) in [0, 1] -> (z_mean, z_log_sigma), each (B, code_size)."""
+    images = keras.Input((config.height, config.width, 3), name="images")
+    x = images
+    for i, (filters, kernel) in enumerate(zip(config.filters, config.kernels)):
+        x = keras.layers.Conv2D(filters, kernel, strides=2, padding="same", name=f"conv{i}")(x)
+        x = keras.layers.BatchNormalization(name=f"conv{i}_bn")(x)
+        x = keras.layers.ELU(name=f"conv{i}_elu")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    z_mean = keras.layers.Dense(config.code_size, name="z_mean", dtype="float32")(x)
+    z_log_sigma = keras.layers.Dense(config.code_size, name="z_log_sigma", dtype="float32")(x)
+    return keras.Model(images, [z_mean, z_log_sigma], name="encoder")
+
+
+def build_decoder(config):
+    """codes (B, code_size) -> images (B, H, W, 3) in [0, 1], mirroring the encoder."""
+    sizes = config.feature_sizes()
+    codes = keras.Input((config.code_size,), name="codes")
+    h, w = sizes[-1]
+    x = keras.layers.Dense(h * w * config.filters[-1], name="dense")(codes)
+    x = keras.layers.BatchNormalization(name="dense_bn")(x)
+    x = keras.layers.ELU(name="dense_elu")(x)
+    x = keras.layers.Reshape((h, w, config.filters[-1]), name="reshape")(x)
+    layers = len(config.filters)
+    for i in reversed(range(layers)):
+        last = i == 0
+        filters = 3 if last else config.filters[i - 1]
+        x = keras.layers.Conv2DTranspose(filters, config.kernels[i], strides=2, padding="same",
+                                         name=f"deconv{i}")(x)
+        (th, tw), (sh, sw) = sizes[i], (2 * sizes[i + 1][0], 2 * sizes[i + 1][1])
+        if (sh, sw) != (th, tw):  # odd sizes (180 -> 90 -> 45 -> 23) round up: crop back
+            x = keras.layers.Cropping2D(((0, sh - th), (0, sw - tw)), name=f"deconv{i}_crop")(x)
+        if last:
+            x = keras.layers.Activation("sigmoid", dtype="float32", name="images")(x)
+        else:
+            x = keras.layers.BatchNormalization(name=f"deconv{i}_bn")(x)
+            x = keras.layers.ELU(name=f"deconv{i}_elu")(x)
+    return keras.Model(codes, x, name="decoder")
+
+
+def sample(z_mean, z_log_sigma, seed=None):
+    """The reparameterisation trick: z = z_mean + eps * exp(z_log_sigma), eps ~ N(0, I)."""
+    eps = tf.random.normal(tf.shape(z_mean), dtype=z_mean.dtype, seed=seed)
+    return z_mean + eps * tf.exp(z_log_sigma)
+
+
+def kl_divergence(z_mean, z_log_sigma):
+    """Per-image KL(N(z_mean, sigma^2) || N(0, I)), summed over the code."""
+    return -0.5 * tf.reduce_sum(
+        1.0 + 2.0 * z_log_sigma - tf.square(z_mean) - tf.exp(2.0 * z_log_sigma), axis=-1)
+
+
+def sum_squared_error(a, b):
+    """Per-image sum of squared differences."""
+    return tf.reduce_sum(tf.square(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)), axis=[1, 2, 3])
+
+
+def vae_loss(images, reconstruction, z_mean, z_log_sigma):
+    """Per-image (reconstruction SSE, KL); the training loss is the batch mean of their sum."""
+    return sum_squared_error(images, reconstruction), kl_divergence(z_mean, z_log_sigma)
+
+
+def training_flops_per_image(config):
+    """Multiply-adds x 2 of the forward pass, x 3 for forward + backward: the training FLOPs."""
+    sizes = config.feature_sizes()
+    channels = (3,) + config.filters
+    forward = 0
+    for i, k in enumerate(config.kernels):
+        out_h, out_w = sizes[i + 1]
+        forward += 2 * out_h * out_w * k * k * channels[i] * channels[i + 1]  # conv i
+        forward += 2 * out_h * out_w * k * k * channels[i + 1] * channels[i]  # deconv i
+    flat = sizes[-1][0] * sizes[-1][1] * config.filters[-1]
+    forward += 2 * flat * config.code_size * 3  # z_mean, z_log_sigma, decoder dense
+    return 3 * forward
+
+
+def make_train_step(encoder, decoder, optimizer, strategy, global_batch_size, jit_compile=True):
+    """A tf.function running one distributed VAE step on next(iterator); returns batch means
+    of loss, reconstruction (SSE) and KL, summed over replicas."""
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    scales_loss = hasattr(optimizer, "scale_loss")
+
+    @tf.function(jit_compile=jit_compile)
+    def gradients(images):
+        with tf.GradientTape() as tape:
+            z_mean, z_log_sigma = encoder(images, training=True)
+            reconstruction = decoder(sample(z_mean, z_log_sigma), training=True)
+            sse, kl = vae_loss(images, reconstruction, z_mean, z_log_sigma)
+            loss = tf.nn.compute_average_loss(sse + kl, global_batch_size=global_batch_size)
+            scaled = optimizer.scale_loss(loss) if scales_loss else loss
+        grads = tape.gradient(scaled, variables)
+        return grads, {
+            "loss": loss,
+            "reconstruction": tf.nn.compute_average_loss(sse, global_batch_size=global_batch_size),
+            "kl": tf.nn.compute_average_loss(kl, global_batch_size=global_batch_size),
+        }
+
+    def replica_step(batch):
+        grads, metrics = gradients(batch["image"])
+        optimizer.apply_gradients(zip(grads, variables))
+        return metrics
+
+    @tf.function
+    def train_step(iterator):
+        per_replica = strategy.run(replica_step, args=(next(iterator),))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in per_replica.items()}
+
+    return train_step

@@ -1,0 +1,309 @@
+"""What both trainers share: run folder and config guard, distribution strategy, checkpoints by
+step with resume, TensorBoard, preview PNG + progress video, Ctrl-C/SIGTERM and NaN handling.
+
+A trainer script builds its models and a distributed step function, then hands them to
+`TrainingLoop.run`; everything around the step lives here, once.
+"""
+import glob
+import json
+import math
+import os
+import shutil
+import signal
+import tempfile
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from vae import InputError
+from vae.gallery import write_png
+from vae.records import write_json_atomic
+from vae.video import write_video
+
+CONFIG = "config.json"
+PREVIEW = "preview.png"
+PROGRESS_VIDEO = "progress.mp4"
+PREVIEW_DIR = "previews"
+PROGRESS_FPS = 4
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
+class NonFiniteLoss(Exception):
+    """The loss became NaN or infinite; the last good checkpoint is kept as it is."""
+
+
+# ---------------------------------------------------------------- run folder and its config
+
+def read_config(logdir):
+    """The config.json of a run folder; InputError when it is missing or unreadable."""
+    path = os.path.join(logdir, CONFIG)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path} not found: is {logdir} a training run folder?") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {path}: {err}") from None
+
+
+def prepare_run(logdir, config, guarded=("kind", "model"), write=True):
+    """Check config against an existing run's config.json (resume) or write it (new run).
+
+    The guarded sections must match exactly: resuming a checkpoint with another architecture
+    cannot work. Returns True when logdir already holds a run.
+    """
+    path = os.path.join(logdir, CONFIG)
+    if os.path.exists(path):
+        old = read_config(logdir)
+        for key in guarded:
+            if old.get(key) != config.get(key):
+                raise InputError(
+                    f"{logdir} holds a run with a different {key} ({_diff(old.get(key), config.get(key))}); "
+                    "use another --logdir or the same flags as before")
+        return True
+    if write:
+        os.makedirs(logdir, exist_ok=True)
+        write_json_atomic(path, config)
+    return False
+
+
+def _diff(old, new):
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        return ", ".join(f"{k}: was {old.get(k)}, now {new.get(k)}" for k in keys)
+    return f"was {old}, now {new}"
+
+
+def total_steps(steps, epochs, records, batch_size):
+    """--steps is the total to reach; --epochs converts to steps over the data's record count."""
+    if epochs is not None:
+        return max(1, math.ceil(epochs * records / batch_size))
+    return steps
+
+
+# ---------------------------------------------------------------- distribution
+
+def make_strategy(name):
+    """A tf.distribute strategy by name; multiworker reads the cluster from TF_CONFIG."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise InputError("--strategy multiworker needs TF_CONFIG describing the cluster "
+                             "(see README.md, 'Training on several machines')")
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except ValueError as err:
+            raise InputError(f"TF_CONFIG is not valid JSON: {err}") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise InputError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def is_chief(strategy):
+    """The one worker that writes checkpoints, summaries and previews."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def worker_name(strategy):
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return "local"
+    return f"{resolver.task_type}-{resolver.task_id}"
+
+
+def setup_mixed_precision(enabled):
+    """mixed_float16 on GPUs; returns a line to print. CPUs gain nothing from float16."""
+    import keras
+
+    if not enabled:
+        return None
+    if not tf.config.list_physical_devices("GPU"):
+        return "--mixed-precision ignored: no GPU, training in float32"
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    return "mixed precision: mixed_float16 compute, float32 variables, dynamic loss scaling"
+
+
+def make_optimizer(learning_rate, mixed_precision):
+    import keras
+
+    optimizer = keras.optimizers.Adam(learning_rate)
+    if mixed_precision and keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
+# ---------------------------------------------------------------- the loop
+
+class StopSignals:
+    """Turn the first Ctrl-C or SIGTERM into a request to stop after the current step.
+
+    A second Ctrl-C interrupts at once (the default behaviour).
+    """
+
+    def __init__(self):
+        self.received = None
+        self._previous = {}
+
+    def _handle(self, signum, frame):
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class TrainingLoop:
+    """Checkpointed, resumable training of a distributed step function.
+
+    checkpoint: a tf.train.Checkpoint holding at least `step` (an int64 tf.Variable).
+    preview: a function () -> (grid image uint8, short title) run every preview_every steps.
+    """
+
+    def __init__(self, logdir, strategy, checkpoint, *, checkpoint_every, preview_every,
+                 summary_every=10, keep_checkpoints=3, preview=None, learning_rate=None):
+        self.logdir = logdir
+        self.strategy = strategy
+        self.checkpoint = checkpoint
+        self.step = checkpoint.step
+        self.checkpoint_every = checkpoint_every
+        self.preview_every = preview_every
+        self.summary_every = summary_every
+        self.preview = preview
+        self.learning_rate = learning_rate
+        self.chief = is_chief(strategy)
+        # Under MultiWorkerMirroredStrategy every worker must take part in saving; only the
+        # chief's copy is kept, the others write to a scratch folder that is removed.
+        self.save_dir = logdir if self.chief else tempfile.mkdtemp(
+            prefix=f"vae-{worker_name(strategy)}-")
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, self.save_dir, max_to_keep=keep_checkpoints, checkpoint_name="ckpt",
+            step_counter=self.step)
+        self.writer = (tf.summary.create_file_writer(logdir) if self.chief
+                       else tf.summary.create_noop_writer())
+
+    def restore(self):
+        """Resume from the latest checkpoint in logdir; returns the step reached (0 if none)."""
+        latest = tf.train.latest_checkpoint(self.logdir)
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return int(self.step.numpy())
+
+    def save(self):
+        step = int(self.step.numpy())
+        if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
+            return self.manager.latest_checkpoint
+        path = self.manager.save(checkpoint_number=step)
+        return path if self.chief else None
+
+    def write_preview(self):
+        if not (self.chief and self.preview):
+            return
+        step = int(self.step.numpy())
+        grid, title = self.preview()
+        folder = os.path.join(self.logdir, PREVIEW_DIR)
+        write_png(os.path.join(folder, f"step-{step:08d}.png"), grid)
+        write_png(os.path.join(self.logdir, PREVIEW), grid)
+        with self.writer.as_default(step=step):
+            tf.summary.image(title, grid[None], max_outputs=1)
+        frames = sorted(glob.glob(os.path.join(folder, "step-*.png")))
+        import imageio.v3 as iio
+        images = [iio.imread(f) for f in frames]
+        if all(i.shape == images[-1].shape for i in images):
+            write_video(os.path.join(self.logdir, PROGRESS_VIDEO), images, PROGRESS_FPS)
+
+    def run(self, train_step, iterator, steps, images_per_step, desc="training"):
+        """Call train_step(iterator) -> {name: scalar} until self.step reaches steps.
+
+        Returns a summary dict: steps done, stop reason, last metrics, images/s, checkpoint.
+        """
+        from tqdm import tqdm
+
+        first = int(self.step.numpy())
+        metrics, reason, images_per_second = {}, "done", 0.0
+        started = time.time()
+        window_start, window_steps = time.time(), 0
+        with StopSignals() as signals, tqdm(total=steps, initial=first, unit="step", desc=desc,
+                                            dynamic_ncols=True, disable=not self.chief) as bar:
+            try:
+                while int(self.step.numpy()) < steps:
+                    if signals.received is not None:
+                        reason = signal.Signals(signals.received).name
+                        break
+                    values = train_step(iterator)
+                    metrics = {k: float(v) for k, v in values.items()}
+                    if not all(math.isfinite(v) for v in metrics.values()):
+                        raise NonFiniteLoss(
+                            f"non-finite loss at step {int(self.step.numpy())}: "
+                            + ", ".join(f"{k}={v}" for k, v in metrics.items()))
+                    self.step.assign_add(1)
+                    step = int(self.step.numpy())
+                    window_steps += 1
+                    if step % self.summary_every == 0 or step == steps:
+                        now = time.time()
+                        images_per_second = window_steps * images_per_step / max(now - window_start, 1e-9)
+                        window_start, window_steps = now, 0
+                        self._summaries(step, metrics, images_per_second)
+                        bar.set_postfix(loss=f"{metrics.get('loss', 0):.4g}",
+                                        img_s=f"{images_per_second:.1f}")
+                    bar.update()
+                    if step % self.checkpoint_every == 0:
+                        self.save()
+                    if self.preview_every and step % self.preview_every == 0:
+                        self.write_preview()
+            except KeyboardInterrupt:
+                reason = "SIGINT"
+            except NonFiniteLoss:
+                self.writer.flush()
+                raise
+            checkpoint = self.save()
+            if self.preview_every and int(self.step.numpy()) > first and \
+                    int(self.step.numpy()) % self.preview_every:
+                self.write_preview()
+        self.writer.flush()
+        if not self.chief:
+            shutil.rmtree(self.save_dir, ignore_errors=True)
+        return {"reason": reason, "first_step": first, "step": int(self.step.numpy()),
+                "metrics": metrics, "images_per_second": images_per_second,
+                "seconds": time.time() - started, "checkpoint": checkpoint}
+
+    def _summaries(self, step, metrics, images_per_second):
+        with self.writer.as_default(step=step):
+            for name, value in metrics.items():
+                tf.summary.scalar(name, value)
+            tf.summary.scalar("images_per_second", images_per_second)
+            if self.learning_rate is not None:
+                tf.summary.scalar("learning_rate", self.learning_rate)
+
+
+def exit_code(reason):
+    """Shell convention for a run stopped by a signal (128 + signal number), 0 when done."""
+    if reason == "done":
+        return 0
+    return 128 + int(getattr(signal, reason, signal.SIGINT))
+
+
+def preview_grid(rows):
+    """Stack rows of equally sized float images (inputs over outputs ...) into one grid."""
+    from vae.gallery import make_grid
+
+    rows = [np.asarray(r) for r in rows]
+    return make_grid(np.concatenate(rows), columns=len(rows[0]))
