@@ -80,10 +80,12 @@ def train(args):
         return training.preview_grid([preview_frames, reconstruction]), "input_vs_reconstruction"
 
     loop = training.TrainingLoop(args.logdir, strategy, checkpoint,
+                                 lambda: model.evaluate(encoder, decoder, preview_frames),
                                  checkpoint_every=args.checkpoint_every,
                                  preview_every=args.preview_every, preview=preview,
                                  learning_rate=args.learning_rate)
     start = loop.restore()
+    optimizer.learning_rate = args.learning_rate  # the flag wins over the checkpoint's rate
     steps = training.total_steps(args.steps, args.epochs, num_records, args.batch_size)
     if resumed and start:
         print(f"resuming {args.logdir} from step {start} (checkpoint ckpt-{start})")

@@ -122,6 +122,14 @@ def training_flops_per_image(config):
     return 3 * forward
 
 
+def evaluate(encoder, decoder, images):
+    """Batch-mean loss terms on fixed images, in inference mode with the code's mean (no noise)."""
+    z_mean, z_log_sigma = encoder(images, training=False)
+    sse, kl = vae_loss(images, decoder(z_mean, training=False), z_mean, z_log_sigma)
+    return {"loss": tf.reduce_mean(sse + kl), "reconstruction": tf.reduce_mean(sse),
+            "kl": tf.reduce_mean(kl)}
+
+
 def make_train_step(encoder, decoder, optimizer, strategy, global_batch_size, jit_compile=True):
     """A tf.function running one distributed VAE step on next(iterator); returns batch means
     of loss, reconstruction (SSE) and KL, summed over replicas."""

@@ -175,15 +175,21 @@ class TrainingLoop:
     """Checkpointed, resumable training of a distributed step function.
 
     checkpoint: a tf.train.Checkpoint holding at least `step` (an int64 tf.Variable).
+    evaluate: a function () -> {name: scalar} computing the loss on a fixed batch with the
+        current weights. It runs before every checkpoint, which is skipped (NonFiniteLoss) unless
+        all values are finite: a blown-up update never replaces the last good checkpoint.
+        Its values are logged as `fixed_batch/<name>`, a smoother curve than the training loss.
     preview: a function () -> (grid image uint8, short title) run every preview_every steps.
     """
 
-    def __init__(self, logdir, strategy, checkpoint, *, checkpoint_every, preview_every,
-                 summary_every=10, keep_checkpoints=3, preview=None, learning_rate=None):
+    def __init__(self, logdir, strategy, checkpoint, evaluate, *, checkpoint_every,
+                 preview_every, summary_every=10, keep_checkpoints=3, preview=None,
+                 learning_rate=None):
         self.logdir = logdir
         self.strategy = strategy
         self.checkpoint = checkpoint
         self.step = checkpoint.step
+        self.evaluate = evaluate
         self.checkpoint_every = checkpoint_every
         self.preview_every = preview_every
         self.summary_every = summary_every
@@ -208,7 +214,15 @@ class TrainingLoop:
         return int(self.step.numpy())
 
     def save(self):
+        """Checkpoint the current step, unless the update that led here broke the weights."""
         step = int(self.step.numpy())
+        values = {k: float(v) for k, v in self.evaluate().items()}
+        if not all(math.isfinite(v) for v in values.values()):
+            raise NonFiniteLoss(f"the weights at step {step} give a non-finite loss on the "
+                                "fixed batch: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        with self.writer.as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(f"fixed_batch/{name}", value)
         if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
             return self.manager.latest_checkpoint
         path = self.manager.save(checkpoint_number=step)
@@ -274,7 +288,7 @@ class TrainingLoop:
             except NonFiniteLoss:
                 self.writer.flush()
                 raise
-            checkpoint = self.save()
+            checkpoint = self.save()  # raises NonFiniteLoss rather than save broken weights
             if self.preview_every and int(self.step.numpy()) > first and \
                     int(self.step.numpy()) % self.preview_every:
                 self.write_preview()

@@ -1,0 +1,203 @@
+"""train_vae.py run as a user runs it, with a tiny model on tiny generated frames."""
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import imageio.v3 as iio
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import REPO, run_script
+
+TINY = ["--filters", "8,8,16", "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def data(media, tmp_path_factory):
+    out = str(tmp_path_factory.mktemp("train") / "data")
+    result = run_script("extract_frames.py", "--out", out, "--size", "32x18", "--frame-step", "1",
+                        "--paintings", media["paintings"], "--video", media["letterbox"])
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def train(data, logdir, *args):
+    return run_script("train_vae.py", "--data", data, "--logdir", logdir, *TINY, *args)
+
+
+def checkpoint_steps(logdir):
+    return sorted(int(p.split("-")[-1].split(".")[0])
+                  for p in glob.glob(os.path.join(logdir, "ckpt-*.index")))
+
+
+def scalars(logdir, tag):
+    """{step: value} of a scalar summary, read back from the TensorBoard event files."""
+    values = {}
+    for path in glob.glob(os.path.join(logdir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values[event.step] = float(tf.make_ndarray(value.tensor))
+    return values
+
+
+def test_loss_falls_and_outputs_are_written(data, tmp_path):
+    logdir = tmp_path / "run"
+    result = train(data, logdir, "--steps", "150", "--learning-rate", "2e-3",
+                   "--checkpoint-every", "50", "--preview-every", "50")
+    assert result.returncode == 0, result.stderr
+    losses = scalars(str(logdir), "loss")
+    assert sorted(losses) == list(range(10, 151, 10))
+    assert losses[150] < 0.6 * losses[10], losses
+    fixed = scalars(str(logdir), "fixed_batch/loss")  # same frames, evaluated at each checkpoint
+    assert sorted(fixed) == [50, 100, 150] and fixed[150] < fixed[50], fixed
+    for tag in ("reconstruction", "kl", "learning_rate", "images_per_second"):
+        assert scalars(str(logdir), tag), tag
+    assert checkpoint_steps(logdir) == [50, 100, 150]
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["kind"] == "vae"
+    assert config["model"] == {"width": 32, "height": 18, "filters": [8, 8, 16],
+                               "kernels": [3, 3, 3], "code_size": 16}
+    # preview: 6 inputs over their 6 reconstructions; a video frame per preview (0, 50, 100, 150)
+    preview = iio.imread(logdir / "preview.png")
+    assert preview.shape == (2 * 20 + 2, 6 * 34 + 2, 3)
+    frames, _ = imageio_ffmpeg.count_frames_and_secs(str(logdir / "progress.mp4"))
+    assert frames == 4
+    assert "0 -> 150" in result.stdout and "Traceback" not in result.stderr
+
+
+def wait_for_checkpoint(logdir, process, minimum, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        steps = [s for s in checkpoint_steps(logdir) if s >= minimum]
+        if steps:
+            return steps
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.2)
+    raise AssertionError("no checkpoint appeared")
+
+
+def start_training(data, logdir, *args):
+    return subprocess.Popen(
+        [sys.executable, os.path.join(REPO, "train_vae.py"), "--data", data, "--logdir",
+         str(logdir), *TINY, *args], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=dict(os.environ, PYTHONPATH=REPO))
+
+
+def test_killed_run_resumes_at_its_last_checkpoint(data, tmp_path):
+    logdir = tmp_path / "run"
+    process = start_training(data, logdir, "--steps", "100000", "--checkpoint-every", "5",
+                             "--preview-every", "1000")
+    wait_for_checkpoint(logdir, process, 10)
+    process.kill()  # kill -9: no chance to save
+    process.communicate()
+    last = checkpoint_steps(logdir)[-1]
+    assert last % 5 == 0
+    target = last + 7
+    result = train(data, logdir, "--steps", target, "--checkpoint-every", "5",
+                   "--preview-every", "1000")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {logdir} from step {last}" in result.stdout
+    assert f"{last} -> {target}" in result.stdout
+    assert checkpoint_steps(logdir)[-1] == target
+    # the target is a total: running again does no more steps
+    again = train(data, logdir, "--steps", target)
+    assert again.returncode == 0 and f"{target} -> {target}" in again.stdout
+
+
+def test_sigterm_saves_a_checkpoint_and_exits(data, tmp_path):
+    logdir = tmp_path / "run"
+    process = start_training(data, logdir, "--steps", "100000", "--checkpoint-every", "1000000",
+                             "--preview-every", "1000000", "--learning-rate", "1e-3")
+    deadline = time.time() + 180
+    while not scalars(str(logdir), "loss") and time.time() < deadline:  # training has begun
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "resume" in stderr and "Traceback" not in stderr
+    steps = checkpoint_steps(logdir)
+    assert len(steps) == 1 and steps[0] >= 10
+
+
+def test_config_guard_and_non_finite_loss(data, tmp_path):
+    logdir = tmp_path / "run"
+    assert train(data, logdir, "--steps", "10", "--checkpoint-every", "10").returncode == 0
+    other = run_script("train_vae.py", "--data", data, "--logdir", logdir, "--filters", "8,8,32",
+                       "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8")
+    assert other.returncode == 2
+    assert "error:" in other.stderr and "filters" in other.stderr
+    assert "Traceback" not in other.stderr
+
+    index = (logdir / "ckpt-10.index").read_bytes()
+    exploding = train(data, logdir, "--steps", "200", "--learning-rate", "1e12",
+                      "--checkpoint-every", "1")
+    assert exploding.returncode == 1
+    assert "non-finite loss" in exploding.stderr and "Traceback" not in exploding.stderr
+    assert checkpoint_steps(logdir) == [10]
+    assert (logdir / "ckpt-10.index").read_bytes() == index
+
+
+def test_two_workers_with_multiworker_strategy(data, tmp_path):
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    logdir = tmp_path / "run"
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, PYTHONPATH=REPO,
+                   TF_CONFIG=json.dumps({"cluster": cluster,
+                                         "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, os.path.join(REPO, "train_vae.py"), "--data", data, "--logdir",
+             str(logdir), *TINY, "--steps", "12", "--checkpoint-every", "6",
+             "--preview-every", "6", "--strategy", "multiworker"],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [w.communicate(timeout=400) for w in workers]
+    for worker, (out, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err
+        assert "2 replica(s)" in out
+    assert checkpoint_steps(logdir) == [6, 12]  # written by the chief only
+    assert "checkpoint:" in outputs[0][0] and "checkpoint:" not in outputs[1][0]
+    assert (logdir / "preview.png").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--filters", "8,x"], "positive integers"),
+    (["--filters", "8,8", "--kernels", "3,3,3"], "--kernels"),
+    (["--batch-size", "0"], "positive integer"),
+    (["--steps", "5", "--epochs", "2"], "not allowed"),
+    (["--strategy", "multiworker"], "TF_CONFIG"),
+])
+def test_bad_arguments(data, tmp_path, args, message):
+    env_free = dict(os.environ)
+    env_free.pop("TF_CONFIG", None)
+    result = run_script("train_vae.py", "--data", data, "--logdir", tmp_path / "run", *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_data_is_an_error(tmp_path):
+    result = run_script("train_vae.py", "--data", tmp_path / "nothing", "--logdir", tmp_path / "r")
+    assert result.returncode == 2
+    assert "extract_frames.py" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_help():
+    result = run_script("train_vae.py", "--help")
+    assert result.returncode == 0
+    for flag in ("--steps", "--epochs", "--filters", "--strategy", "--mixed-precision"):
+        assert flag in result.stdout
