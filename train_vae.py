@@ -98,7 +98,7 @@ def train(args):
         loop.write_preview()
 
     train_step = model.make_train_step(encoder, decoder, optimizer, strategy, args.batch_size,
-                                       jit_compile=args.xla)
+                                       jit_compile=training.use_xla(args.xla))
     try:
         result = loop.run(train_step, iter(dataset), steps, args.batch_size)
     except training.NonFiniteLoss as err:

@@ -132,6 +132,13 @@ def setup_mixed_precision(enabled):
     return "mixed precision: mixed_float16 compute, float32 variables, dynamic loss scaling"
 
 
+def use_xla(choice):
+    """--xla auto|on|off -> bool; auto compiles only where a GPU is present."""
+    if choice == "auto":
+        return bool(tf.config.list_physical_devices("GPU"))
+    return choice == "on"
+
+
 def make_optimizer(learning_rate, mixed_precision):
     import keras
 

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Training-step speed of the full-size VAE against this machine's float32 matmul peak.
+
+Prints one JSON object: images/s of a training step (batch 50, 320x180, default filters), the
+model's training FLOPs per image, the measured matmul peak (GFLOP/s) and the fraction of that
+peak the step reaches. The step runs exactly as in train_vae.py (same step function, same
+optimizer), on frames already in memory, so the number is the model's, not the disk's;
+--pipeline also feeds it through the real tf.data reader over generated records.
+
+  python benchmarks/bench_train.py [--steps 10] [--xla auto|on|off] [--pipeline]
+"""
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import vae  # noqa: E402,F401
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from vae import model, records, training  # noqa: E402
+
+
+def matmul_peak(n=2048, repeats=10, trials=7):
+    """Best float32 GFLOP/s of an n x n matmul, the yardstick for 'fraction of peak'."""
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+
+    @tf.function
+    def chain():
+        c = a
+        for _ in range(repeats):
+            c = tf.matmul(c, b) * 1e-3
+        return c
+
+    chain().numpy()  # warm-up
+    best = float("inf")
+    for _ in range(trials):
+        start = time.perf_counter()
+        chain().numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 * repeats / best / 1e9
+
+
+def write_records(folder, count, width, height):
+    rng = np.random.default_rng(0)
+    manifest = records.new_manifest(width, height)
+    with records.ShuffledShardWriter(folder, 2) as writer:
+        for i in range(count):
+            writer.add(records.encode_example(
+                rng.integers(0, 255, (height, width, 3), dtype=np.uint8), 0, f"bench#{i}"))
+        manifest["shards"] = writer.finish()
+    manifest["sources"] = [{"id": 0, "name": "bench", "kind": "video", "count": count}]
+    return manifest
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=10, help="timed steps (default: 10)")
+    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+                        help="as in train_vae.py (default: auto, on only with a GPU)")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="read batches through records.make_dataset from generated shards")
+    args = parser.parse_args()
+
+    config = model.VAEConfig()
+    strategy = tf.distribute.get_strategy()
+    encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+    optimizer = training.make_optimizer(2e-4, False)
+    optimizer.build(encoder.trainable_variables + decoder.trainable_variables)
+    xla = training.use_xla(args.xla)
+    step = model.make_train_step(encoder, decoder, optimizer, strategy, args.batch_size,
+                                 jit_compile=xla)
+    if args.pipeline:
+        folder = tempfile.mkdtemp(prefix="bench-train-")
+        manifest = write_records(folder, 4 * args.batch_size, config.width, config.height)
+        dataset = records.make_dataset(folder, manifest, args.batch_size)
+    else:
+        images = tf.random.uniform((args.batch_size, config.height, config.width, 3))
+        dataset = tf.data.Dataset.from_tensors({"image": images}).repeat()
+    iterator = iter(dataset)
+
+    for _ in range(2):  # compile and warm up
+        step(iterator)["loss"].numpy()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        loss = step(iterator)["loss"]
+    loss.numpy()
+    seconds = time.perf_counter() - start
+
+    images_per_second = args.steps * args.batch_size / seconds
+    flops = model.training_flops_per_image(config)
+    peak = matmul_peak()
+    print(json.dumps({
+        "benchmark": "train_vae step", "device": "GPU" if tf.config.list_physical_devices("GPU")
+        else f"CPU ({os.cpu_count()} cores)", "frame": f"{config.width}x{config.height}",
+        "batch_size": args.batch_size, "xla": xla, "input": "tf.data records" if args.pipeline
+        else "in memory", "images_per_second": round(images_per_second, 2),
+        "training_gflop_per_image": round(flops / 1e9, 3),
+        "achieved_gflop_per_second": round(images_per_second * flops / 1e9, 1),
+        "matmul_peak_gflop_per_second": round(peak, 1),
+        "fraction_of_peak": round(images_per_second * flops / 1e9 / peak, 3),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
