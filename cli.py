@@ -50,7 +50,7 @@ def parser_for(doc):
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def add_training_flags(parser, logdir, learning_rate):
+def add_training_flags(parser, logdir, learning_rate, steps=100000):
     """Flags that train_vae.py and train_refiner.py share."""
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder written by extract_frames.py (default: data)")
@@ -60,8 +60,8 @@ def add_training_flags(parser, logdir, learning_rate):
     parser.add_argument("--batch-size", type=positive_int, default=50, metavar="N",
                         help="global batch size, split over replicas (default: 50)")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=positive_int, default=100000, metavar="N",
-                        help="total steps to reach, counting earlier runs (default: 100000)")
+    length.add_argument("--steps", type=positive_int, default=steps, metavar="N",
+                        help=f"total steps to reach, counting earlier runs (default: {steps})")
     length.add_argument("--epochs", type=positive_float, default=None, metavar="N",
                         help="train for N passes over the data instead (a total, like --steps)")
     parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,

@@ -38,11 +38,9 @@ def train(args):
     import tensorflow as tf
 
     from vae import model, records, training
-    from vae.console import format_table
 
-    manifest = load_manifest(args.data)
+    manifest = records.load_manifest(args.data)
     width, height = records.frame_size(manifest)
-    num_records = sum(s["count"] for s in manifest["shards"])
     config = model.VAEConfig(width, height, args.filters, args.kernels, args.code_size)
     run_config = {
         "kind": "vae", "model": config.to_dict(),
@@ -56,10 +54,8 @@ def train(args):
     if note:
         print(note)
     tf.keras.utils.set_random_seed(args.seed)
-    if args.batch_size % strategy.num_replicas_in_sync:
-        raise InputError(f"--batch-size {args.batch_size} does not split evenly over "
-                         f"{strategy.num_replicas_in_sync} replicas")
-    per_replica = args.batch_size // strategy.num_replicas_in_sync
+    dataset = training.distributed_dataset(strategy, args.data, manifest, args.batch_size,
+                                           args.seed)
 
     with strategy.scope():
         encoder, decoder = model.build_encoder(config), model.build_decoder(config)
@@ -69,9 +65,6 @@ def train(args):
         checkpoint = tf.train.Checkpoint(step=step, encoder=encoder, decoder=decoder,
                                          optimizer=optimizer)
 
-    dataset = strategy.distribute_datasets_from_function(
-        lambda ctx: records.make_dataset(args.data, manifest, per_replica, seed=args.seed,
-                                         input_context=ctx))
     preview_frames = records.load_frames(args.data, manifest, PREVIEW_FRAMES)
 
     def preview():
@@ -86,14 +79,10 @@ def train(args):
                                  learning_rate=args.learning_rate)
     start = loop.restore()
     optimizer.learning_rate = args.learning_rate  # the flag wins over the checkpoint's rate
+    num_records = sum(s["count"] for s in manifest["shards"])
     steps = training.total_steps(args.steps, args.epochs, num_records, args.batch_size)
-    if resumed and start:
-        print(f"resuming {args.logdir} from step {start} (checkpoint ckpt-{start})")
-    elif resumed:
-        print(f"{args.logdir} has a config.json but no checkpoint yet: starting at step 0")
-    print(f"training on {num_records} frames of {width}x{height} from {args.data}, "
-          f"batch {args.batch_size} on {strategy.num_replicas_in_sync} replica(s), "
-          f"steps {start} -> {steps}")
+    training.announce(args.logdir, resumed, start, steps, args.data, manifest, args.batch_size,
+                      strategy)
     if start == 0:
         loop.write_preview()
 
@@ -102,38 +91,9 @@ def train(args):
     try:
         result = loop.run(train_step, iter(dataset), steps, args.batch_size)
     except training.NonFiniteLoss as err:
-        print(f"error: {err}. Training stopped; the last good checkpoint "
-              f"({tf.train.latest_checkpoint(args.logdir) or 'none'}) is kept. Try a lower "
-              "--learning-rate.", file=sys.stderr)
+        print(training.non_finite_message(err, args.logdir), file=sys.stderr)
         return 1
-
-    if chief:
-        metrics = result["metrics"]
-        print(format_table(["steps", "loss", "reconstruction", "kl", "images/s", "time"], [(
-            f"{result['first_step']} -> {result['step']}", f"{metrics.get('loss', float('nan')):.2f}",
-            f"{metrics.get('reconstruction', float('nan')):.2f}",
-            f"{metrics.get('kl', float('nan')):.2f}", f"{result['images_per_second']:.1f}",
-            f"{result['seconds']:.0f} s")]))
-        print(f"checkpoint: {result['checkpoint']}; preview: {args.logdir}/preview.png, "
-              f"{args.logdir}/progress.mp4; TensorBoard: tensorboard --logdir {args.logdir}")
-    if result["reason"] != "done":
-        print(f"stopped by {result['reason']} at step {result['step']}; run the same command "
-              "to resume", file=sys.stderr)
-    return training.exit_code(result["reason"])
-
-
-def load_manifest(data_dir):
-    from vae import records
-
-    try:
-        manifest = records.read_manifest(data_dir)
-    except FileNotFoundError:
-        raise InputError(f"no {records.MANIFEST} in {data_dir}: run extract_frames.py first") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read the manifest of {data_dir}: {err}") from None
-    if not manifest["shards"]:
-        raise InputError(f"{data_dir} holds no records")
-    return manifest
+    return training.report(result, args.logdir, chief, ["loss", "reconstruction", "kl"])
 
 
 def main(argv=None):

@@ -66,12 +66,7 @@ def validate(args):
     started = time.time()
     if not os.path.isdir(args.data):
         raise InputError(f"data folder not found: {args.data}")
-    try:
-        manifest = records.read_manifest(args.data)
-    except FileNotFoundError:
-        raise InputError(f"no {records.MANIFEST} in {args.data}: run extract_frames.py first") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {os.path.join(args.data, records.MANIFEST)}: {err}") from None
+    manifest = records.load_manifest(args.data)
     width, height = records.frame_size(manifest)
     sources = {s["id"]: s for s in manifest["sources"]}
     sampler = SourceSampler(SHEET_FRAMES, args.seed)

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 import keras
 import tensorflow as tf
 
+from vae.training import distributed_step
+
 DEFAULT_FILTERS = (64, 64, 128, 128, 192, 256)
 DEFAULT_KERNELS = (7, 5, 5, 3, 3, 3)
 DEFAULT_CODE_SIZE = 512
@@ -177,15 +179,4 @@ def make_train_step(encoder, decoder, optimizer, strategy, global_batch_size, ji
             "kl": tf.nn.compute_average_loss(kl, global_batch_size=global_batch_size),
         }
 
-    def replica_step(batch):
-        grads, metrics = gradients(batch["image"])
-        optimizer.apply_gradients(zip(grads, variables))
-        return metrics
-
-    @tf.function
-    def train_step(iterator):
-        per_replica = strategy.run(replica_step, args=(next(iterator),))
-        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
-                for k, v in per_replica.items()}
-
-    return train_step
+    return distributed_step(strategy, optimizer, variables, gradients)

@@ -145,6 +145,21 @@ def read_manifest(data_dir):
     return manifest
 
 
+def load_manifest(data_dir):
+    """read_manifest for the scripts: InputError, with what to do, when there are no records."""
+    from vae import InputError
+
+    try:
+        manifest = read_manifest(data_dir)
+    except FileNotFoundError:
+        raise InputError(f"no {MANIFEST} in {data_dir}: run extract_frames.py first") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {os.path.join(data_dir, MANIFEST)}: {err}") from None
+    if not manifest["shards"]:
+        raise InputError(f"{data_dir} holds no records")
+    return manifest
+
+
 def write_json_atomic(path, data):
     """Write JSON to path so that readers see either the old file or the complete new one."""
     tmp = f"{path}.partial"

@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 
@@ -146,6 +147,24 @@ def make_optimizer(learning_rate, mixed_precision):
     if mixed_precision and keras.mixed_precision.global_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def distributed_step(strategy, optimizer, variables, gradients):
+    """Wrap gradients(images) -> (grads, metrics) into a tf.function that runs one step on
+    next(iterator) on every replica, applies the gradients and sums the metrics over replicas.
+    Metrics are already divided by the global batch size, so their sum is the batch mean."""
+    def replica_step(batch):
+        grads, metrics = gradients(batch["image"])
+        optimizer.apply_gradients(zip(grads, variables))
+        return metrics
+
+    @tf.function
+    def train_step(iterator):
+        per_replica = strategy.run(replica_step, args=(next(iterator),))
+        return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in per_replica.items()}
+
+    return train_step
 
 
 # ---------------------------------------------------------------- the loop
@@ -313,6 +332,56 @@ class TrainingLoop:
             tf.summary.scalar("images_per_second", images_per_second)
             if self.learning_rate is not None:
                 tf.summary.scalar("learning_rate", self.learning_rate)
+
+
+def distributed_dataset(strategy, data_dir, manifest, batch_size, seed):
+    """The training batches of a data folder, split over the strategy's replicas and workers."""
+    from vae.records import make_dataset
+
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
+    return strategy.distribute_datasets_from_function(
+        lambda ctx: make_dataset(data_dir, manifest, batch_size // replicas, seed=seed,
+                                 input_context=ctx))
+
+
+def announce(logdir, resumed, start, steps, data_dir, manifest, batch_size, strategy):
+    """Say whether this run resumes, and what it is about to do."""
+    if resumed and start:
+        print(f"resuming {logdir} from step {start} (checkpoint ckpt-{start})")
+    elif resumed:
+        print(f"{logdir} has a config.json but no checkpoint yet: starting at step 0")
+    size = manifest["frame_size"]
+    records = sum(s["count"] for s in manifest["shards"])
+    print(f"training on {records} frames of {size['width']}x{size['height']} from {data_dir}, "
+          f"batch {batch_size} on {strategy.num_replicas_in_sync} replica(s), "
+          f"steps {start} -> {steps}")
+
+
+def report(result, logdir, chief, metric_names):
+    """Closing summary of a run; the exit code (0 done, 128 + signal when interrupted)."""
+    from vae.console import format_table
+
+    if chief:
+        metrics = result["metrics"]
+        print(format_table(
+            ["steps"] + metric_names + ["images/s", "time"],
+            [[f"{result['first_step']} -> {result['step']}"]
+             + [f"{metrics.get(n, float('nan')):.4g}" for n in metric_names]
+             + [f"{result['images_per_second']:.1f}", f"{result['seconds']:.0f} s"]]))
+        print(f"checkpoint: {result['checkpoint']}; preview: {logdir}/preview.png, "
+              f"{logdir}/progress.mp4; TensorBoard: tensorboard --logdir {logdir}")
+    if result["reason"] != "done":
+        print(f"stopped by {result['reason']} at step {result['step']}; run the same command "
+              "to resume", file=sys.stderr)
+    return exit_code(result["reason"])
+
+
+def non_finite_message(err, logdir):
+    return (f"error: {err}. Training stopped; the last good checkpoint "
+            f"({tf.train.latest_checkpoint(logdir) or 'none'}) is kept. "
+            "Try a lower --learning-rate.")
 
 
 def exit_code(reason):

@@ -1,0 +1,109 @@
+"""train_refiner.py run as a user runs it: a tiny VAE, then a tiny refiner on its output."""
+import hashlib
+import json
+import os
+import shutil
+
+import imageio.v3 as iio
+import pytest
+
+from conftest import run_script
+from test_train_vae import TINY, checkpoint_steps, scalars
+
+TINY_REFINER = ["--filters", "8", "--residual-filters", "8,16,8", "--kernel", "3",
+                "--batch-size", "8"]
+
+
+@pytest.fixture(scope="module")
+def vae_run(media, tmp_path_factory):
+    root = tmp_path_factory.mktemp("refiner")
+    data, vae = str(root / "data"), str(root / "vae")
+    result = run_script("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "1",
+                        "--paintings", media["paintings"], "--video", media["letterbox"])
+    assert result.returncode == 0, result.stderr
+    result = run_script("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "60",
+                        "--learning-rate", "2e-3", "--preview-every", "1000")
+    assert result.returncode == 0, result.stderr
+    return data, vae
+
+
+def folder_digest(folder):
+    """{relative path: sha256} of every file below folder."""
+    digest = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                digest[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return digest
+
+
+def refine(data, vae, logdir, *args):
+    return run_script("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
+                      *TINY_REFINER, *args)
+
+
+def test_refiner_trains_resumes_and_leaves_the_vae_alone(vae_run, tmp_path):
+    data, vae = vae_run
+    before = folder_digest(vae)
+    logdir = tmp_path / "refiner"
+    first = refine(data, vae, logdir, "--pretrain-steps", "20", "--steps", "60",
+                   "--learning-rate", "1e-3", "--checkpoint-every", "20", "--preview-every", "40")
+    assert first.returncode == 0, first.stderr
+    assert "pretraining done at step 20" in first.stdout
+    assert checkpoint_steps(logdir) == [40, 60, 80]
+    identity = scalars(str(logdir), "identity_loss")
+    assert sorted(identity) == [10, 20] and identity[20] < identity[10]
+    loss = scalars(str(logdir), "loss")
+    assert sorted(loss) == list(range(30, 81, 10))
+    assert loss[80] < loss[30], loss
+    assert scalars(str(logdir), "toward_input") and scalars(str(logdir), "away_from_vae")
+    # preview: input / VAE output / refined, six frames each
+    assert iio.imread(logdir / "preview.png").shape == (3 * 20 + 2, 6 * 34 + 2, 3)
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["kind"] == "refiner" and config["vae"]["step"] == 60
+    assert config["model"]["residual_filters"] == [8, 16, 8]
+
+    again = refine(data, vae, logdir, "--pretrain-steps", "20", "--steps", "70")
+    assert again.returncode == 0, again.stderr
+    assert f"resuming {logdir} from step 80" in again.stdout and "80 -> 90" in again.stdout
+    assert folder_digest(vae) == before  # the VAE run folder was only read
+
+
+def test_config_guard(vae_run, tmp_path):
+    data, vae = vae_run
+    logdir = tmp_path / "refiner"
+    assert refine(data, vae, logdir, "--pretrain-steps", "0", "--steps", "2").returncode == 0
+    other = run_script("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
+                       "--filters", "16", "--batch-size", "8", "--steps", "4")
+    assert other.returncode == 2 and "filters" in other.stderr
+    assert "Traceback" not in other.stderr
+
+
+def test_missing_or_wrong_vae_is_an_error(vae_run, media, tmp_path):
+    data, vae = vae_run
+    cases = {"missing": tmp_path / "nothing"}
+    empty = tmp_path / "no-checkpoint"
+    empty.mkdir()
+    shutil.copy(os.path.join(vae, "config.json"), empty / "config.json")
+    cases["no checkpoint"] = empty
+    other_size = tmp_path / "data64"
+    assert run_script("extract_frames.py", "--out", other_size, "--size", "64x36",
+                      "--video", media["plain"]).returncode == 0
+    for name, folder in cases.items():
+        result = refine(data, folder, tmp_path / f"run-{len(name)}", "--steps", "2")
+        assert result.returncode == 2, (name, result.stderr)
+        assert "error:" in result.stderr and "Traceback" not in result.stderr
+    wrong_size = refine(other_size, vae, tmp_path / "run-size", "--steps", "2")
+    assert wrong_size.returncode == 2 and "32x18" in wrong_size.stderr
+    refiner_as_vae = tmp_path / "refiner"
+    assert refine(data, vae, refiner_as_vae, "--pretrain-steps", "0", "--steps", "1").returncode == 0
+    nested = refine(data, refiner_as_vae, tmp_path / "run-nested", "--steps", "2")
+    assert nested.returncode == 2 and "not a VAE run" in nested.stderr
+
+
+def test_help():
+    result = run_script("train_refiner.py", "--help")
+    assert result.returncode == 0
+    for flag in ("--vae", "--pretrain-steps", "--input-weight", "--vae-weight", "--strategy"):
+        assert flag in result.stdout

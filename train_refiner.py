@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Train the residual refiner on the output of a trained, frozen VAE.
+
+The refiner learns to turn the VAE's blurry reconstructions back into sharp frames: its loss
+pulls the output toward the real frame and pushes it away from the VAE's output. The VAE run
+folder is only read. Stop and resume exactly like train_vae.py.
+
+Example:
+  python train_refiner.py --vae runs/vae --logdir runs/refiner --steps 20000
+"""
+import sys
+
+from cli import add_training_flags, int_list, parser_for, positive_float, positive_int, run
+from vae import InputError
+from vae.refiner import DEFAULT_FILTERS, DEFAULT_KERNEL, DEFAULT_RESIDUAL_FILTERS
+
+PREVIEW_FRAMES = 6
+
+
+def parse_args(argv):
+    parser = parser_for(__doc__)
+    add_training_flags(parser, "runs/refiner", 1e-4, steps=20000)
+    parser.add_argument("--vae", default="runs/vae", metavar="DIR",
+                        help="the VAE's run folder (its latest checkpoint is used; default: "
+                             "runs/vae)")
+    parser.add_argument("--pretrain-steps", type=int, default=200, metavar="N",
+                        help="identity pre-training steps before the main phase: real frames "
+                             "in, the same frames out (default: 200; 0 skips it)")
+    parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
+                        metavar="LR", help="learning rate of the pre-training (default: 0.001)")
+    parser.add_argument("--input-weight", type=positive_float, default=0.6, metavar="W",
+                        help="weight of SSE(refined, input) in the loss (default: 0.6)")
+    parser.add_argument("--vae-weight", type=positive_float, default=0.4, metavar="W",
+                        help="weight of 1e4 / SSE(refined, VAE output) in the loss "
+                             "(default: 0.4)")
+    parser.add_argument("--filters", type=positive_int, default=DEFAULT_FILTERS, metavar="N",
+                        help=f"feature maps of the full- and half-size convs "
+                             f"(default: {DEFAULT_FILTERS})")
+    parser.add_argument("--residual-filters", type=int_list,
+                        default=list(DEFAULT_RESIDUAL_FILTERS), metavar="N,N,...",
+                        help="feature maps of the residual convs at half size (default: "
+                             f"{','.join(map(str, DEFAULT_RESIDUAL_FILTERS))})")
+    parser.add_argument("--kernel", type=positive_int, default=DEFAULT_KERNEL, metavar="K",
+                        help=f"kernel size of every conv (default: {DEFAULT_KERNEL})")
+    args = parser.parse_args(argv)
+    if args.pretrain_steps < 0:
+        parser.error("--pretrain-steps must be 0 or more")
+    return args
+
+
+def load_frozen_vae(vae_dir, manifest):
+    """The VAE's encoder and decoder from its latest checkpoint, frozen; (encoder, decoder, info)."""
+    import tensorflow as tf
+
+    from vae import model, records, training
+
+    config = training.read_config(vae_dir)
+    if config.get("kind") != "vae":
+        raise InputError(f"{vae_dir} is not a VAE run (its config.json has kind "
+                         f"{config.get('kind')!r}); pass the VAE's run folder with --vae")
+    checkpoint_path = tf.train.latest_checkpoint(vae_dir)
+    if not checkpoint_path:
+        raise InputError(f"{vae_dir} has no checkpoint yet: train the VAE first (train_vae.py)")
+    vae_config = model.VAEConfig.from_dict(config["model"])
+    if (vae_config.width, vae_config.height) != records.frame_size(manifest):
+        raise InputError("the VAE was trained on {}x{} frames but the data holds {}x{}".format(
+            vae_config.width, vae_config.height, *records.frame_size(manifest)))
+    encoder, decoder = model.build_encoder(vae_config), model.build_decoder(vae_config)
+    try:
+        tf.train.Checkpoint(encoder=encoder, decoder=decoder).read(
+            checkpoint_path).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as err:
+        raise InputError(f"cannot load the VAE checkpoint {checkpoint_path}: "
+                         f"{str(err).splitlines()[0]}") from None
+    encoder.trainable = decoder.trainable = False
+    step = int(checkpoint_path.rsplit("-", 1)[-1])
+    return encoder, decoder, {"logdir": vae_dir, "checkpoint": checkpoint_path, "step": step,
+                              "model": vae_config.to_dict()}
+
+
+def train(args):
+    import tensorflow as tf
+
+    from vae import records, refiner, training
+
+    manifest = records.load_manifest(args.data)
+    width, height = records.frame_size(manifest)
+    config = refiner.RefinerConfig(width, height, args.filters, args.residual_filters,
+                                   args.kernel)
+    strategy = training.make_strategy(args.strategy)
+    chief = training.is_chief(strategy)
+    with strategy.scope():
+        encoder, decoder, vae_info = load_frozen_vae(args.vae, manifest)
+    run_config = {
+        "kind": "refiner", "model": config.to_dict(), "vae": vae_info,
+        "training": {"data": args.data, "batch_size": args.batch_size,
+                     "learning_rate": args.learning_rate, "pretrain_steps": args.pretrain_steps,
+                     "pretrain_learning_rate": args.pretrain_learning_rate,
+                     "input_weight": args.input_weight, "vae_weight": args.vae_weight,
+                     "seed": args.seed},
+    }
+    resumed = training.prepare_run(args.logdir, run_config, write=chief)
+    note = training.setup_mixed_precision(args.mixed_precision)
+    if note:
+        print(note)
+    tf.keras.utils.set_random_seed(args.seed)
+    dataset = training.distributed_dataset(strategy, args.data, manifest, args.batch_size,
+                                           args.seed)
+    print(f"frozen VAE: {vae_info['checkpoint']} (step {vae_info['step']})")
+
+    with strategy.scope():
+        net = refiner.build_refiner(config)
+        pretrain_optimizer = training.make_optimizer(args.pretrain_learning_rate,
+                                                     args.mixed_precision)
+        optimizer = training.make_optimizer(args.learning_rate, args.mixed_precision)
+        for opt in (pretrain_optimizer, optimizer):
+            opt.build(net.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        checkpoint = tf.train.Checkpoint(step=step, refiner=net, optimizer=optimizer,
+                                         pretrain_optimizer=pretrain_optimizer)
+
+    preview_frames = records.load_frames(args.data, manifest, PREVIEW_FRAMES)
+
+    def preview():
+        blurry = refiner.vae_output(encoder, decoder, preview_frames)
+        refined = net(blurry, training=False)
+        return (training.preview_grid([preview_frames, blurry.numpy(), refined.numpy()]),
+                "input_vae_refined")
+
+    loop = training.TrainingLoop(
+        args.logdir, strategy, checkpoint,
+        lambda: refiner.evaluate(net, encoder, decoder, preview_frames, args.input_weight,
+                                 args.vae_weight),
+        checkpoint_every=args.checkpoint_every, preview_every=args.preview_every,
+        preview=preview)
+    start = loop.restore()
+    pretrain_optimizer.learning_rate = args.pretrain_learning_rate
+    optimizer.learning_rate = args.learning_rate  # the flags win over the checkpoint's rates
+    num_records = sum(s["count"] for s in manifest["shards"])
+    steps = args.pretrain_steps + training.total_steps(args.steps, args.epochs, num_records,
+                                                       args.batch_size)
+    training.announce(args.logdir, resumed, start, steps, args.data, manifest, args.batch_size,
+                      strategy)
+    if start == 0:
+        loop.write_preview()
+
+    iterator = iter(dataset)
+    jit = training.use_xla(args.xla)
+    phases = [("pretraining", args.pretrain_steps, pretrain_optimizer,
+               args.pretrain_learning_rate, True, ["identity_loss"]),
+              ("training", steps, optimizer, args.learning_rate, False,
+               ["loss", "toward_input", "away_from_vae"])]
+    for name, until, opt, rate, identity, metrics in phases:
+        if int(step.numpy()) >= until:
+            continue
+        loop.learning_rate = rate
+        train_step = refiner.make_train_step(net, encoder, decoder, opt, strategy,
+                                             args.batch_size, args.input_weight,
+                                             args.vae_weight, identity=identity, jit_compile=jit)
+        try:
+            result = loop.run(train_step, iterator, until, args.batch_size, desc=name)
+        except training.NonFiniteLoss as err:
+            print(training.non_finite_message(err, args.logdir), file=sys.stderr)
+            return 1
+        if result["reason"] != "done" or until == steps:
+            return training.report(result, args.logdir, chief, metrics)
+        print(f"pretraining done at step {result['step']} (identity loss "
+              f"{result['metrics'].get('identity_loss', float('nan')):.4g})")
+    print(f"{args.logdir} is already at step {steps}; nothing to do")
+    return 0
+
+
+def main(argv=None):
+    return run(train, parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""The residual refiner that pulls the VAE's blurry output back toward real frames, and its loss.
+
+Seed: "downsizes the input, learns filters in a residual network and then samples back up".
+conv (kept as skip) -> stride-2 conv -> residual convs at half size -> transposed conv back to
+full size -> add skip -> conv to 3 channels -> clip to [0, 1]; ELU between (DESIGN.md).
+"""
+from dataclasses import asdict, dataclass
+
+import keras
+import tensorflow as tf
+
+from vae.model import sum_squared_error
+from vae.training import distributed_step
+
+DEFAULT_FILTERS = 32
+DEFAULT_RESIDUAL_FILTERS = (32, 64, 32)
+DEFAULT_KERNEL = 5
+# The "away from the VAE output" term is scale / SSE; this keeps it finite when they coincide.
+AWAY_EPSILON = 1e-3
+
+
+@dataclass(frozen=True)
+class RefinerConfig:
+    width: int = 320
+    height: int = 180
+    filters: int = DEFAULT_FILTERS
+    residual_filters: tuple = DEFAULT_RESIDUAL_FILTERS
+    kernel: int = DEFAULT_KERNEL
+
+    def __post_init__(self):
+        object.__setattr__(self, "residual_filters", tuple(int(f) for f in self.residual_filters))
+        if min((self.filters, self.kernel) + self.residual_filters) < 1:
+            raise ValueError("refiner filters and kernel must be positive")
+
+    def to_dict(self):
+        data = asdict(self)
+        data["residual_filters"] = list(self.residual_filters)
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{k: data[k] for k in ("width", "height", "filters", "residual_filters",
+                                           "kernel")})
+
+
+def build_refiner(config):
+    """images (B, H, W, 3) in [0, 1] -> refined images, same shape, in [0, 1]."""
+    k, f = config.kernel, config.filters
+    images = keras.Input((config.height, config.width, 3), name="images")
+    skip = keras.layers.Conv2D(f, k, padding="same", activation="elu", name="prepass")(images)
+    x = keras.layers.Conv2D(f, k, strides=2, padding="same", activation="elu", name="down")(skip)
+    for i, filters in enumerate(config.residual_filters):
+        # a residual block: the conv learns a correction added to its input (1x1 projection
+        # when the channel count changes)
+        y = keras.layers.Conv2D(filters, k, padding="same", name=f"residual{i}")(x)
+        if x.shape[-1] != filters:
+            x = keras.layers.Conv2D(filters, 1, name=f"residual{i}_projection")(x)
+        x = keras.layers.ELU(name=f"residual{i}_elu")(keras.layers.Add()([x, y]))
+    x = keras.layers.Conv2DTranspose(f, k, strides=2, padding="same", activation="elu",
+                                     name="up")(x)
+    extra_h, extra_w = x.shape[1] - config.height, x.shape[2] - config.width
+    if extra_h or extra_w:  # odd frame sizes: the upsampled map is one pixel too large
+        x = keras.layers.Cropping2D(((0, extra_h), (0, extra_w)), name="up_crop")(x)
+    x = keras.layers.Add(name="add_skip")([x, skip])
+    x = keras.layers.Conv2D(3, k, padding="same", name="to_rgb", dtype="float32")(x)
+    refined = keras.layers.ReLU(max_value=1.0, name="clip", dtype="float32")(x)  # clip to [0, 1]
+    return keras.Model(images, refined, name="refiner")
+
+
+def refiner_loss(refined, images, vae_output, input_weight, vae_weight, away_scale=1e4):
+    """Per-image (toward the input, away from the VAE output) terms, already weighted.
+
+    input_weight * SSE(refined, input) + vae_weight * away_scale / SSE(refined, vae_output):
+    close to the real frame, and penalised for staying as blurry as the VAE's output.
+    """
+    toward = input_weight * sum_squared_error(refined, images)
+    away = vae_weight * away_scale / (sum_squared_error(refined, vae_output) + AWAY_EPSILON)
+    return toward, away
+
+
+def vae_output(encoder, decoder, images):
+    """The frozen VAE's reconstruction from the code's mean (inference mode, no gradient)."""
+    z_mean, _ = encoder(images, training=False)
+    return tf.stop_gradient(decoder(z_mean, training=False))
+
+
+def evaluate(refiner, encoder, decoder, images, input_weight, vae_weight):
+    """Batch-mean loss terms on fixed images, in inference mode."""
+    blurry = vae_output(encoder, decoder, images)
+    toward, away = refiner_loss(refiner(blurry, training=False), images, blurry, input_weight,
+                                vae_weight)
+    return {"loss": tf.reduce_mean(toward + away), "toward_input": tf.reduce_mean(toward),
+            "away_from_vae": tf.reduce_mean(away)}
+
+
+def make_train_step(refiner, encoder, decoder, optimizer, strategy, global_batch_size,
+                    input_weight, vae_weight, identity=False, jit_compile=False):
+    """A tf.function running one distributed refiner step on next(iterator).
+
+    identity=True is the pre-training phase: real frames in, the same frames out.
+    """
+    variables = refiner.trainable_variables
+    scales_loss = hasattr(optimizer, "scale_loss")
+
+    def average(values):
+        return tf.nn.compute_average_loss(values, global_batch_size=global_batch_size)
+
+    @tf.function(jit_compile=jit_compile)
+    def gradients(images):
+        if identity:
+            with tf.GradientTape() as tape:
+                loss = average(sum_squared_error(refiner(images, training=True), images))
+                scaled = optimizer.scale_loss(loss) if scales_loss else loss
+            return tape.gradient(scaled, variables), {"identity_loss": loss}
+        blurry = vae_output(encoder, decoder, images)
+        with tf.GradientTape() as tape:
+            toward, away = refiner_loss(refiner(blurry, training=True), images, blurry,
+                                        input_weight, vae_weight)
+            loss = average(toward + away)
+            scaled = optimizer.scale_loss(loss) if scales_loss else loss
+        return tape.gradient(scaled, variables), {
+            "loss": loss, "toward_input": average(toward), "away_from_vae": average(away)}
+
+    return distributed_step(strategy, optimizer, variables, gradients)
