@@ -48,40 +48,10 @@ def parse_args(argv):
     return args
 
 
-def load_frozen_vae(vae_dir, manifest):
-    """The VAE's encoder and decoder from its latest checkpoint, frozen; (encoder, decoder, info)."""
-    import tensorflow as tf
-
-    from vae import model, records, training
-
-    config = training.read_config(vae_dir)
-    if config.get("kind") != "vae":
-        raise InputError(f"{vae_dir} is not a VAE run (its config.json has kind "
-                         f"{config.get('kind')!r}); pass the VAE's run folder with --vae")
-    checkpoint_path = tf.train.latest_checkpoint(vae_dir)
-    if not checkpoint_path:
-        raise InputError(f"{vae_dir} has no checkpoint yet: train the VAE first (train_vae.py)")
-    vae_config = model.VAEConfig.from_dict(config["model"])
-    if (vae_config.width, vae_config.height) != records.frame_size(manifest):
-        raise InputError("the VAE was trained on {}x{} frames but the data holds {}x{}".format(
-            vae_config.width, vae_config.height, *records.frame_size(manifest)))
-    encoder, decoder = model.build_encoder(vae_config), model.build_decoder(vae_config)
-    try:
-        tf.train.Checkpoint(encoder=encoder, decoder=decoder).read(
-            checkpoint_path).expect_partial().assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as err:
-        raise InputError(f"cannot load the VAE checkpoint {checkpoint_path}: "
-                         f"{str(err).splitlines()[0]}") from None
-    encoder.trainable = decoder.trainable = False
-    step = int(checkpoint_path.rsplit("-", 1)[-1])
-    return encoder, decoder, {"logdir": vae_dir, "checkpoint": checkpoint_path, "step": step,
-                              "model": vae_config.to_dict()}
-
-
 def train(args):
     import tensorflow as tf
 
-    from vae import records, refiner, training
+    from vae import records, refiner, runs, training
 
     manifest = records.load_manifest(args.data)
     width, height = records.frame_size(manifest)
@@ -90,7 +60,10 @@ def train(args):
     strategy = training.make_strategy(args.strategy)
     chief = training.is_chief(strategy)
     with strategy.scope():
-        encoder, decoder, vae_info = load_frozen_vae(args.vae, manifest)
+        encoder, decoder, vae_info = runs.load_vae(args.vae)
+    if (vae_info["model"]["width"], vae_info["model"]["height"]) != (width, height):
+        raise InputError("the VAE was trained on {}x{} frames but {} holds {}x{}".format(
+            vae_info["model"]["width"], vae_info["model"]["height"], args.data, width, height))
     run_config = {
         "kind": "refiner", "model": config.to_dict(), "vae": vae_info,
         "training": {"data": args.data, "batch_size": args.batch_size,

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Export the trained VAE (and refiner) as a self-contained model bundle for process_video.py.
+
+Writes a SavedModel with the signatures encode, decode, refine and stylize, the same functions
+as frozen GraphDef .pb files, config.json, and the mean latent code of every source of the data
+(latent_means.npz/.json). The bundle is reloaded and checked against the checkpoints before the
+command ends; it appears under --out only when complete.
+
+Example:
+  python export_graph.py --vae runs/vae --refiner runs/refiner --data data --out exported
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+from cli import parser_for, positive_int, run
+from vae import InputError
+
+# The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
+TOLERANCE = 1e-4
+SAMPLE_FRAMES = 4
+
+
+def parse_args(argv):
+    parser = parser_for(__doc__)
+    parser.add_argument("--vae", default="runs/vae", metavar="DIR",
+                        help="VAE run folder (latest checkpoint; default: runs/vae)")
+    parser.add_argument("--refiner", default="runs/refiner", metavar="DIR",
+                        help="refiner run folder (default: runs/refiner); when it does not "
+                             "exist the VAE is exported alone")
+    parser.add_argument("--no-refiner", action="store_true",
+                        help="export the VAE alone even if a refiner run exists")
+    parser.add_argument("--data", default="data", metavar="DIR",
+                        help="data folder whose sources get a mean latent code (default: data)")
+    parser.add_argument("--out", default="exported", metavar="DIR",
+                        help="bundle folder to write (default: exported); replaced if present")
+    parser.add_argument("--batch-size", type=positive_int, default=50, metavar="N",
+                        help="batch size for computing the latent means (default: 50)")
+    return parser.parse_args(argv)
+
+
+def export(args):
+    from tqdm import tqdm
+
+    from vae import bundle, latent, records, runs
+
+    started = time.time()
+    manifest = records.load_manifest(args.data)
+    encoder, decoder, vae_info = runs.load_vae(args.vae)
+    size = (vae_info["model"]["width"], vae_info["model"]["height"])
+    if size != records.frame_size(manifest):
+        raise InputError("the VAE was trained on {}x{} frames but {} holds {}x{}".format(
+            *size, args.data, *records.frame_size(manifest)))
+    refiner, refiner_info = None, None
+    if args.no_refiner:
+        print("--no-refiner: exporting the VAE alone")
+    elif not os.path.exists(args.refiner):
+        print(f"no refiner run at {args.refiner}: exporting the VAE alone "
+              "(process_video.py will not refine)")
+    else:
+        refiner, refiner_info = runs.load_refiner(args.refiner)
+        refiner_size = (refiner_info["model"]["width"], refiner_info["model"]["height"])
+        if refiner_size != size:
+            raise InputError("the refiner was trained on {}x{} frames, the VAE on {}x{}".format(
+                *refiner_size, *size))
+    code_size = vae_info["model"]["code_size"]
+
+    total = sum(s["count"] for s in manifest["shards"])
+    dataset = records.make_dataset(args.data, manifest, args.batch_size, shuffle=False,
+                                   repeat=False, cache=False)
+    with tqdm(total=total, unit="frame", desc="latent means", dynamic_ncols=True) as bar:
+        def encode(images):
+            bar.update(len(images))
+            return encoder(images, training=False)[0]
+        means = latent.compute_means(encode, dataset, manifest["sources"], code_size)
+
+    config = {
+        "frame_size": {"width": size[0], "height": size[1]}, "code_size": code_size,
+        "vae": vae_info, "refiner": refiner_info, "data": os.path.abspath(args.data),
+        "sources": manifest["sources"],
+    }
+    module = bundle.StyleModel(encoder, decoder, refiner)
+    frozen = bundle.write_bundle(args.out, module, config, means)
+
+    differences = verify(args.out, encoder, decoder, refiner, frozen,
+                         records.load_frames(args.data, manifest, SAMPLE_FRAMES),
+                         means.means[0])
+    worst = max(differences.values())
+    for name, diff in differences.items():
+        print(f"check {name:24s} max |difference| = {diff:.2e}")
+    if worst > TOLERANCE:
+        print(f"error: the exported bundle differs from the checkpoints by {worst:.2e} "
+              f"(more than {TOLERANCE:g})", file=sys.stderr)
+        return 1
+
+    from vae.console import format_table
+    print(format_table(["source", "kind", "frames", "|mean z|"], [
+        (n, k, c, f"{np.linalg.norm(m):.3f}")
+        for n, k, c, m in zip(means.names, means.kinds, means.counts, means.means)]))
+    print(f"exported {args.out}: VAE step {vae_info['step']}, "
+          + (f"refiner step {refiner_info['step']}" if refiner_info else "no refiner")
+          + f", signatures {', '.join(sorted(module.signatures()))}; "
+          f"{time.time() - started:.0f} s")
+    return 0
+
+
+def verify(folder, encoder, decoder, refiner, frozen, images, shift):
+    """Max abs difference between the checkpoints' Keras models and the reloaded bundle (the
+    SavedModel and every frozen graph) on a sample batch."""
+    import tensorflow as tf
+
+    from vae import bundle
+
+    loaded = bundle.Bundle(folder)
+    z_mean, z_log_sigma = (t.numpy() for t in encoder(images, training=False))
+    decoded = decoder(z_mean, training=False).numpy()
+    expected = {"encode": {"z_mean": z_mean, "z_log_sigma": z_log_sigma},
+                "decode": {"images": decoded}}
+    inputs = {"encode": (images,), "decode": (z_mean,), "stylize": (images, shift)}
+    stylized = decoder(z_mean + shift, training=False)
+    if refiner is not None:
+        expected["refine"] = {"images": refiner(decoded, training=False).numpy()}
+        inputs["refine"] = (decoded,)
+        stylized = refiner(stylized, training=False)
+    expected["stylize"] = {"images": stylized.numpy()}
+
+    differences = {}
+    for name, outputs in expected.items():
+        saved = getattr(loaded.model, name)(*[tf.constant(v) for v in inputs[name]])
+        graph_def, graph_inputs, graph_outputs = frozen[name]
+        graph = bundle.run_frozen(graph_def, graph_inputs, graph_outputs, *inputs[name])
+        differences[f"saved_model {name}"] = max(
+            float(np.abs(saved[k].numpy() - v).max()) for k, v in outputs.items())
+        differences[f"frozen {name}"] = max(
+            float(np.abs(graph[k] - v).max()) for k, v in outputs.items())
+    return differences
+
+
+def main(argv=None):
+    return run(export, parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

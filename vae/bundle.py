@@ -1,0 +1,172 @@
+"""The model bundle: export of the trained networks as a SavedModel + frozen graphs, and loading.
+
+Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read):
+  saved_model/          tf.Module with signatures encode, decode, refine (if any) and stylize
+  frozen/<name>.pb      the same functions as frozen GraphDefs; frozen/signatures.json names
+                        their input and output tensors
+  config.json           frame size, code size, both runs' configurations and steps
+  latent_means.npz      mean z_mean per source (+ latent_means.json, readable)
+"""
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from vae import InputError
+from vae.records import write_json_atomic
+
+SAVED_MODEL = "saved_model"
+FROZEN = "frozen"
+CONFIG = "config.json"
+MEANS = "latent_means.npz"
+MEANS_JSON = "latent_means.json"
+
+
+class StyleModel(tf.Module):
+    """encode / decode / refine / stylize on float32 images in [0, 1], any batch size."""
+
+    def __init__(self, encoder, decoder, refiner=None):
+        super().__init__(name="style_model")
+        self.encoder, self.decoder, self.refiner = encoder, decoder, refiner
+        height, width = encoder.input_shape[1:3]
+        code_size = decoder.input_shape[-1]
+        image_spec = tf.TensorSpec([None, height, width, 3], tf.float32, name="images")
+        self.encode = tf.function(self._encode, input_signature=[image_spec])
+        self.decode = tf.function(
+            self._decode, input_signature=[tf.TensorSpec([None, code_size], tf.float32, name="z")])
+        self.stylize = tf.function(self._stylize, input_signature=[
+            image_spec, tf.TensorSpec([code_size], tf.float32, name="shift")])
+        if refiner is not None:
+            self.refine = tf.function(self._refine, input_signature=[image_spec])
+
+    def _encode(self, images):
+        z_mean, z_log_sigma = self.encoder(images, training=False)
+        return {"z_mean": z_mean, "z_log_sigma": z_log_sigma}
+
+    def _decode(self, z):
+        return {"images": self.decoder(z, training=False)}
+
+    def _refine(self, images):
+        return {"images": self.refiner(images, training=False)}
+
+    def _stylize(self, images, shift):
+        """Encode to the code's mean, add the shift, decode, refine (when there is a refiner)."""
+        z_mean, _ = self.encoder(images, training=False)
+        decoded = self.decoder(z_mean + shift[tf.newaxis], training=False)
+        if self.refiner is not None:
+            decoded = self.refiner(decoded, training=False)
+        return {"images": decoded}
+
+    def signatures(self):
+        names = ["encode", "decode", "stylize"] + (["refine"] if self.refiner is not None else [])
+        return {name: getattr(self, name).get_concrete_function() for name in names}
+
+
+def freeze(concrete_function):
+    """A concrete function as a GraphDef with variables folded into constants, and the names
+    of its input and output tensors."""
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2)
+
+    frozen = convert_variables_to_constants_v2(concrete_function)
+    inputs = [t.name for t in frozen.inputs if t.dtype != tf.resource]
+    outputs = {name: t.name for name, t in zip(
+        sorted(concrete_function.structured_outputs), frozen.outputs)}
+    return frozen.graph.as_graph_def(), inputs, outputs
+
+
+def run_frozen(graph_def, inputs, outputs, *values):
+    """Run a frozen GraphDef on numpy inputs: {output name: array}."""
+    def import_graph():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+
+    wrapped = tf.compat.v1.wrap_function(import_graph, [])
+    graph = wrapped.graph
+    pruned = wrapped.prune([graph.get_tensor_by_name(n) for n in inputs],
+                           {k: graph.get_tensor_by_name(v) for k, v in outputs.items()})
+    return {k: v.numpy() for k, v in pruned(*[tf.constant(v) for v in values]).items()}
+
+
+def write_bundle(out_dir, module, config, means):
+    """Write the whole bundle to a scratch folder beside out_dir, then move it into place.
+
+    Returns {signature: (graph_def, inputs, outputs)} of the frozen graphs for verification.
+    """
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    os.makedirs(parent, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.partial-", dir=parent)
+    try:
+        signatures = module.signatures()
+        tf.saved_model.save(module, os.path.join(tmp, SAVED_MODEL), signatures=signatures)
+        frozen_dir = os.path.join(tmp, FROZEN)
+        os.makedirs(frozen_dir)
+        frozen, names = {}, {}
+        for name, function in signatures.items():
+            graph_def, inputs, outputs = freeze(function)
+            with open(os.path.join(frozen_dir, f"{name}.pb"), "wb") as f:
+                f.write(graph_def.SerializeToString())
+            frozen[name] = (graph_def, inputs, outputs)
+            names[name] = {"file": f"{name}.pb", "inputs": inputs, "outputs": outputs}
+        write_json_atomic(os.path.join(frozen_dir, "signatures.json"), names)
+        write_json_atomic(os.path.join(tmp, CONFIG), config)
+        np.savez(os.path.join(tmp, MEANS), **means.to_arrays())
+        write_json_atomic(os.path.join(tmp, MEANS_JSON), means.summary())
+        _replace_folder(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return frozen
+
+
+def _replace_folder(new, target):
+    """Move new to target; an existing target is swapped out first and removed afterwards."""
+    old = None
+    if os.path.exists(target):
+        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-",
+                               dir=os.path.dirname(os.path.abspath(target)))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(new, target)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+class Bundle:
+    """A loaded model bundle: the SavedModel's signatures, its config and latent means."""
+
+    def __init__(self, folder):
+        from vae.latent import LatentMeans
+
+        self.folder = folder
+        if not os.path.isdir(folder):
+            raise InputError(f"model bundle not found: {folder} (run export_graph.py first)")
+        try:
+            with open(os.path.join(folder, CONFIG)) as f:
+                self.config = json.load(f)
+            self.means = LatentMeans.load(os.path.join(folder, MEANS))
+            self.model = tf.saved_model.load(os.path.join(folder, SAVED_MODEL))
+        except (OSError, ValueError, KeyError, tf.errors.OpError) as err:
+            raise InputError(f"{folder} is not a complete model bundle: "
+                             f"{str(err).splitlines()[0]}") from None
+        self.width = int(self.config["frame_size"]["width"])
+        self.height = int(self.config["frame_size"]["height"])
+        self.code_size = int(self.config["code_size"])
+        self.has_refiner = "refine" in self.model.signatures
+
+    def encode(self, images):
+        return self.model.encode(tf.convert_to_tensor(images, tf.float32))
+
+    def decode(self, z):
+        return self.model.decode(tf.convert_to_tensor(z, tf.float32))["images"]
+
+    def refine(self, images):
+        if not self.has_refiner:
+            return tf.convert_to_tensor(images)
+        return self.model.refine(tf.convert_to_tensor(images, tf.float32))["images"]
+
+    def stylize(self, images, shift):
+        return self.model.stylize(tf.convert_to_tensor(images, tf.float32),
+                                  tf.convert_to_tensor(shift, tf.float32))["images"]

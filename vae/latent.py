@@ -1,0 +1,113 @@
+"""Latent-space arithmetic: per-source mean codes, the style shift, salting and swapping.
+
+Means and the codes of frames being stylised use z_mean, never a sampled z: a sample carries
+noise that shows up as flicker in video (DESIGN.md "Latent codes").
+"""
+import numpy as np
+
+from vae import InputError
+
+
+class LatentMeans:
+    """The mean z_mean of every source of a data folder, with names, kinds and counts."""
+
+    def __init__(self, ids, names, kinds, counts, means):
+        self.ids = [int(i) for i in ids]
+        self.names = [str(n) for n in names]
+        self.kinds = [str(k) for k in kinds]
+        self.counts = [int(c) for c in counts]
+        self.means = np.asarray(means, np.float32)
+
+    def to_arrays(self):
+        return {"ids": np.array(self.ids), "names": np.array(self.names),
+                "kinds": np.array(self.kinds), "counts": np.array(self.counts),
+                "means": self.means}
+
+    @classmethod
+    def load(cls, path):
+        with np.load(path) as data:
+            return cls(data["ids"], data["names"], data["kinds"], data["counts"], data["means"])
+
+    def summary(self):
+        """A readable digest for latent_means.json."""
+        return {"code_size": int(self.means.shape[1]), "sources": [
+            {"id": i, "name": n, "kind": k, "count": c, "mean_norm": round(float(np.linalg.norm(m)), 4)}
+            for i, n, k, c, m in zip(self.ids, self.names, self.kinds, self.counts, self.means)]}
+
+    def names_of(self, kind):
+        return [n for n, k in zip(self.names, self.kinds) if k == kind]
+
+    def mean(self, name):
+        if name not in self.names:
+            raise InputError(f"no source named {name!r} in the bundle; it has: "
+                             + ", ".join(self.names))
+        return self.means[self.names.index(name)]
+
+    def style_mean(self, name=None):
+        """One painting source's mean, or the count-weighted mean of all painting sources."""
+        if name is not None:
+            if name in self.names and self.kinds[self.names.index(name)] != "painting":
+                raise InputError(f"--style {name!r} is a {self.kinds[self.names.index(name)]} "
+                                 "source, not paintings; painting sources: "
+                                 + (", ".join(self.names_of("painting")) or "none"))
+            return self.mean(name)
+        rows = [i for i, k in enumerate(self.kinds) if k == "painting"]
+        if not rows:
+            raise InputError("the bundle has no painting source to take a style from")
+        weights = np.array([self.counts[i] for i in rows], np.float32)
+        return (self.means[rows] * weights[:, None]).sum(0) / weights.sum()
+
+
+def compute_means(encode, batches, sources, code_size):
+    """Mean z_mean per source over every batch {"image", "source"}; encode(images) -> z_mean."""
+    index = {s["id"]: i for i, s in enumerate(sources)}
+    sums = np.zeros((len(sources), code_size), np.float64)
+    counts = np.zeros(len(sources), np.int64)
+    for batch in batches:
+        z = np.asarray(encode(batch["image"]), np.float64)
+        rows = np.array([index[int(s)] for s in np.asarray(batch["source"])])
+        np.add.at(sums, rows, z)
+        np.add.at(counts, rows, 1)
+    means = sums / np.maximum(counts, 1)[:, None]
+    return LatentMeans([s["id"] for s in sources], [s["name"] for s in sources],
+                       [s["kind"] for s in sources], counts, means)
+
+
+def style_shift(source_mean, style_mean, alpha, beta):
+    """The vector added to each code: z' = z - alpha * mean_source + beta * mean_style."""
+    return (beta * np.asarray(style_mean) - alpha * np.asarray(source_mean)).astype(np.float32)
+
+
+def salt(codes, sigma, rng):
+    """Codes plus Gaussian noise: decoding them gives 'slightly new images'."""
+    return (codes + rng.normal(0.0, sigma, codes.shape)).astype(np.float32)
+
+
+def swap_halves(a, b):
+    """Two codes exchanging the second half of their dimensions."""
+    half = a.shape[-1] // 2
+    return (np.concatenate([a[..., :half], b[..., half:]], -1),
+            np.concatenate([b[..., :half], a[..., half:]], -1))
+
+
+def shuffle_between(codes, rng):
+    """Every dimension taken from a randomly chosen frame of the batch."""
+    pick = rng.integers(0, len(codes), codes.shape)
+    return np.take_along_axis(codes, pick, axis=0).astype(np.float32)
+
+
+def kl_per_dimension(z_mean, z_log_sigma):
+    """Average KL to N(0, 1) of each code dimension over a sample of frames."""
+    return np.mean(-0.5 * (1 + 2 * z_log_sigma - z_mean ** 2 - np.exp(2 * z_log_sigma)), axis=0)
+
+
+def active_units(z_mean, threshold=0.01):
+    """Dimensions whose mean code varies across frames (variance above threshold)."""
+    return int(np.sum(np.var(z_mean, axis=0) > threshold))
+
+
+def move_toward(codes, shifted, target):
+    """How much of the distance to target the shift covered (mean over frames): 0 none, 1 all."""
+    before = np.linalg.norm(codes - target, axis=-1)
+    after = np.linalg.norm(shifted - target, axis=-1)
+    return float(np.mean((before - after) / np.maximum(before, 1e-9)))
