@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Latent-space experiments on a model bundle, as pictures and numbers.
+
+- reconstruction: input / VAE / refined for frames of every source; PSNR and SSIM per source
+- salting: Gaussian noise added to the codes ("slightly new images")
+- swapping and shuffling code dimensions between frames
+- the style shift z - alpha * mean_source + beta * mean_paintings on every video source, as a
+  grid over alpha and beta, and how far it moves the codes toward the paintings' mean
+- latent health: KL per dimension, active units, distances between source means
+Writes PNG grids, report.json and report.md (which shows the PNGs) to --out.
+
+Example:
+  python evaluate_embeddings.py --model exported --data data --out exported/evaluation
+"""
+import os
+import sys
+import time
+
+import numpy as np
+
+from cli import parser_for, positive_float, positive_int, run
+from vae import InputError
+
+SHOW = 6  # frames per picture row
+SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
+
+
+def parse_args(argv):
+    parser = parser_for(__doc__)
+    parser.add_argument("--model", default="exported", metavar="DIR",
+                        help="model bundle written by export_graph.py (default: exported)")
+    parser.add_argument("--data", default="data", metavar="DIR",
+                        help="data folder to take frames from (default: data)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="where to write the report (default: <model>/evaluation)")
+    parser.add_argument("--alpha", type=float, default=0.25,
+                        help="style shift: weight of the source mean removed (default: 0.25)")
+    parser.add_argument("--beta", type=float, default=1.0,
+                        help="style shift: weight of the paintings' mean added (default: 1.0)")
+    parser.add_argument("--samples", type=positive_int, default=64, metavar="N",
+                        help="frames per source for the metrics (default: 64)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    return parser.parse_args(argv)
+
+
+def sample_frames(data_dir, manifest, per_source):
+    """Up to per_source frames of every source (in shard order), float32 [0, 1]."""
+    from vae import records
+
+    wanted = {s["id"]: min(per_source, s["count"]) for s in manifest["sources"]}
+    frames = {i: [] for i in wanted}
+    for batch in records.make_dataset(data_dir, manifest, 64, shuffle=False, repeat=False,
+                                      cache=False):
+        for image, source in zip(batch["image"].numpy(), batch["source"].numpy()):
+            if len(frames[int(source)]) < wanted[int(source)]:
+                frames[int(source)].append(image)
+        if all(len(frames[i]) >= wanted[i] for i in wanted):
+            break
+    return {i: np.stack(f) for i, f in frames.items() if f}
+
+
+def evaluate(args):
+    import tensorflow as tf
+
+    from vae import latent, records
+    from vae.bundle import Bundle
+    from vae.console import format_table
+    from vae.gallery import make_grid, write_png
+    from vae.records import write_json_atomic
+
+    started = time.time()
+    bundle = Bundle(args.model)
+    manifest = records.load_manifest(args.data)
+    if records.frame_size(manifest) != (bundle.width, bundle.height):
+        raise InputError("the bundle works on {}x{} frames but {} holds {}x{}".format(
+            bundle.width, bundle.height, args.data, *records.frame_size(manifest)))
+    out = args.out or os.path.join(args.model, "evaluation")
+    os.makedirs(out, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    names = {s["id"]: s["name"] for s in manifest["sources"]}
+    kinds = {s["id"]: s["kind"] for s in manifest["sources"]}
+    frames = sample_frames(args.data, manifest, args.samples)
+    report = {"model": args.model, "data": args.data, "refiner": bundle.has_refiner,
+              "samples_per_source": {names[i]: len(f) for i, f in frames.items()},
+              "sources": {}, "images": {}}
+
+    def picture(name, rows):
+        path = os.path.join(out, f"{name}.png")
+        write_png(path, make_grid(np.concatenate(rows), columns=len(rows[0])))
+        report["images"][name] = os.path.basename(path)
+
+    codes, log_sigmas = {}, {}
+    for source, images in frames.items():
+        encoded = bundle.encode(images)
+        codes[source] = encoded["z_mean"].numpy()
+        log_sigmas[source] = encoded["z_log_sigma"].numpy()
+        decoded = bundle.decode(codes[source])
+        refined = bundle.refine(decoded)
+        metrics = {
+            "psnr_vae": float(tf.reduce_mean(tf.image.psnr(images, decoded, 1.0))),
+            "ssim_vae": float(tf.reduce_mean(tf.image.ssim(images, decoded, 1.0))),
+            "psnr_refined": float(tf.reduce_mean(tf.image.psnr(images, refined, 1.0))),
+            "ssim_refined": float(tf.reduce_mean(tf.image.ssim(images, refined, 1.0))),
+        }
+        report["sources"][names[source]] = {"kind": kinds[source], **metrics}
+        picture(f"reconstruction-{names[source]}",
+                [images[:SHOW], decoded.numpy()[:SHOW], refined.numpy()[:SHOW]])
+
+    all_codes = np.concatenate(list(codes.values()))
+    all_images = np.concatenate([f for f in frames.values()])
+    pick = rng.choice(len(all_codes), min(SHOW, len(all_codes)), replace=False)
+    salted = [bundle.refine(bundle.decode(latent.salt(all_codes[pick], sigma, rng))).numpy()
+              for sigma in SALT_SIGMAS]
+    picture("salting", [all_images[pick]] + salted)
+    report["salting_sigmas"] = list(SALT_SIGMAS)
+
+    a, b = all_codes[pick], all_codes[np.roll(pick, 1)]
+    first, second = latent.swap_halves(a, b)
+    picture("swapping", [all_images[pick], all_images[np.roll(pick, 1)]] + [
+        bundle.refine(bundle.decode(z)).numpy()
+        for z in (first, second, latent.shuffle_between(a, rng))])
+
+    means = bundle.means
+    style = means.style_mean() if means.names_of("painting") else None
+    alphas = [0.0, args.alpha / 2, args.alpha, 2 * args.alpha]
+    betas = [0.0, args.beta / 2, args.beta, 2 * args.beta]
+    report["style_shift"] = {"alphas": alphas, "betas": betas, "alpha": args.alpha,
+                             "beta": args.beta, "sources": {}}
+    for source, images in frames.items():
+        if kinds[source] != "video" or style is None:
+            continue
+        source_mean = means.mean(names[source])
+        grid = []
+        for alpha in alphas:
+            shifts = np.stack([latent.style_shift(source_mean, style, alpha, beta) for beta in betas])
+            grid.append(bundle.refine(bundle.decode(codes[source][:1] + shifts)).numpy())
+        shift = latent.style_shift(source_mean, style, args.alpha, args.beta)
+        report["style_shift"]["sources"][names[source]] = {
+            "distance_to_paintings_before": float(np.mean(np.linalg.norm(codes[source] - style, axis=1))),
+            "distance_to_paintings_after": float(np.mean(np.linalg.norm(codes[source] + shift - style, axis=1))),
+            "fraction_moved_toward_paintings": latent.move_toward(codes[source],
+                                                                  codes[source] + shift, style),
+        }
+        picture(f"style-shift-{names[source]}", [np.repeat(images[:1], len(betas), 0)] + grid)
+
+    all_log_sigmas = np.concatenate(list(log_sigmas.values()))
+    kl = latent.kl_per_dimension(all_codes, all_log_sigmas)
+    source_names = means.names
+    distances = np.linalg.norm(means.means[:, None] - means.means[None], axis=-1)
+    report["latent_health"] = {
+        "code_size": bundle.code_size, "kl_total_mean": float(kl.sum()),
+        "kl_per_dimension_max": float(kl.max()),
+        "dimensions_with_kl_above_0.01": int(np.sum(kl > 0.01)),
+        "active_units": latent.active_units(all_codes),
+        "source_mean_distances": {n: {m: round(float(distances[i, j]), 4)
+                                      for j, m in enumerate(source_names)}
+                                  for i, n in enumerate(source_names)},
+    }
+    write_json_atomic(os.path.join(out, "report.json"), report)
+    write_markdown(os.path.join(out, "report.md"), report)
+
+    print(format_table(["source", "kind", "PSNR VAE", "PSNR refined", "SSIM VAE", "SSIM refined"], [
+        (n, r["kind"], f"{r['psnr_vae']:.2f}", f"{r['psnr_refined']:.2f}", f"{r['ssim_vae']:.3f}",
+         f"{r['ssim_refined']:.3f}") for n, r in report["sources"].items()]))
+    health = report["latent_health"]
+    print(f"active units {health['active_units']} of {health['code_size']}, "
+          f"mean KL {health['kl_total_mean']:.2f}")
+    for name, shift in report["style_shift"]["sources"].items():
+        print(f"style shift alpha={args.alpha:g} beta={args.beta:g} on {name}: "
+              f"{shift['fraction_moved_toward_paintings']:.0%} of the way to the paintings' mean")
+    print(f"wrote {len(report['images'])} images, report.json and report.md to {out} "
+          f"in {time.time() - started:.0f} s")
+    return 0
+
+
+def write_markdown(path, report):
+    lines = ["# Latent-space evaluation", "",
+             f"Model `{report['model']}` on data `{report['data']}`"
+             f"{'' if report['refiner'] else ' (no refiner: refined = VAE output)'}.", "",
+             "## Reconstruction", "", "| source | kind | PSNR VAE | PSNR refined | SSIM VAE | SSIM refined |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, r in report["sources"].items():
+        lines.append(f"| {name} | {r['kind']} | {r['psnr_vae']:.2f} | {r['psnr_refined']:.2f} | "
+                     f"{r['ssim_vae']:.3f} | {r['ssim_refined']:.3f} |")
+    lines.append("")
+    for name, r in report["sources"].items():
+        lines += [f"![{name}: input / VAE / refined]({report['images'][f'reconstruction-{name}']})", ""]
+    lines += ["## Salting", "", f"Rows: input, then codes + N(0, sigma^2) noise for sigma = "
+              f"{', '.join(map(str, report['salting_sigmas']))}.", "",
+              f"![salting]({report['images']['salting']})", "",
+              "## Swapping", "", "Rows: frame A, frame B, A's first half + B's second half, "
+              "B's first half + A's second half, every dimension from a random frame.", "",
+              f"![swapping]({report['images']['swapping']})", "", "## Style shift", "",
+              f"Rows: alpha = {report['style_shift']['alphas']}; columns: beta = "
+              f"{report['style_shift']['betas']} (first row: the input frame).", "",
+              "| source | distance to paintings' mean before | after | fraction moved |",
+              "| --- | --- | --- | --- |"]
+    for name, s in report["style_shift"]["sources"].items():
+        lines.append(f"| {name} | {s['distance_to_paintings_before']:.3f} | "
+                     f"{s['distance_to_paintings_after']:.3f} | "
+                     f"{s['fraction_moved_toward_paintings']:.0%} |")
+    lines.append("")
+    for name in report["style_shift"]["sources"]:
+        lines += [f"![style shift {name}]({report['images'][f'style-shift-{name}']})", ""]
+    health = report["latent_health"]
+    lines += ["## Latent health", "", f"- active units (variance of z_mean > 0.01): "
+              f"{health['active_units']} of {health['code_size']}",
+              f"- mean KL per frame: {health['kl_total_mean']:.3f}; dimensions with KL > 0.01: "
+              f"{health['dimensions_with_kl_above_0.01']}", ""]
+    names = list(health["source_mean_distances"])
+    lines += ["| distance | " + " | ".join(names) + " |", "|" + " --- |" * (len(names) + 1)]
+    for name in names:
+        lines.append(f"| {name} | " + " | ".join(
+            f"{health['source_mean_distances'][name][m]:.3f}" for m in names) + " |")
+    tmp = f"{path}.partial"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    return run(evaluate, parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""export_graph.py and evaluate_embeddings.py on tiny trained runs, checked from fresh processes."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, run_script
+from records_helpers import read_records
+from test_train_refiner import TINY_REFINER
+from test_train_vae import TINY
+
+
+@pytest.fixture(scope="module")
+def runs(media, tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    data, vae, refiner = str(root / "data"), str(root / "vae"), str(root / "refiner")
+    steps = [
+        ("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "2",
+         "--paintings", media["paintings"], "--video", media["letterbox"], "--video",
+         media["pillarbox"]),
+        ("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "40",
+         "--learning-rate", "2e-3", "--preview-every", "1000"),
+        ("train_refiner.py", "--data", data, "--vae", vae, "--logdir", refiner, *TINY_REFINER,
+         "--pretrain-steps", "5", "--steps", "5", "--preview-every", "1000"),
+    ]
+    for script, *args in steps:
+        result = run_script(script, *args)
+        assert result.returncode == 0, result.stderr
+    bundle = str(root / "bundle")
+    result = run_script("export_graph.py", "--vae", vae, "--refiner", refiner, "--data", data,
+                        "--out", bundle, "--batch-size", "7")
+    assert result.returncode == 0, result.stderr
+    return {"data": data, "vae": vae, "refiner": refiner, "bundle": bundle, "export": result}
+
+
+CHECK_IN_FRESH_PROCESS = r"""
+import json, os, sys
+import numpy as np, tensorflow as tf
+bundle = sys.argv[1]
+model = tf.saved_model.load(os.path.join(bundle, "saved_model"))
+print("signatures", sorted(model.signatures))
+images = tf.random.uniform((3, 18, 32, 3), seed=1)
+codes = model.encode(images)
+out = {"z_mean": codes["z_mean"].shape.as_list()}
+out["decode"] = model.decode(codes["z_mean"])["images"].shape.as_list()
+out["refine"] = model.refine(images)["images"].shape.as_list()
+styl = model.stylize(images, tf.zeros(16))["images"]
+plain = model.refine(model.decode(codes["z_mean"])["images"])["images"]
+out["stylize_zero_shift_diff"] = float(tf.reduce_max(tf.abs(styl - plain)))
+with open(os.path.join(bundle, "frozen", "signatures.json")) as f:
+    names = json.load(f)
+for name, entry in names.items():
+    graph_def = tf.compat.v1.GraphDef()
+    with open(os.path.join(bundle, "frozen", entry["file"]), "rb") as f:
+        graph_def.ParseFromString(f.read())
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(graph_def, name="")
+    for tensor in entry["inputs"] + list(entry["outputs"].values()):
+        graph.get_tensor_by_name(tensor)
+    assert not [n for n in graph_def.node if n.op in ("VarHandleOp", "ReadVariableOp")], name
+    out.setdefault("frozen", []).append(name)
+print(json.dumps(out))
+"""
+
+
+def test_bundle_reloads_in_a_fresh_process(runs):
+    result = subprocess.run([sys.executable, "-c", CHECK_IN_FRESH_PROCESS, runs["bundle"]],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["z_mean"] == [3, 16]
+    assert out["decode"] == out["refine"] == [3, 18, 32, 3]
+    assert out["stylize_zero_shift_diff"] < 1e-5
+    assert sorted(out["frozen"]) == ["decode", "encode", "refine", "stylize"]
+    assert "saved_model stylize" in runs["export"].stdout
+    assert "max |difference|" in runs["export"].stdout
+
+
+def test_latent_means_one_row_per_source_and_correct(runs):
+    import tensorflow as tf
+
+    with np.load(os.path.join(runs["bundle"], "latent_means.npz")) as means:
+        names, counts, rows = list(means["names"]), list(means["counts"]), means["means"]
+    manifest, recs = read_records(runs["data"])
+    assert names == [s["name"] for s in manifest["sources"]]
+    assert counts == [s["count"] for s in manifest["sources"]]
+    assert rows.shape == (len(manifest["sources"]), 16)
+    model = tf.saved_model.load(os.path.join(runs["bundle"], "saved_model"))
+    letterbox = [r[3] for r in recs if r[1] == names.index("letterbox")]
+    z = model.encode(tf.constant(np.stack(letterbox), tf.float32) / 255.0)["z_mean"].numpy()
+    np.testing.assert_allclose(rows[names.index("letterbox")], z.mean(0), atol=1e-4)
+    summary = json.loads(open(os.path.join(runs["bundle"], "latent_means.json")).read())
+    assert [s["name"] for s in summary["sources"]] == names
+    config = json.loads(open(os.path.join(runs["bundle"], "config.json")).read())
+    assert config["frame_size"] == {"width": 32, "height": 18} and config["code_size"] == 16
+    assert config["vae"]["step"] == 40 and config["refiner"]["step"] == 10
+
+
+def test_export_without_refiner_and_atomic_replace(runs, tmp_path):
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "stale.txt").write_text("an older bundle")
+    result = run_script("export_graph.py", "--vae", runs["vae"], "--refiner", tmp_path / "none",
+                        "--data", runs["data"], "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert "exporting the VAE alone" in result.stdout
+    assert not (out / "stale.txt").exists()
+    signatures = json.loads((out / "frozen" / "signatures.json").read_text())
+    assert sorted(signatures) == ["decode", "encode", "stylize"]
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no scratch left
+
+
+def test_export_bad_input(runs, tmp_path):
+    for args in (["--vae", tmp_path / "missing"], ["--vae", runs["refiner"]],
+                 ["--data", tmp_path / "nodata"]):
+        result = run_script("export_graph.py", "--out", tmp_path / "out", *args)
+        assert result.returncode == 2, result.stderr
+        assert "error:" in result.stderr and "Traceback" not in result.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_evaluation_report(runs, tmp_path):
+    out = tmp_path / "evaluation"
+    result = run_script("evaluate_embeddings.py", "--model", runs["bundle"], "--data",
+                        runs["data"], "--out", out, "--samples", "8")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["sources"]) == {"paintings", "letterbox", "pillarbox"}
+    for metrics in report["sources"].values():
+        for key in ("psnr_vae", "psnr_refined", "ssim_vae", "ssim_refined"):
+            assert np.isfinite(metrics[key])
+    assert set(report["style_shift"]["sources"]) == {"letterbox", "pillarbox"}
+    health = report["latent_health"]
+    assert 0 <= health["active_units"] <= 16
+    assert health["source_mean_distances"]["letterbox"]["letterbox"] == 0
+    markdown = (out / "report.md").read_text()
+    for name in report["images"].values():
+        assert (out / name).exists() and f"({name})" in markdown
+    assert "PSNR" in result.stdout
+
+
+def test_evaluation_bad_input(tmp_path):
+    result = run_script("evaluate_embeddings.py", "--model", tmp_path / "none")
+    assert result.returncode == 2 and "export_graph.py" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("script", ["export_graph.py", "evaluate_embeddings.py"])
+def test_help(script):
+    assert run_script(script, "--help").returncode == 0
