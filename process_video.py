@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Stylise a video clip with a model bundle, keeping its audio.
+
+Every frame is cropped of black borders, encoded, moved in latent space away from the clip's
+own mean code and toward the paintings' mean (z' = z - alpha * mean_source + beta * mean_style),
+decoded, refined, smoothed over time, scaled back to the cropped input size and written as an
+H.264 MP4 with the input's audio. Re-run it on any new clip.
+
+Example:
+  python process_video.py clip.mp4                       # -> clip-stylized.mp4
+  python process_video.py clip.mp4 -o out.mp4 --beta 0.8 --inset --start 10 --duration 5
+"""
+import os
+import sys
+import time
+
+from cli import parser_for, positive_int, run, value_type
+from vae import InputError, frames
+
+
+@value_type
+def non_negative_float(text):
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+@value_type
+def smoothing_value(text):
+    value = float(text)
+    if not 0 <= value < 1:
+        raise ValueError(f"smoothing must be in [0, 1), got {text!r}")
+    return value
+
+
+def parse_args(argv):
+    parser = parser_for(__doc__)
+    parser.add_argument("input", metavar="INPUT", help="video file to stylise")
+    parser.add_argument("-o", "--output", default=None, metavar="OUTPUT",
+                        help="output MP4 (default: <input stem>-stylized.mp4 in this folder)")
+    parser.add_argument("--model", default="exported", metavar="DIR",
+                        help="model bundle from export_graph.py (default: exported)")
+    parser.add_argument("--style", default=None, metavar="NAME",
+                        help="painting source whose mean code is the target (default: the "
+                             "bundle's painting source, or the mean of all of them)")
+    parser.add_argument("--source", default="auto", metavar="NAME|auto",
+                        help="whose mean code to move away from: a training source's name, or "
+                             "auto (default): the clip's own mean, from a sample of its frames")
+    parser.add_argument("--alpha", type=float, default=0.25,
+                        help="weight of the source mean removed (default: 0.25)")
+    parser.add_argument("--beta", type=float, default=0.5,
+                        help="weight of the style mean added (default: 0.5)")
+    parser.add_argument("--smoothing", type=smoothing_value, default=0.2, metavar="S",
+                        help="temporal smoothing: out_t = S * out_(t-1) + (1 - S) * frame_t; "
+                             "0 turns it off (default: 0.2)")
+    parser.add_argument("--crop", type=value_type(frames.parse_crop), default="auto",
+                        metavar="auto|none|T,R,B,L",
+                        help="black borders to remove: auto-detect (default), none, or pixels "
+                             "from the top,right,bottom,left edges")
+    parser.add_argument("--inset", action="store_true",
+                        help="show the original frame small in the bottom-right corner")
+    parser.add_argument("--no-audio", dest="audio", action="store_false",
+                        help="drop the input's audio track")
+    parser.add_argument("--no-refine", dest="refine", action="store_false",
+                        help="skip the refiner (decoder output only)")
+    parser.add_argument("--start", type=non_negative_float, default=0.0, metavar="SECONDS",
+                        help="start of the excerpt to process (default: 0)")
+    parser.add_argument("--duration", type=non_negative_float, default=None, metavar="SECONDS",
+                        help="length of the excerpt (default: to the end)")
+    parser.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
+                        help="frames per model call (default: 16)")
+    args = parser.parse_args(argv)
+    if args.duration == 0:
+        parser.error("--duration must be more than 0")
+    return args
+
+
+def process(args):
+    from tqdm import tqdm
+
+    from vae import latent, stylize
+    from vae.bundle import Bundle
+    from vae.console import format_table
+    from vae.video import VideoWriter
+
+    started = time.time()
+    info = frames.probe_video(args.input)
+    if info.duration and args.start >= info.duration:
+        raise InputError(f"--start {args.start:g} s is past the end of {args.input} "
+                         f"({info.duration:.2f} s)")
+    if info.duration and args.duration and args.start + args.duration > info.duration + 0.5:
+        raise InputError(f"--start {args.start:g} + --duration {args.duration:g} s runs past the "
+                         f"end of {args.input} ({info.duration:.2f} s)")
+    output = args.output or f"{os.path.splitext(os.path.basename(args.input))[0]}-stylized.mp4"
+    if os.path.abspath(output) == os.path.abspath(args.input):
+        raise InputError("the output would overwrite the input; choose another -o")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
+    bundle = Bundle(args.model)
+    style_mean = bundle.means.style_mean(args.style)
+    if args.source != "auto":
+        source_mean = bundle.means.mean(args.source)
+
+    crop = frames.detect_video_borders(info) if args.crop == "auto" else args.crop
+    frames.check_crop(crop, info.width, info.height, args.input)
+    width, height = crop.cropped_size(info.width, info.height)
+    print(f"{args.input}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s, "
+          f"{'audio' if info.has_audio else 'no audio'}; crop top,right,bottom,left = {crop}")
+    if args.source == "auto":
+        source_mean = stylize.clip_mean_code(bundle, info, crop, args.start, args.duration)
+    shift = latent.style_shift(source_mean, style_mean, args.alpha, args.beta)
+    refine = args.refine and bundle.has_refiner
+    if args.refine and not bundle.has_refiner:
+        print("the bundle has no refiner: frames are decoded without refining")
+
+    def transform(batch):
+        if refine:
+            return bundle.stylize(batch, shift).numpy()
+        return bundle.decode(bundle.encode(batch)["z_mean"] + shift).numpy()
+
+    seconds = args.duration or max(info.duration - args.start, 0)
+    estimate = max(1, round(seconds * info.fps)) if info.fps else None
+    audio = args.audio and info.has_audio
+    writer = VideoWriter(output, bundle.width, bundle.height, info.fps, (width, height),
+                         companion=args.input, companion_start=args.start,
+                         companion_duration=args.duration, audio=audio,
+                         inset_crop=crop if args.inset else None)
+    with writer, tqdm(total=estimate, unit="frame", desc="stylizing", dynamic_ncols=True) as bar:
+        stream = frames.video_frames(info, crop, (bundle.width, bundle.height),
+                                     start=args.start, duration=args.duration)
+        count = stylize.stylize_stream(stream, transform, writer, args.batch_size,
+                                       args.smoothing, progress=bar.update)
+        if count == 0:
+            raise InputError(f"no frames in the selected range of {args.input}")
+    elapsed = time.time() - started
+    print(format_table(["output", "frames", "size", "fps", "audio", "refined", "time", "frames/s"], [
+        (output, count, f"{writer.output_size[0]}x{writer.output_size[1]}", f"{info.fps:g}",
+         "yes" if audio else "no", "yes" if refine else "no", f"{elapsed:.1f} s",
+         f"{count / elapsed:.1f}")]))
+    return 0
+
+
+def main(argv=None):
+    try:
+        return run(process, parse_args(argv))
+    except KeyboardInterrupt:
+        print("interrupted: no output written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
