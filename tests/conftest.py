@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Tiny networks: the suite must run in minutes on 2 CPU cores.
+TINY = ["--filters", "8,8,16", "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8"]
+TINY_REFINER = ["--filters", "8", "--residual-filters", "8,16,8", "--kernel", "3",
+                "--batch-size", "8"]
 
 
 def run_script(script, *args, cwd=None, timeout=600):
@@ -53,3 +57,27 @@ def media(tmp_path_factory):
         "pillarbox": make_clip(root / "pillarbox.mp4", 120, 90, pad=(160, 90, 20, 0)),
         "plain": make_clip(root / "plain.mp4", 64, 36, seconds=2, audio=True),
     }
+
+
+@pytest.fixture(scope="session")
+def runs(media, tmp_path_factory):
+    """Tiny data, VAE and refiner runs and their exported bundle, shared by the later stages."""
+    root = tmp_path_factory.mktemp("runs")
+    data, vae, refiner = str(root / "data"), str(root / "vae"), str(root / "refiner")
+    steps = [
+        ("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "2",
+         "--paintings", media["paintings"], "--video", media["letterbox"], "--video",
+         media["pillarbox"]),
+        ("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "40",
+         "--learning-rate", "2e-3", "--preview-every", "1000"),
+        ("train_refiner.py", "--data", data, "--vae", vae, "--logdir", refiner, *TINY_REFINER,
+         "--pretrain-steps", "5", "--steps", "5", "--preview-every", "1000"),
+    ]
+    for script, *args in steps:
+        result = run_script(script, *args)
+        assert result.returncode == 0, result.stderr
+    bundle = str(root / "bundle")
+    result = run_script("export_graph.py", "--vae", vae, "--refiner", refiner, "--data", data,
+                        "--out", bundle, "--batch-size", "7")
+    assert result.returncode == 0, result.stderr
+    return {"data": data, "vae": vae, "refiner": refiner, "bundle": bundle, "export": result}

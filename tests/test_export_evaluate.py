@@ -9,31 +9,6 @@ import pytest
 
 from conftest import REPO, run_script
 from records_helpers import read_records
-from test_train_refiner import TINY_REFINER
-from test_train_vae import TINY
-
-
-@pytest.fixture(scope="module")
-def runs(media, tmp_path_factory):
-    root = tmp_path_factory.mktemp("export")
-    data, vae, refiner = str(root / "data"), str(root / "vae"), str(root / "refiner")
-    steps = [
-        ("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "2",
-         "--paintings", media["paintings"], "--video", media["letterbox"], "--video",
-         media["pillarbox"]),
-        ("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "40",
-         "--learning-rate", "2e-3", "--preview-every", "1000"),
-        ("train_refiner.py", "--data", data, "--vae", vae, "--logdir", refiner, *TINY_REFINER,
-         "--pretrain-steps", "5", "--steps", "5", "--preview-every", "1000"),
-    ]
-    for script, *args in steps:
-        result = run_script(script, *args)
-        assert result.returncode == 0, result.stderr
-    bundle = str(root / "bundle")
-    result = run_script("export_graph.py", "--vae", vae, "--refiner", refiner, "--data", data,
-                        "--out", bundle, "--batch-size", "7")
-    assert result.returncode == 0, result.stderr
-    return {"data": data, "vae": vae, "refiner": refiner, "bundle": bundle, "export": result}
 
 
 CHECK_IN_FRESH_PROCESS = r"""

@@ -7,11 +7,9 @@ import shutil
 import imageio.v3 as iio
 import pytest
 
-from conftest import run_script
-from test_train_vae import TINY, checkpoint_steps, scalars
+from conftest import TINY, TINY_REFINER, run_script
+from test_train_vae import checkpoint_steps, scalars
 
-TINY_REFINER = ["--filters", "8", "--residual-filters", "8,16,8", "--kernel", "3",
-                "--batch-size", "8"]
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, run_script
+from conftest import REPO, TINY, run_script
 
-TINY = ["--filters", "8,8,16", "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8"]
 
 
 @pytest.fixture(scope="module")
