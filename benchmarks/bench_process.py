@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""End-to-end speed of process_video.py against its two floors.
+
+Builds a full-size bundle (320x180, default filters; untrained weights, which cost the same as
+trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
+- end_to_end: process_video.py's own pipeline (decode, model, encode overlapped), frames/s;
+- model_only: batched stylize on frames already in memory, frames/s;
+- decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
+- ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
+- batch1_loop: a frame-by-frame loop (decode one, stylize one, write one), frames/s.
+
+  python benchmarks/bench_process.py [--seconds 4] [--batch-size 16]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import vae  # noqa: E402,F401
+import imageio_ffmpeg  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from vae import bundle, frames, latent, model, refiner, stylize  # noqa: E402
+from vae.video import VideoWriter  # noqa: E402
+
+
+def make_bundle(folder):
+    config = model.VAEConfig()
+    encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+    net = refiner.build_refiner(refiner.RefinerConfig())
+    rng = np.random.default_rng(0)
+    means = latent.LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
+                               rng.normal(0, 0.1, (2, config.code_size)))
+    out = os.path.join(folder, "bundle")
+    bundle.write_bundle(out, bundle.StyleModel(encoder, decoder, net),
+                        {"frame_size": {"width": config.width, "height": config.height},
+                         "code_size": config.code_size}, means)
+    return out
+
+
+def make_clip(path, seconds):
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error",
+                    "-f", "lavfi", "-i", f"testsrc2=size=1280x720:rate=25:duration={seconds}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path],
+                   check=True)
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=4.0, help="clip length (25 fps)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    args = parser.parse_args()
+
+    folder = tempfile.mkdtemp(prefix="bench-process-")
+    clip = os.path.join(folder, "clip.mp4")
+    make_clip(clip, args.seconds)
+    loaded = bundle.Bundle(make_bundle(folder))
+    info = frames.probe_video(clip)
+    size = (loaded.width, loaded.height)
+    shift = latent.style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
+    out = os.path.join(folder, "out.mp4")
+
+    def writer():
+        return VideoWriter(out, loaded.width, loaded.height, info.fps, (info.width, info.height),
+                           companion=clip, audio=True)
+
+    def model_transform(batch):
+        return loaded.stylize(batch, shift).numpy()
+
+    loaded.stylize(np.zeros((args.batch_size, loaded.height, loaded.width, 3), np.float32),
+                   shift)  # warm-up: trace and load
+
+    def stream(transform):
+        with writer() as w:
+            return stylize.stylize_stream(frames.video_frames(info, size=size), transform, w,
+                                          args.batch_size, 0.2)
+
+    count, end_to_end = timed(lambda: stream(model_transform))
+    _, io_only = timed(lambda: stream(lambda batch: batch))
+
+    in_memory = np.stack([f for _, f in frames.video_frames(info, size=size)]) / np.float32(255)
+
+    def model_only():
+        for i in range(0, len(in_memory), args.batch_size):
+            model_transform(in_memory[i:i + args.batch_size])
+    _, model_seconds = timed(model_only)
+
+    def batch1_loop():
+        with writer() as w:
+            for _, frame in frames.video_frames(info, size=size):
+                styled = loaded.stylize(frame[None] / np.float32(255), shift).numpy()[0]
+                w.write(np.clip(np.rint(styled * 255), 0, 255).astype(np.uint8))
+    _, batch1_seconds = timed(batch1_loop)
+
+    floor = max(model_seconds, io_only)
+    print(json.dumps({
+        "benchmark": "process_video", "device": "GPU" if tf.config.list_physical_devices("GPU")
+        else f"CPU ({os.cpu_count()} cores)", "clip": f"{info.width}x{info.height}, {count} "
+        f"frames, audio", "model_frame": f"{loaded.width}x{loaded.height}",
+        "batch_size": args.batch_size,
+        "end_to_end_frames_per_second": round(count / end_to_end, 2),
+        "model_only_frames_per_second": round(count / model_seconds, 2),
+        "decode_encode_only_frames_per_second": round(count / io_only, 2),
+        "ratio_end_to_end_to_slower_floor": round(end_to_end / floor, 3),
+        "batch1_loop_frames_per_second": round(count / batch1_seconds, 2),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
