@@ -63,6 +63,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (25 fps)")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--preset", default=None, help="x264 preset (default: the writer's)")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="bench-process-")
@@ -75,8 +76,9 @@ def main():
     out = os.path.join(folder, "out.mp4")
 
     def writer():
+        extra = {"preset": args.preset} if args.preset else {}
         return VideoWriter(out, loaded.width, loaded.height, info.fps, (info.width, info.height),
-                           companion=clip, audio=True)
+                           companion=clip, audio=True, **extra)
 
     def model_transform(batch):
         return loaded.stylize(batch, shift).numpy()
