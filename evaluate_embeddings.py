@@ -43,22 +43,6 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def sample_frames(data_dir, manifest, per_source):
-    """Up to per_source frames of every source (in shard order), float32 [0, 1]."""
-    from vae import records
-
-    wanted = {s["id"]: min(per_source, s["count"]) for s in manifest["sources"]}
-    frames = {i: [] for i in wanted}
-    for batch in records.make_dataset(data_dir, manifest, 64, shuffle=False, repeat=False,
-                                      cache=False):
-        for image, source in zip(batch["image"].numpy(), batch["source"].numpy()):
-            if len(frames[int(source)]) < wanted[int(source)]:
-                frames[int(source)].append(image)
-        if all(len(frames[i]) >= wanted[i] for i in wanted):
-            break
-    return {i: np.stack(f) for i, f in frames.items() if f}
-
-
 def evaluate(args):
     import tensorflow as tf
 
@@ -79,7 +63,7 @@ def evaluate(args):
     rng = np.random.default_rng(args.seed)
     names = {s["id"]: s["name"] for s in manifest["sources"]}
     kinds = {s["id"]: s["kind"] for s in manifest["sources"]}
-    frames = sample_frames(args.data, manifest, args.samples)
+    frames = records.sample_by_source(args.data, manifest, args.samples)
     report = {"model": args.model, "data": args.data, "refiner": bundle.has_refiner,
               "samples_per_source": {names[i]: len(f) for i, f in frames.items()},
               "sources": {}, "images": {}}

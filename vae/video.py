@@ -11,15 +11,6 @@ import imageio_ffmpeg
 import numpy as np
 
 
-def even_size(image):
-    """Pad an (H, W, 3) uint8 frame with black to even dimensions, which yuv420p requires."""
-    height, width = image.shape[:2]
-    pad_h, pad_w = height % 2, width % 2
-    if not (pad_h or pad_w):
-        return image
-    return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)))
-
-
 class VideoWriter:
     """Write uint8 RGB frames to an MP4 (H.264, yuv420p) that appears only when complete.
 
