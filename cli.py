@@ -72,9 +72,6 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000):
                         help="write preview.png and a progress.mp4 frame every N steps "
                              "(default: 500)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--augment", action="store_true",
-                        help="random mirror, hue, saturation and brightness on training frames: "
-                             "for small data sets, so that unseen colours are not lost")
     parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
                         default="default",
                         help="default: one device; mirrored: all local GPUs; multiworker: "

@@ -37,7 +37,7 @@ step "6/7 evaluate the latent space"
     --out "$OUT/evaluation" --samples 32
 step "7/7 stylise bigbuckbunny.mp4, a clip the model never saw"
 "$PY" process_video.py "$NEW_CLIP" -o "$OUT/stylized.mp4" --model "$OUT/exported" \
-    --alpha 0.25 --beta 0.5
+    --alpha 1.0 --beta 0.8
 FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())")
 "$FFMPEG" -y -loglevel error -ss 2.5 -i "$NEW_CLIP" -ss 2.5 -i "$OUT/stylized.mp4" \
     -filter_complex "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[a][b]hstack" -frames:v 1 \

@@ -70,7 +70,7 @@ def train(args):
                      "learning_rate": args.learning_rate, "pretrain_steps": args.pretrain_steps,
                      "pretrain_learning_rate": args.pretrain_learning_rate,
                      "input_weight": args.input_weight, "vae_weight": args.vae_weight,
-                     "seed": args.seed, "augment": args.augment},
+                     "seed": args.seed},
     }
     resumed = training.prepare_run(args.logdir, run_config, write=chief)
     note = training.setup_mixed_precision(args.mixed_precision)
@@ -78,7 +78,7 @@ def train(args):
         print(note)
     tf.keras.utils.set_random_seed(args.seed)
     dataset = training.distributed_dataset(strategy, args.data, manifest, args.batch_size,
-                                           args.seed, augmented=args.augment)
+                                           args.seed)
     print(f"frozen VAE: {vae_info['checkpoint']} (step {vae_info['step']})")
 
     with strategy.scope():

@@ -45,8 +45,7 @@ def train(args):
     run_config = {
         "kind": "vae", "model": config.to_dict(),
         "training": {"data": args.data, "batch_size": args.batch_size,
-                     "learning_rate": args.learning_rate, "seed": args.seed,
-                     "augment": args.augment},
+                     "learning_rate": args.learning_rate, "seed": args.seed},
     }
     strategy = training.make_strategy(args.strategy)
     chief = training.is_chief(strategy)
@@ -56,7 +55,7 @@ def train(args):
         print(note)
     tf.keras.utils.set_random_seed(args.seed)
     dataset = training.distributed_dataset(strategy, args.data, manifest, args.batch_size,
-                                           args.seed, augmented=args.augment)
+                                           args.seed)
 
     with strategy.scope():
         encoder, decoder = model.build_encoder(config), model.build_decoder(config)

@@ -46,21 +46,3 @@ def test_check_shard_reports_wrong_size_and_unknown_source(tmp_path):
     assert count == 2 and len(problems) == 2
     assert any("6x5" in p for p in problems) and any("unknown source id 7" in p for p in problems)
 
-
-def test_augmented_dataset_keeps_shape_and_range_but_changes_frames(tmp_path):
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, (8, 4, 6, 3), dtype=np.uint8)
-    manifest = records.new_manifest(6, 4)
-    with records.ShuffledShardWriter(str(tmp_path), num_shards=1) as writer:
-        for i, image in enumerate(images):
-            writer.add(records.encode_example(image, 0, f"f#{i}"))
-        manifest["shards"] = writer.finish()
-    manifest["sources"] = [{"id": 0, "name": "s", "kind": "video", "count": 8}]
-    plain = next(iter(records.make_dataset(str(tmp_path), manifest, 8, shuffle=False,
-                                           repeat=False)))["image"].numpy()
-    jittered = next(iter(records.make_dataset(str(tmp_path), manifest, 8, shuffle=False,
-                                              repeat=False, augmented=True)))["image"].numpy()
-    assert plain.shape == jittered.shape == (8, 4, 6, 3)
-    assert jittered.min() >= 0 and jittered.max() <= 1
-    np.testing.assert_allclose(np.sort(plain.ravel()), np.sort(images.ravel() / 255), atol=1e-6)
-    assert np.abs(plain - jittered).mean() > 0.02

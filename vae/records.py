@@ -248,24 +248,9 @@ def decode_frame(serialized, width, height):
 CACHE_LIMIT_BYTES = 2 << 30
 
 
-def augment(image):
-    """A random mirror image with random hue, saturation and brightness (float32 in [0, 1]).
-
-    For small data sets: a VAE that saw few colours reproduces unseen ones as grey; jittered
-    colours teach it to carry any colour through its code.
-    """
-    image = tf.image.random_flip_left_right(image)
-    image = tf.image.random_hue(image, 0.5)
-    image = tf.image.random_saturation(image, 0.6, 1.6)
-    image = tf.image.random_brightness(image, 0.15)
-    return tf.clip_by_value(image, 0.0, 1.0)
-
-
 def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, seed=None,
-                 shuffle_buffer=1000, input_context=None, cache="auto", augmented=False):
+                 shuffle_buffer=1000, input_context=None, cache="auto"):
     """Batches of {"image": float32 (B, H, W, 3) in [0, 1], "source": int64 (B,)}.
-
-    augmented=True applies `augment` to every frame (training only).
     Shards are read in parallel (interleave) and records decoded in parallel; with an
     input_context (tf.distribute) each input pipeline reads its own part of the data.
     """
@@ -293,14 +278,9 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    if augmented:
-        ds = ds.map(lambda f: {"image": augment(tf.cast(f["image"], tf.float32) / 255.0),
-                               "source": f["source"]}, num_parallel_calls=tf.data.AUTOTUNE)
-        ds = ds.batch(batch_size, drop_remainder=repeat)
-    else:  # convert after batching: one vectorised op per batch
-        ds = ds.batch(batch_size, drop_remainder=repeat)
-        ds = ds.map(lambda b: {"image": tf.cast(b["image"], tf.float32) / 255.0,
-                               "source": b["source"]}, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=repeat)  # convert after batching: one op per batch
+    ds = ds.map(lambda b: {"image": tf.cast(b["image"], tf.float32) / 255.0,
+                           "source": b["source"]}, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -334,7 +334,7 @@ class TrainingLoop:
                 tf.summary.scalar("learning_rate", self.learning_rate)
 
 
-def distributed_dataset(strategy, data_dir, manifest, batch_size, seed, augmented=False):
+def distributed_dataset(strategy, data_dir, manifest, batch_size, seed):
     """The training batches of a data folder, split over the strategy's replicas and workers."""
     from vae.records import make_dataset
 
@@ -343,7 +343,7 @@ def distributed_dataset(strategy, data_dir, manifest, batch_size, seed, augmente
         raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
     return strategy.distribute_datasets_from_function(
         lambda ctx: make_dataset(data_dir, manifest, batch_size // replicas, seed=seed,
-                                 input_context=ctx, augmented=augmented))
+                                 input_context=ctx))
 
 
 def announce(logdir, resumed, start, steps, data_dir, manifest, batch_size, strategy):
