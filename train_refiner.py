@@ -72,13 +72,7 @@ def train(args):
                      "input_weight": args.input_weight, "vae_weight": args.vae_weight,
                      "seed": args.seed},
     }
-    resumed = training.prepare_run(args.logdir, run_config, write=chief)
-    note = training.setup_mixed_precision(args.mixed_precision)
-    if note:
-        print(note)
-    tf.keras.utils.set_random_seed(args.seed)
-    dataset = training.distributed_dataset(strategy, args.data, manifest, args.batch_size,
-                                           args.seed)
+    resumed, dataset = training.start_run(args, strategy, run_config, manifest)
     print(f"frozen VAE: {vae_info['checkpoint']} (step {vae_info['step']})")
 
     with strategy.scope():

@@ -49,13 +49,7 @@ def train(args):
     }
     strategy = training.make_strategy(args.strategy)
     chief = training.is_chief(strategy)
-    resumed = training.prepare_run(args.logdir, run_config, write=chief)
-    note = training.setup_mixed_precision(args.mixed_precision)
-    if note:
-        print(note)
-    tf.keras.utils.set_random_seed(args.seed)
-    dataset = training.distributed_dataset(strategy, args.data, manifest, args.batch_size,
-                                           args.seed)
+    resumed, dataset = training.start_run(args, strategy, run_config, manifest)
 
     with strategy.scope():
         encoder, decoder = model.build_encoder(config), model.build_decoder(config)

@@ -346,6 +346,19 @@ def distributed_dataset(strategy, data_dir, manifest, batch_size, seed):
                                  input_context=ctx))
 
 
+def start_run(args, strategy, run_config, manifest):
+    """What every trainer does before building its models: check or write config.json, set
+    the precision policy and the seed, and open the distributed input. -> (resumed, dataset)"""
+    import keras
+
+    resumed = prepare_run(args.logdir, run_config, write=is_chief(strategy))
+    note = setup_mixed_precision(args.mixed_precision)
+    if note:
+        print(note)
+    keras.utils.set_random_seed(args.seed)
+    return resumed, distributed_dataset(strategy, args.data, manifest, args.batch_size, args.seed)
+
+
 def announce(logdir, resumed, start, steps, data_dir, manifest, batch_size, strategy):
     """Say whether this run resumes, and what it is about to do."""
     if resumed and start:
