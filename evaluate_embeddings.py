@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-from cli import parser_for, positive_float, positive_int, run
-from vae import InputError
+from cli import parser_for, positive_int, run
 
 SHOW = 6  # frames per picture row
 SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
@@ -49,15 +48,13 @@ def evaluate(args):
     from vae import latent, records
     from vae.bundle import Bundle
     from vae.console import format_table
-    from vae.gallery import make_grid, write_png
+    from vae.gallery import stack_rows, write_png
     from vae.records import write_json_atomic
 
     started = time.time()
     bundle = Bundle(args.model)
     manifest = records.load_manifest(args.data)
-    if records.frame_size(manifest) != (bundle.width, bundle.height):
-        raise InputError("the bundle works on {}x{} frames but {} holds {}x{}".format(
-            bundle.width, bundle.height, args.data, *records.frame_size(manifest)))
+    records.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
     out = args.out or os.path.join(args.model, "evaluation")
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
@@ -70,7 +67,7 @@ def evaluate(args):
 
     def picture(name, rows):
         path = os.path.join(out, f"{name}.png")
-        write_png(path, make_grid(np.concatenate(rows), columns=len(rows[0])))
+        write_png(path, stack_rows(rows))
         report["images"][name] = os.path.basename(path)
 
     codes, log_sigmas = {}, {}

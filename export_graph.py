@@ -50,9 +50,7 @@ def export(args):
     manifest = records.load_manifest(args.data)
     encoder, decoder, vae_info = runs.load_vae(args.vae)
     size = (vae_info["model"]["width"], vae_info["model"]["height"])
-    if size != records.frame_size(manifest):
-        raise InputError("the VAE was trained on {}x{} frames but {} holds {}x{}".format(
-            *size, args.data, *records.frame_size(manifest)))
+    records.check_frame_size(manifest, args.data, size, "the VAE")
     refiner, refiner_info = None, None
     if args.no_refiner:
         print("--no-refiner: exporting the VAE alone")

@@ -142,10 +142,12 @@ def extract(args):
 
     with records.ShuffledShardWriter(args.out, num_shards, seed=args.seed, prefix=prefix) as writer:
         with tqdm(total=estimate, unit="frame", desc="decoding", dynamic_ncols=True) as bar:
+            def warn(message):
+                bar.write(message, file=sys.stderr)
+
             for plan in plans:
                 bar.set_postfix_str(plan["name"])
                 plan["count"] = 0
-                warn = lambda message: bar.write(message, file=sys.stderr)  # noqa: E731
                 for origin, frame in source_frames(plan, size, args.frame_step, warn):
                     writer.add(records.encode_example(frame, plan["id"], origin))
                     plan["count"] += 1

@@ -11,7 +11,7 @@ Example:
 import sys
 
 from cli import add_training_flags, int_list, parser_for, positive_float, positive_int, run
-from vae import InputError
+from vae.gallery import stack_rows
 from vae.refiner import DEFAULT_FILTERS, DEFAULT_KERNEL, DEFAULT_RESIDUAL_FILTERS
 
 PREVIEW_FRAMES = 6
@@ -61,9 +61,8 @@ def train(args):
     chief = training.is_chief(strategy)
     with strategy.scope():
         encoder, decoder, vae_info = runs.load_vae(args.vae)
-    if (vae_info["model"]["width"], vae_info["model"]["height"]) != (width, height):
-        raise InputError("the VAE was trained on {}x{} frames but {} holds {}x{}".format(
-            vae_info["model"]["width"], vae_info["model"]["height"], args.data, width, height))
+    records.check_frame_size(manifest, args.data,
+                             (vae_info["model"]["width"], vae_info["model"]["height"]), "the VAE")
     run_config = {
         "kind": "refiner", "model": config.to_dict(), "vae": vae_info,
         "training": {"data": args.data, "batch_size": args.batch_size,
@@ -91,7 +90,7 @@ def train(args):
     def preview():
         blurry = refiner.vae_output(encoder, decoder, preview_frames)
         refined = net(blurry, training=False)
-        return (training.preview_grid([preview_frames, blurry.numpy(), refined.numpy()]),
+        return (stack_rows([preview_frames, blurry.numpy(), refined.numpy()]),
                 "input_vae_refined")
 
     loop = training.TrainingLoop(

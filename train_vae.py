@@ -11,7 +11,7 @@ Example:
 import sys
 
 from cli import add_training_flags, int_list, parser_for, positive_int, run
-from vae import InputError
+from vae.gallery import stack_rows
 from vae.model import DEFAULT_CODE_SIZE, DEFAULT_FILTERS, DEFAULT_KERNELS
 
 PREVIEW_FRAMES = 6
@@ -64,7 +64,7 @@ def train(args):
     def preview():
         z_mean, _ = encoder(preview_frames, training=False)
         reconstruction = decoder(z_mean, training=False).numpy()
-        return training.preview_grid([preview_frames, reconstruction]), "input_vs_reconstruction"
+        return stack_rows([preview_frames, reconstruction]), "input_vs_reconstruction"
 
     loop = training.TrainingLoop(args.logdir, strategy, checkpoint,
                                  lambda: model.evaluate(encoder, decoder, preview_frames),

@@ -9,7 +9,6 @@ import time
 
 import imageio.v3 as iio
 import imageio_ffmpeg
-import numpy as np
 import pytest
 import tensorflow as tf
 

@@ -30,6 +30,12 @@ def make_grid(images, columns, pad=2, background=32):
     return grid
 
 
+def stack_rows(rows):
+    """Rows of equally sized images (inputs over outputs ...) as one grid, a row per list."""
+    rows = [np.asarray(r) for r in rows]
+    return make_grid(np.concatenate(rows), columns=len(rows[0]))
+
+
 def write_png(path, image):
     """Write a PNG so that it appears under its name only when complete."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -13,6 +13,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from vae import InputError
+
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
 COMPRESSION = "GZIP"
@@ -147,8 +149,6 @@ def read_manifest(data_dir):
 
 def load_manifest(data_dir):
     """read_manifest for the scripts: InputError, with what to do, when there are no records."""
-    from vae import InputError
-
     try:
         manifest = read_manifest(data_dir)
     except FileNotFoundError:
@@ -158,6 +158,13 @@ def load_manifest(data_dir):
     if not manifest["shards"]:
         raise InputError(f"{data_dir} holds no records")
     return manifest
+
+
+def check_frame_size(manifest, data_dir, size, what):
+    """InputError unless the data's frames are size=(width, height), what a model expects."""
+    if frame_size(manifest) != tuple(size):
+        raise InputError("{} works on {}x{} frames but {} holds {}x{}".format(
+            what, *size, data_dir, *frame_size(manifest)))
 
 
 def write_json_atomic(path, data):

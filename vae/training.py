@@ -14,10 +14,11 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import tensorflow as tf
 
 from vae import InputError
+import imageio.v3 as iio
+
 from vae.gallery import write_png
 from vae.records import write_json_atomic
 from vae.video import write_video
@@ -94,7 +95,7 @@ def make_strategy(name):
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
             raise InputError("--strategy multiworker needs TF_CONFIG describing the cluster "
-                             "(see README.md, 'Training on several machines')")
+                             "(see README.md, 'Several GPUs or machines')")
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError as err:
@@ -221,6 +222,7 @@ class TrainingLoop:
         self.summary_every = summary_every
         self.preview = preview
         self.learning_rate = learning_rate
+        self.progress_frames = None  # the preview grids that make up progress.mp4
         self.chief = is_chief(strategy)
         # Under MultiWorkerMirroredStrategy every worker must take part in saving; only the
         # chief's copy is kept, the others write to a scratch folder that is removed.
@@ -264,9 +266,12 @@ class TrainingLoop:
         write_png(os.path.join(self.logdir, PREVIEW), grid)
         with self.writer.as_default(step=step):
             tf.summary.image(title, grid[None], max_outputs=1)
-        frames = sorted(glob.glob(os.path.join(folder, "step-*.png")))
-        import imageio.v3 as iio
-        images = [iio.imread(f) for f in frames]
+        if self.progress_frames is None:  # earlier runs' previews, read once per run
+            self.progress_frames = [iio.imread(f) for f in sorted(
+                glob.glob(os.path.join(folder, "step-*.png")))]
+        else:
+            self.progress_frames.append(grid)
+        images = self.progress_frames
         if all(i.shape == images[-1].shape for i in images):
             write_video(os.path.join(self.logdir, PROGRESS_VIDEO), images, PROGRESS_FPS)
 
@@ -403,10 +408,3 @@ def exit_code(reason):
         return 0
     return 128 + int(getattr(signal, reason, signal.SIGINT))
 
-
-def preview_grid(rows):
-    """Stack rows of equally sized float images (inputs over outputs ...) into one grid."""
-    from vae.gallery import make_grid
-
-    rows = [np.asarray(r) for r in rows]
-    return make_grid(np.concatenate(rows), columns=len(rows[0]))
