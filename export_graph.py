@@ -65,7 +65,7 @@ def export(args):
                 *refiner_size, *size))
     code_size = vae_info["model"]["code_size"]
 
-    total = sum(s["count"] for s in manifest["shards"])
+    total = records.record_count(manifest)
     dataset = records.make_dataset(args.data, manifest, args.batch_size, shuffle=False,
                                    repeat=False, cache=False)
     with tqdm(total=total, unit="frame", desc="latent means", dynamic_ncols=True) as bar:

@@ -11,10 +11,14 @@ import sys
 import time
 
 from cli import parser_for, positive_int, run, value_type
-from vae import InputError, frames, records
+from vae import InputError, frames, holdout, records
 from vae.console import format_table
 
 DEFAULT_SIZE = "320x180"
+
+
+def holdout_fraction(text):
+    return holdout.check_fraction(float(text))
 
 
 def parse_args(argv):
@@ -41,7 +45,14 @@ def parse_args(argv):
     parser.add_argument("--append", action="store_true",
                         help="add these sources to the existing data folder, keeping its records "
                              "and source ids")
-    parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
+    parser.add_argument("--holdout", type=value_type(holdout_fraction),
+                        default=holdout.DEFAULT_FRACTION, metavar="FRACTION",
+                        help="share of every source kept out of training, in its own shards, "
+                             "to measure quality on: whole stretches of a few seconds of each "
+                             "video (with a short unused gap either side) and whole paintings "
+                             f"(default: {holdout.DEFAULT_FRACTION:g}; 0 keeps none out)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="shuffle seed, and which paintings are held out (default: 0)")
     args = parser.parse_args(argv)
     if not args.paintings and not args.video:
         parser.error("nothing to extract: give at least one --paintings DIR or --video FILE")
@@ -109,22 +120,28 @@ def plan_sources(args, manifest):
     return plans
 
 
-def source_frames(plan, size, frame_step, warn):
-    """Yield (origin, frame) for one planned source, resized to fill size."""
+def source_frames(plan, size, frame_step, fraction, seed, warn):
+    """Yield (split, origin, frame) for one planned source, resized to fill size; split is
+    holdout.TRAIN, HOLDOUT or GUARD (a video frame next to a held-out stretch: used by neither)."""
     if plan["kind"] == "painting":
-        for path in plan["files"]:
+        held_out = holdout.held_out_paintings(len(plan["files"]), fraction, seed + plan["id"])
+        for number, path in enumerate(plan["files"]):
             try:
                 image = frames.load_image(path)
             except Exception as err:  # any undecodable file is skipped, whatever the codec says
                 warn(f"warning: skipping unreadable image {path}: {frames.first_line(err)}")
                 plan["skipped"] = plan.get("skipped", 0) + 1
                 continue
-            yield os.path.relpath(path, plan["path"]), frames.fill_resize(image, size)
+            split = holdout.HOLDOUT if number in held_out else holdout.TRAIN
+            yield split, os.path.relpath(path, plan["path"]), frames.fill_resize(image, size)
     else:
         name = os.path.basename(plan["path"])
-        for index, frame in frames.video_frames(plan["info"], plan["crop"], size, fill=True,
+        info = plan["info"]
+        stretches = holdout.VideoHoldout(info.duration, fraction)
+        plan["holdout_seconds"] = stretches.as_list()
+        for index, frame in frames.video_frames(info, plan["crop"], size, fill=True,
                                                 step=frame_step):
-            yield f"{name}#{index}", frame
+            yield stretches.split(index / info.fps), f"{name}#{index}", frame
 
 
 def extract(args):
@@ -136,26 +153,35 @@ def extract(args):
     plans = plan_sources(args, manifest)
     estimate = sum(p["estimate"] for p in plans)
     num_shards = args.shards or max(1, math.ceil(estimate / records.RECORDS_PER_SHARD))
-    prefix = "records"
+    prefix, holdout_prefix = "records", "holdout"
     if manifest["shards"]:  # appended shards get their own names; old shards stay untouched
-        prefix = f"records-append{len(manifest.get('appends', [])) + 1}"
+        number = len(manifest.get("appends", [])) + 1
+        prefix, holdout_prefix = f"records-append{number}", f"holdout-append{number}"
+    holdout_shards = max(1, math.ceil(num_shards * args.holdout))
 
-    with records.ShuffledShardWriter(args.out, num_shards, seed=args.seed, prefix=prefix) as writer:
+    with records.ShuffledShardWriter(args.out, num_shards, seed=args.seed, prefix=prefix) as writer, \
+            records.ShuffledShardWriter(args.out, holdout_shards, seed=args.seed + 1,
+                                        prefix=holdout_prefix) as held_writer:
+        writers = {holdout.TRAIN: writer, holdout.HOLDOUT: held_writer}
         with tqdm(total=estimate, unit="frame", desc="decoding", dynamic_ncols=True) as bar:
             def warn(message):
                 bar.write(message, file=sys.stderr)
 
             for plan in plans:
                 bar.set_postfix_str(plan["name"])
-                plan["count"] = 0
-                for origin, frame in source_frames(plan, size, args.frame_step, warn):
-                    writer.add(records.encode_example(frame, plan["id"], origin))
-                    plan["count"] += 1
+                counts = plan["counts"] = {holdout.TRAIN: 0, holdout.HOLDOUT: 0, holdout.GUARD: 0}
+                for split, origin, frame in source_frames(plan, size, args.frame_step,
+                                                          args.holdout, args.seed, warn):
+                    if split in writers:
+                        writers[split].add(records.encode_example(frame, plan["id"], origin))
+                    counts[split] += 1
                     bar.update()
-                if plan["count"] == 0:
-                    raise InputError(f"no readable frames in {plan['path']}")
+                if counts[holdout.TRAIN] == 0:
+                    raise InputError(f"no readable frames to train on in {plan['path']}")
             bar.total = bar.n
-        print(f"shuffling {writer.count} records into shards ...", flush=True)
+        print(f"shuffling {writer.count} + {held_writer.count} held-out records into shards ...",
+              flush=True)
+        held_shards = held_writer.finish()
         shards = writer.finish()
 
     for plan in plans:
@@ -163,21 +189,33 @@ def extract(args):
             "id": plan["id"], "name": plan["name"], "kind": plan["kind"], "path": plan["path"],
             "frame_step": args.frame_step if plan["kind"] == "video" else None,
             "crop": plan["crop"].as_list() if plan["kind"] == "video" else None,
-            "count": plan["count"], "skipped": plan.get("skipped", 0),
+            "count": plan["counts"][holdout.TRAIN], "skipped": plan.get("skipped", 0),
+            "holdout_count": plan["counts"][holdout.HOLDOUT],
+            "guard_dropped": plan["counts"][holdout.GUARD],
+            "holdout_seconds": plan.get("holdout_seconds"),
         })
     if prefix != "records":
         manifest.setdefault("appends", []).append(
-            {"prefix": prefix, "sources": [p["id"] for p in plans]})
+            {"prefix": prefix, "holdout_prefix": holdout_prefix,
+             "sources": [p["id"] for p in plans]})
     manifest["shards"].extend(shards)
+    manifest.setdefault(records.HOLDOUT_SHARDS, []).extend(held_shards)
+    manifest.setdefault("holdout", []).append(
+        {"fraction": args.holdout, "sources": [p["id"] for p in plans],
+         "stretch_seconds": holdout.STRETCH_SECONDS, "guard_seconds": holdout.GUARD_SECONDS})
     records.write_manifest(args.out, manifest)
 
-    rows = [(p["id"], p["name"], p["kind"], p["count"], p.get("skipped", 0),
+    rows = [(p["id"], p["name"], p["kind"], p["counts"][holdout.TRAIN],
+             p["counts"][holdout.HOLDOUT], p["counts"][holdout.GUARD], p.get("skipped", 0),
              str(p["crop"]) if p["kind"] == "video" else "-") for p in plans]
-    print(format_table(["id", "source", "kind", "frames", "skipped", "crop t,r,b,l"], rows))
-    total = sum(s["count"] for s in manifest["shards"])
-    print(f"wrote {sum(s['count'] for s in shards)} frames ({size[0]}x{size[1]}) in {len(shards)} "
-          f"shard(s) to {args.out} in {time.time() - started:.1f} s; the folder now holds "
-          f"{total} frames from {len(manifest['sources'])} source(s)")
+    print(format_table(["id", "source", "kind", "train", "held out", "gap", "skipped",
+                        "crop t,r,b,l"], rows))
+    print(f"wrote {sum(s['count'] for s in shards)} training + "
+          f"{sum(s['count'] for s in held_shards)} held-out frames ({size[0]}x{size[1]}) in "
+          f"{len(shards) + len(held_shards)} shard(s) to {args.out} in "
+          f"{time.time() - started:.1f} s; the folder now holds {records.record_count(manifest)} "
+          f"training and {records.record_count(manifest, 'holdout')} held-out frames from "
+          f"{len(manifest['sources'])} source(s)")
     return 0
 
 

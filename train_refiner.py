@@ -102,7 +102,7 @@ def train(args):
     start = loop.restore()
     pretrain_optimizer.learning_rate = args.pretrain_learning_rate
     optimizer.learning_rate = args.learning_rate  # the flags win over the checkpoint's rates
-    num_records = sum(s["count"] for s in manifest["shards"])
+    num_records = records.record_count(manifest)
     steps = args.pretrain_steps + training.total_steps(args.steps, args.epochs, num_records,
                                                        args.batch_size)
     training.announce(args.logdir, resumed, start, steps, args.data, manifest, args.batch_size,

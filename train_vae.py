@@ -73,7 +73,7 @@ def train(args):
                                  learning_rate=args.learning_rate)
     start = loop.restore()
     optimizer.learning_rate = args.learning_rate  # the flag wins over the checkpoint's rate
-    num_records = sum(s["count"] for s in manifest["shards"])
+    num_records = records.record_count(manifest)
     steps = training.total_steps(args.steps, args.epochs, num_records, args.batch_size)
     training.announce(args.logdir, resumed, start, steps, args.data, manifest, args.batch_size,
                       strategy)

@@ -60,6 +60,21 @@ class SourceSampler:
         return [image for _, image in sorted(self.samples.get(source, []), key=natural)]
 
 
+def check_shard_file(data_dir, shard, width, height, source_ids, visit):
+    """The problems of one shard listed in the manifest: missing, checksum, records, count."""
+    path = os.path.join(data_dir, shard["file"])
+    if not os.path.isfile(path):
+        return ["file is missing"]
+    problems = []
+    if records.file_sha256(path) != shard["sha256"]:
+        problems.append("sha256 differs from the manifest (file changed or truncated)")
+    count, record_problems = records.check_shard(path, width, height, source_ids, visit)
+    problems += record_problems
+    if count != shard["count"]:
+        problems.append(f"holds {count} records, manifest says {shard['count']}")
+    return problems
+
+
 def validate(args):
     from tqdm import tqdm
 
@@ -71,32 +86,32 @@ def validate(args):
     sources = {s["id"]: s for s in manifest["sources"]}
     sampler = SourceSampler(SHEET_FRAMES, args.seed)
     damaged = {}  # shard file -> problems
-    expected_total = sum(s["count"] for s in manifest["shards"])
+    splits = ("train", "holdout")
+    expected_total = sum(records.record_count(manifest, split) for split in splits)
+    origins = {split: set() for split in splits}  # (source, origin) per split
 
     with tqdm(total=expected_total, unit="record", desc="reading", dynamic_ncols=True) as bar:
-        def visit(source, origin, image):
-            sampler(source, origin, image)
-            bar.update()
+        for split in splits:
+            def visit(source, origin, image, seen=origins[split]):
+                sampler(source, origin, image)
+                seen.add((source, origin))
+                bar.update()
 
-        for shard in manifest["shards"]:
-            path = os.path.join(args.data, shard["file"])
-            if not os.path.isfile(path):
-                damaged[shard["file"]] = ["file is missing"]
-                continue
-            problems = []
-            if records.file_sha256(path) != shard["sha256"]:
-                problems.append("sha256 differs from the manifest (file changed or truncated)")
-            count, record_problems = records.check_shard(path, width, height, set(sources), visit)
-            problems += record_problems
-            if count != shard["count"]:
-                problems.append(f"holds {count} records, manifest says {shard['count']}")
-            if problems:
-                damaged[shard["file"]] = problems
+            for shard in records.shard_list(manifest, split):
+                problems = check_shard_file(args.data, shard, width, height, set(sources), visit)
+                if problems:
+                    damaged[shard["file"]] = problems
 
     found = dict(sampler.seen)
+    expected = {i: records.source_count(s) + records.source_count(s, "holdout")
+                for i, s in sources.items()}
     source_problems = [f"source {s['name']} (id {i}): {found.get(i, 0)} records found, "
-                       f"manifest says {s['count']}"
-                       for i, s in sources.items() if found.get(i, 0) != s["count"]]
+                       f"manifest says {expected[i]}"
+                       for i, s in sources.items() if found.get(i, 0) != expected[i]]
+    leaked = origins["train"] & origins["holdout"]
+    if leaked:
+        source_problems.append(f"{len(leaked)} held-out frame(s) also in the training shards, "
+                               f"for example {sorted(leaked)[0][1]}")
 
     previews = args.previews or args.data
     rows = []
@@ -106,11 +121,12 @@ def validate(args):
         if frames:
             sheet = os.path.join(previews, f"contact-{source['name']}.png")
             write_png(sheet, make_grid(frames, SHEET_COLUMNS))
-        status = "ok" if found.get(source_id, 0) == source["count"] else "MISMATCH"
-        rows.append((source_id, source["name"], source["kind"], source["count"],
-                     found.get(source_id, 0), status, sheet))
-    print(format_table(["id", "source", "kind", "expected", "found", "status", "contact sheet"],
-                       rows))
+        status = "ok" if found.get(source_id, 0) == expected[source_id] else "MISMATCH"
+        rows.append((source_id, source["name"], source["kind"], records.source_count(source),
+                     records.source_count(source, "holdout"), found.get(source_id, 0), status,
+                     sheet))
+    print(format_table(["id", "source", "kind", "train", "held out", "found", "status",
+                        "contact sheet"], rows))
 
     for name, problems in damaged.items():
         for problem in problems:
@@ -118,8 +134,10 @@ def validate(args):
     for problem in source_problems:
         print(f"mismatch: {problem}", file=sys.stderr)
     verdict = "FAILED" if damaged or source_problems else "ok"
+    shard_count = sum(len(records.shard_list(manifest, split)) for split in splits)
     print(f"{verdict}: {sum(found.values())} of {expected_total} records good in "
-          f"{len(manifest['shards'])} shard(s), {len(damaged)} damaged; {width}x{height} frames; "
+          f"{shard_count} shard(s) ({records.record_count(manifest, 'holdout')} records held "
+          f"out of training), {len(damaged)} damaged; {width}x{height} frames; "
           f"{time.time() - started:.1f} s")
     return 1 if damaged or source_problems else 0
 

@@ -137,6 +137,29 @@ class ShuffledShardWriter:
         self.close()
 
 
+HOLDOUT_SHARDS = "holdout_shards"  # manifest key of the held-out shards (absent in old folders)
+
+
+def shard_list(manifest, split="train"):
+    """The manifest's shard entries of one split: "train" (what the trainers read) or
+    "holdout" (frames kept out of training; an empty list in folders made without them)."""
+    if split == "train":
+        return manifest["shards"]
+    if split == "holdout":
+        return manifest.get(HOLDOUT_SHARDS, [])
+    raise ValueError(f"unknown split {split!r}")
+
+
+def record_count(manifest, split="train"):
+    """How many records the shards of one split hold."""
+    return sum(s["count"] for s in shard_list(manifest, split))
+
+
+def source_count(source, split="train"):
+    """How many of one source's frames are in a split."""
+    return source["count"] if split == "train" else source.get("holdout_count", 0)
+
+
 def read_manifest(data_dir):
     """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid."""
     with open(os.path.join(data_dir, MANIFEST)) as f:
@@ -182,7 +205,7 @@ def write_manifest(data_dir, manifest):
 
 def new_manifest(width, height):
     return {"format": MANIFEST_FORMAT, "frame_size": {"width": width, "height": height},
-            "sources": [], "shards": []}
+            "sources": [], "shards": [], HOLDOUT_SHARDS: []}
 
 
 def frame_size(manifest):
@@ -239,8 +262,8 @@ def _check_record(serialized, width, height, source_ids, visit):
     return None
 
 
-def shard_paths(data_dir, manifest):
-    return [os.path.join(data_dir, s["file"]) for s in manifest["shards"]]
+def shard_paths(data_dir, manifest, split="train"):
+    return [os.path.join(data_dir, s["file"]) for s in shard_list(manifest, split)]
 
 
 def decode_frame(serialized, width, height):
@@ -256,13 +279,14 @@ CACHE_LIMIT_BYTES = 2 << 30
 
 
 def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, seed=None,
-                 shuffle_buffer=1000, input_context=None, cache="auto"):
-    """Batches of {"image": float32 (B, H, W, 3) in [0, 1], "source": int64 (B,)}.
+                 shuffle_buffer=1000, input_context=None, cache="auto", split="train"):
+    """Batches of {"image": float32 (B, H, W, 3) in [0, 1], "source": int64 (B,)} of one split
+    (the trainers read "train" only: held-out frames never reach a training batch).
     Shards are read in parallel (interleave) and records decoded in parallel; with an
     input_context (tf.distribute) each input pipeline reads its own part of the data.
     """
     width, height = frame_size(manifest)
-    files = shard_paths(data_dir, manifest)
+    files = shard_paths(data_dir, manifest, split)
     ds = tf.data.Dataset.from_tensor_slices(files)
     shard_records = False
     if input_context and input_context.num_input_pipelines > 1:
@@ -278,7 +302,7 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
     if shard_records:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     ds = ds.map(lambda r: decode_frame(r, width, height), num_parallel_calls=tf.data.AUTOTUNE)
-    total_bytes = sum(s["count"] for s in manifest["shards"]) * width * height * 3
+    total_bytes = record_count(manifest, split) * width * height * 3
     if cache is True or (cache == "auto" and total_bytes <= CACHE_LIMIT_BYTES):
         ds = ds.cache()
     if shuffle:
@@ -291,12 +315,15 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def sample_by_source(data_dir, manifest, per_source):
+def sample_by_source(data_dir, manifest, per_source, split="train"):
     """{source id: up to per_source frames (float32 [0, 1]) in shard order}, read until every
-    source has its share."""
-    wanted = {s["id"]: min(per_source, s["count"]) for s in manifest["sources"]}
+    source has its share; sources without frames in the split are left out."""
+    wanted = {s["id"]: min(per_source, source_count(s, split)) for s in manifest["sources"]}
     frames = {i: [] for i in wanted}
-    for batch in make_dataset(data_dir, manifest, 64, shuffle=False, repeat=False, cache=False):
+    if not shard_list(manifest, split):
+        return {}
+    for batch in make_dataset(data_dir, manifest, 64, shuffle=False, repeat=False, cache=False,
+                              split=split):
         for image, source in zip(batch["image"].numpy(), batch["source"].numpy()):
             if len(frames[int(source)]) < wanted[int(source)]:
                 frames[int(source)].append(image)

@@ -20,7 +20,7 @@ from vae import InputError
 import imageio.v3 as iio
 
 from vae.gallery import write_png
-from vae.records import write_json_atomic
+from vae.records import record_count, write_json_atomic
 from vae.video import write_video
 
 CONFIG = "config.json"
@@ -371,7 +371,7 @@ def announce(logdir, resumed, start, steps, data_dir, manifest, batch_size, stra
     elif resumed:
         print(f"{logdir} has a config.json but no checkpoint yet: starting at step 0")
     size = manifest["frame_size"]
-    records = sum(s["count"] for s in manifest["shards"])
+    records = record_count(manifest)
     print(f"training on {records} frames of {size['width']}x{size['height']} from {data_dir}, "
           f"batch {batch_size} on {strategy.num_replicas_in_sync} replica(s), "
           f"steps {start} -> {steps}")
