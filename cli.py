@@ -1,6 +1,7 @@
 """What the top-level scripts share: argparse value types, the trainers' common flags, and the
 `error: ...` / exit 2 convention. Command-line code only; the library is in vae/."""
 import argparse
+import math
 import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
@@ -25,14 +26,43 @@ def positive_int(text):
     return int(text)
 
 
-@value_type
-def positive_float(text):
+def _finite(text):
+    """float(text), refusing nan and inf: a flag that takes them renders nonsense."""
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
+        raise ValueError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+@value_type
+def finite_float(text):
+    return _finite(text)
+
+
+@value_type
+def positive_float(text):
+    value = _finite(text)
     if not value > 0:
         raise ValueError(f"expected a positive number, got {text!r}")
+    return value
+
+
+@value_type
+def non_negative_float(text):
+    value = _finite(text)
+    if not value >= 0:
+        raise ValueError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+@value_type
+def unit_float(text):
+    value = _finite(text)
+    if not 0 <= value <= 1:
+        raise ValueError(f"expected a number in [0, 1], got {text!r}")
     return value
 
 

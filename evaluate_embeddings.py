@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Latent-space experiments on a model bundle, as pictures and numbers.
 
-- reconstruction: input / VAE / refined for frames of every source; PSNR and SSIM per source
+- reconstruction: input / VAE / refined for frames of every source; PSNR and SSIM per source,
+  on training frames and on the held-out frames (extract_frames.py --holdout), with the
+  sharpness (variance of the Laplacian) of real, VAE and refined held-out frames
 - salting: Gaussian noise added to the codes ("slightly new images")
 - swapping and shuffling code dimensions between frames
 - the style shift z - alpha * mean_source + beta * mean_paintings on every video source, as a
-  grid over alpha and beta, and how far it moves the codes toward the paintings' mean
+  grid over alpha and beta (plus a row with detail transfer, --detail), and how far it moves
+  the codes toward the paintings' mean
 - latent health: KL per dimension, active units, distances between source means
 Writes PNG grids, report.json and report.md (which shows the PNGs) to --out.
 
@@ -18,7 +21,8 @@ import time
 
 import numpy as np
 
-from cli import parser_for, positive_int, run
+from cli import finite_float, parser_for, positive_int, run, unit_float
+from vae.latent import DEFAULT_DETAIL
 
 SHOW = 6  # frames per picture row
 SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
@@ -32,10 +36,13 @@ def parse_args(argv):
                         help="data folder to take frames from (default: data)")
     parser.add_argument("--out", default=None, metavar="DIR",
                         help="where to write the report (default: <model>/evaluation)")
-    parser.add_argument("--alpha", type=float, default=0.25,
+    parser.add_argument("--alpha", type=finite_float, default=0.25,
                         help="style shift: weight of the source mean removed (default: 0.25)")
-    parser.add_argument("--beta", type=float, default=1.0,
+    parser.add_argument("--beta", type=finite_float, default=1.0,
                         help="style shift: weight of the paintings' mean added (default: 1.0)")
+    parser.add_argument("--detail", type=unit_float, default=DEFAULT_DETAIL, metavar="D",
+                        help="detail transfer of the style-shift grid's last row "
+                             f"(default: {DEFAULT_DETAIL:g})")
     parser.add_argument("--samples", type=positive_int, default=64, metavar="N",
                         help="frames per source for the metrics (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -43,9 +50,7 @@ def parse_args(argv):
 
 
 def evaluate(args):
-    import tensorflow as tf
-
-    from vae import latent, records
+    from vae import latent, quality, records
     from vae.bundle import Bundle
     from vae.console import format_table
     from vae.gallery import stack_rows, write_png
@@ -75,17 +80,20 @@ def evaluate(args):
         encoded = bundle.encode(images)
         codes[source] = encoded["z_mean"].numpy()
         log_sigmas[source] = encoded["z_log_sigma"].numpy()
-        decoded = bundle.decode(codes[source])
-        refined = bundle.refine(decoded)
-        metrics = {
-            "psnr_vae": float(tf.reduce_mean(tf.image.psnr(images, decoded, 1.0))),
-            "ssim_vae": float(tf.reduce_mean(tf.image.ssim(images, decoded, 1.0))),
-            "psnr_refined": float(tf.reduce_mean(tf.image.psnr(images, refined, 1.0))),
-            "ssim_refined": float(tf.reduce_mean(tf.image.ssim(images, refined, 1.0))),
-        }
+        decoded, refined, metrics = reconstruction_metrics(bundle, images, codes[source])
         report["sources"][names[source]] = {"kind": kinds[source], **metrics}
-        picture(f"reconstruction-{names[source]}",
-                [images[:SHOW], decoded.numpy()[:SHOW], refined.numpy()[:SHOW]])
+        picture(f"reconstruction-{names[source]}", [images[:SHOW], decoded[:SHOW], refined[:SHOW]])
+
+    held_out = records.sample_by_source(args.data, manifest, args.samples, split="holdout")
+    report["holdout"] = {}
+    for source, images in held_out.items():
+        decoded, refined, metrics = reconstruction_metrics(
+            bundle, images, bundle.encode(images)["z_mean"].numpy())
+        metrics.update({"frames": len(images), "sharpness_real": quality.sharpness(images),
+                        "sharpness_vae": quality.sharpness(decoded),
+                        "sharpness_refined": quality.sharpness(refined)})
+        report["holdout"][names[source]] = {"kind": kinds[source], **metrics}
+        picture(f"holdout-{names[source]}", [images[:SHOW], decoded[:SHOW], refined[:SHOW]])
 
     all_codes = np.concatenate(list(codes.values()))
     all_images = np.concatenate([f for f in frames.values()])
@@ -106,7 +114,7 @@ def evaluate(args):
     alphas = [0.0, args.alpha / 2, args.alpha, 2 * args.alpha]
     betas = [0.0, args.beta / 2, args.beta, 2 * args.beta]
     report["style_shift"] = {"alphas": alphas, "betas": betas, "alpha": args.alpha,
-                             "beta": args.beta, "sources": {}}
+                             "beta": args.beta, "detail": args.detail, "sources": {}}
     for source, images in frames.items():
         if kinds[source] != "video" or style is None:
             continue
@@ -115,6 +123,9 @@ def evaluate(args):
         for alpha in alphas:
             shifts = np.stack([latent.style_shift(source_mean, style, alpha, beta) for beta in betas])
             grid.append(bundle.refine(bundle.decode(codes[source][:1] + shifts)).numpy())
+        reconstructed = bundle.refine(bundle.decode(codes[source][:1])).numpy()
+        at_alpha = grid[alphas.index(args.alpha)]
+        grid.append(latent.add_detail(at_alpha, reconstructed, images[:1], args.detail))
         shift = latent.style_shift(source_mean, style, args.alpha, args.beta)
         report["style_shift"]["sources"][names[source]] = {
             "distance_to_paintings_before": float(np.mean(np.linalg.norm(codes[source] - style, axis=1))),
@@ -143,6 +154,17 @@ def evaluate(args):
     print(format_table(["source", "kind", "PSNR VAE", "PSNR refined", "SSIM VAE", "SSIM refined"], [
         (n, r["kind"], f"{r['psnr_vae']:.2f}", f"{r['psnr_refined']:.2f}", f"{r['ssim_vae']:.3f}",
          f"{r['ssim_refined']:.3f}") for n, r in report["sources"].items()]))
+    if report["holdout"]:
+        print(format_table(
+            ["held out", "frames", "PSNR VAE", "PSNR refined", "SSIM VAE", "SSIM refined",
+             "sharpness real", "VAE", "refined"],
+            [(n, r["frames"], f"{r['psnr_vae']:.2f}", f"{r['psnr_refined']:.2f}",
+              f"{r['ssim_vae']:.3f}", f"{r['ssim_refined']:.3f}", f"{r['sharpness_real']:.5f}",
+              f"{r['sharpness_vae']:.5f}", f"{r['sharpness_refined']:.5f}")
+             for n, r in report["holdout"].items()]))
+    else:
+        print(f"{args.data} has no held-out frames: the figures above are on training frames "
+              "only (re-extract with extract_frames.py --holdout to measure on unseen frames)")
     health = report["latent_health"]
     print(f"active units {health['active_units']} of {health['code_size']}, "
           f"mean KL {health['kl_total_mean']:.2f}")
@@ -152,6 +174,18 @@ def evaluate(args):
     print(f"wrote {len(report['images'])} images, report.json and report.md to {out} "
           f"in {time.time() - started:.0f} s")
     return 0
+
+
+def reconstruction_metrics(bundle, images, codes):
+    """(VAE output, refined output, PSNR and SSIM of both against the input frames)."""
+    from vae import quality
+
+    decoded = bundle.decode(codes).numpy()
+    refined = bundle.refine(decoded).numpy()
+    return decoded, refined, {
+        "psnr_vae": quality.psnr(images, decoded), "ssim_vae": quality.ssim(images, decoded),
+        "psnr_refined": quality.psnr(images, refined),
+        "ssim_refined": quality.ssim(images, refined)}
 
 
 def write_markdown(path, report):
@@ -166,6 +200,25 @@ def write_markdown(path, report):
     lines.append("")
     for name, r in report["sources"].items():
         lines += [f"![{name}: input / VAE / refined]({report['images'][f'reconstruction-{name}']})", ""]
+    lines += ["## Held-out frames", ""]
+    if report["holdout"]:
+        lines += ["Frames kept out of training (extract_frames.py --holdout): what the model "
+                  "does with frames it never saw. Sharpness: variance of the Laplacian of luma.",
+                  "", "| source | frames | PSNR VAE | PSNR refined | SSIM VAE | SSIM refined | "
+                  "sharpness real | VAE | refined |", "|" + " --- |" * 9]
+        for name, r in report["holdout"].items():
+            lines.append(f"| {name} | {r['frames']} | {r['psnr_vae']:.2f} | "
+                         f"{r['psnr_refined']:.2f} | {r['ssim_vae']:.3f} | "
+                         f"{r['ssim_refined']:.3f} | {r['sharpness_real']:.5f} | "
+                         f"{r['sharpness_vae']:.5f} | {r['sharpness_refined']:.5f} |")
+        lines.append("")
+        for name in report["holdout"]:
+            lines += [f"![held-out {name}: input / VAE / refined]"
+                      f"({report['images'][f'holdout-{name}']})", ""]
+    else:
+        lines += [f"`{report['data']}` has no held-out frames, so every figure here is on "
+                  "frames the model trained on. Re-extract with `extract_frames.py --holdout "
+                  "FRACTION` to measure on frames it never saw.", ""]
     lines += ["## Salting", "", f"Rows: input, then codes + N(0, sigma^2) noise for sigma = "
               f"{', '.join(map(str, report['salting_sigmas']))}.", "",
               f"![salting]({report['images']['salting']})", "",
@@ -173,7 +226,9 @@ def write_markdown(path, report):
               "B's first half + A's second half, every dimension from a random frame.", "",
               f"![swapping]({report['images']['swapping']})", "", "## Style shift", "",
               f"Rows: alpha = {report['style_shift']['alphas']}; columns: beta = "
-              f"{report['style_shift']['betas']} (first row: the input frame).", "",
+              f"{report['style_shift']['betas']} (first row: the input frame; last row: alpha = "
+              f"{report['style_shift']['alpha']} with detail transfer, detail = "
+              f"{report['style_shift']['detail']}).", "",
               "| source | distance to paintings' mean before | after | fraction moved |",
               "| --- | --- | --- | --- |"]
     for name, s in report["style_shift"]["sources"].items():

@@ -3,7 +3,8 @@
 
 Writes a SavedModel with the signatures encode, decode, refine and stylize, the same functions
 as frozen GraphDef .pb files, config.json, and the mean latent code of every source of the data
-(latent_means.npz/.json). The bundle is reloaded and checked against the checkpoints before the
+(latent_means.npz/.json), and the paintings' colour and texture statistics (style_stats.npz,
+what benchmarks/bench_quality.py compares a stylised clip with). The bundle is reloaded and checked against the checkpoints before the
 command ends; it appears under --out only when complete.
 
 Example:
@@ -21,6 +22,9 @@ from vae import InputError
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
 TOLERANCE = 1e-4
 SAMPLE_FRAMES = 4
+# The paintings' colour and texture statistics (for benchmarks/bench_quality.py) use at most
+# this many painting frames.
+STYLE_FRAMES = 512
 
 
 def parse_args(argv):
@@ -44,7 +48,7 @@ def parse_args(argv):
 def export(args):
     from tqdm import tqdm
 
-    from vae import bundle, latent, records, runs
+    from vae import bundle, latent, quality, records, runs
 
     started = time.time()
     manifest = records.load_manifest(args.data)
@@ -68,11 +72,26 @@ def export(args):
     total = records.record_count(manifest)
     dataset = records.make_dataset(args.data, manifest, args.batch_size, shuffle=False,
                                    repeat=False, cache=False)
+    painting_ids = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"]
+    paintings = []
+
+    def keep_paintings(batches):
+        """The batches, unchanged, keeping up to STYLE_FRAMES painting frames on the way."""
+        for batch in batches:
+            is_painting = np.isin(batch["source"].numpy(), painting_ids)
+            if is_painting.any() and len(paintings) < STYLE_FRAMES:
+                paintings.extend(batch["image"].numpy()[is_painting])
+            yield batch
+
     with tqdm(total=total, unit="frame", desc="latent means", dynamic_ncols=True) as bar:
         def encode(images):
             bar.update(len(images))
             return encoder(images, training=False)[0]
-        means = latent.compute_means(encode, dataset, manifest["sources"], code_size)
+        means = latent.compute_means(encode, keep_paintings(dataset), manifest["sources"],
+                                     code_size)
+    style_stats = None
+    if paintings:
+        style_stats = quality.style_statistics(np.stack(paintings[:STYLE_FRAMES]))
 
     config = {
         "frame_size": {"width": size[0], "height": size[1]}, "code_size": code_size,
@@ -80,7 +99,7 @@ def export(args):
         "sources": manifest["sources"],
     }
     module = bundle.StyleModel(encoder, decoder, refiner)
-    frozen = bundle.write_bundle(args.out, module, config, means)
+    frozen = bundle.write_bundle(args.out, module, config, means, style_stats)
 
     differences = verify(args.out, encoder, decoder, refiner, frozen,
                          records.load_frames(args.data, manifest, SAMPLE_FRAMES),
@@ -116,13 +135,18 @@ def verify(folder, encoder, decoder, refiner, frozen, images, shift):
     decoded = decoder(z_mean, training=False).numpy()
     expected = {"encode": {"z_mean": z_mean, "z_log_sigma": z_log_sigma},
                 "decode": {"images": decoded}}
-    inputs = {"encode": (images,), "decode": (z_mean,), "stylize": (images, shift)}
+    inputs = {"encode": (images,), "decode": (z_mean,), "stylize": (images, shift),
+              "stylize_and_reconstruct": (images, shift)}
     stylized = decoder(z_mean + shift, training=False)
+    reconstructed = decoded
     if refiner is not None:
         expected["refine"] = {"images": refiner(decoded, training=False).numpy()}
         inputs["refine"] = (decoded,)
         stylized = refiner(stylized, training=False)
+        reconstructed = expected["refine"]["images"]
     expected["stylize"] = {"images": stylized.numpy()}
+    expected["stylize_and_reconstruct"] = {"images": stylized.numpy(),
+                                           "reconstructions": np.asarray(reconstructed)}
 
     differences = {}
     for name, outputs in expected.items():

@@ -4,26 +4,22 @@
 Every frame is cropped of black borders, encoded, moved in latent space away from the clip's
 own mean code and toward the paintings' mean (z' = z - alpha * mean_source + beta * mean_style),
 decoded, refined, smoothed over time, scaled back to the cropped input size and written as an
-H.264 MP4 with the input's audio. Re-run it on any new clip.
+H.264 MP4 with the input's audio. With --detail D, the frame's own detail that the model
+cannot encode is added back at full resolution: y = up(S(z')) + D * (x - up(S(z))), so the
+clip keeps its content while it takes the paintings' palette. Re-run it on any new clip.
 
 Example:
   python process_video.py clip.mp4                       # -> clip-stylized.mp4
-  python process_video.py clip.mp4 -o out.mp4 --beta 0.8 --inset --start 10 --duration 5
+  python process_video.py clip.mp4 -o out.mp4 --detail 0 --inset --start 10 --duration 5
 """
 import os
 import sys
 import time
 
-from cli import parser_for, positive_int, run, value_type
+from cli import (finite_float, non_negative_float, parser_for, positive_int, run, unit_float,
+                 value_type)
 from vae import InputError, frames
-
-
-@value_type
-def non_negative_float(text):
-    value = float(text)
-    if not value >= 0:
-        raise ValueError(f"expected a number >= 0, got {text!r}")
-    return value
+from vae.latent import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_DETAIL, DEFAULT_SMOOTHING
 
 
 @value_type
@@ -47,13 +43,20 @@ def parse_args(argv):
     parser.add_argument("--source", default="auto", metavar="NAME|auto",
                         help="whose mean code to move away from: a training source's name, or "
                              "auto (default): the clip's own mean, from a sample of its frames")
-    parser.add_argument("--alpha", type=float, default=0.25,
-                        help="weight of the source mean removed (default: 0.25)")
-    parser.add_argument("--beta", type=float, default=0.5,
-                        help="weight of the style mean added (default: 0.5)")
-    parser.add_argument("--smoothing", type=smoothing_value, default=0.2, metavar="S",
-                        help="temporal smoothing: out_t = S * out_(t-1) + (1 - S) * frame_t; "
-                             "0 turns it off (default: 0.2)")
+    parser.add_argument("--alpha", type=finite_float, default=DEFAULT_ALPHA,
+                        help=f"weight of the source mean removed (default: {DEFAULT_ALPHA:g})")
+    parser.add_argument("--beta", type=finite_float, default=DEFAULT_BETA,
+                        help=f"weight of the style mean added (default: {DEFAULT_BETA:g})")
+    parser.add_argument("--detail", type=unit_float, default=DEFAULT_DETAIL, metavar="D",
+                        help="how much of the frame's own detail, the part the model cannot "
+                             "encode, is added back at full resolution, in [0, 1]: 0 is the "
+                             "model's output alone, 1 keeps all of it (default: "
+                             f"{DEFAULT_DETAIL:g})")
+    parser.add_argument("--smoothing", type=smoothing_value, default=DEFAULT_SMOOTHING,
+                        metavar="S",
+                        help="temporal smoothing of the model's output: out_t = S * out_(t-1) "
+                             "+ (1 - S) * frame_t; 0 turns it off "
+                             f"(default: {DEFAULT_SMOOTHING:g})")
     parser.add_argument("--crop", type=value_type(frames.parse_crop), default="auto",
                         metavar="auto|none|T,R,B,L",
                         help="black borders to remove: auto-detect (default), none, or pixels "
@@ -113,31 +116,31 @@ def process(args):
     refine = args.refine and bundle.has_refiner
     if args.refine and not bundle.has_refiner:
         print("the bundle has no refiner: frames are decoded without refining")
-
-    def transform(batch):
-        if refine:
-            return bundle.stylize(batch, shift).numpy()
-        return bundle.decode(bundle.encode(batch)["z_mean"] + shift).numpy()
+    transform = stylize.FrameStylizer(bundle, shift, refine, args.detail, args.smoothing)
+    # Detail transfer works at the output size; without it frames go through at the model's
+    # size and the writer scales them up.
+    frame_size = (width, height) if args.detail > 0 else (bundle.width, bundle.height)
 
     seconds = args.duration or max(info.duration - args.start, 0)
     estimate = max(1, round(seconds * info.fps)) if info.fps else None
     audio = args.audio and info.has_audio
-    writer = VideoWriter(output, bundle.width, bundle.height, info.fps, (width, height),
+    writer = VideoWriter(output, *frame_size, info.fps, (width, height),
                          companion=args.input, companion_start=args.start,
                          companion_duration=args.duration, audio=audio,
                          inset_crop=crop if args.inset else None)
     with writer, tqdm(total=estimate, unit="frame", desc="stylizing", dynamic_ncols=True) as bar:
-        stream = frames.video_frames(info, crop, (bundle.width, bundle.height),
+        stream = frames.video_frames(info, crop, None if args.detail > 0 else frame_size,
                                      start=args.start, duration=args.duration)
         count = stylize.stylize_stream(stream, transform, writer, args.batch_size,
-                                       args.smoothing, progress=bar.update)
+                                       progress=bar.update)
         if count == 0:
             raise InputError(f"no frames in the selected range of {args.input}")
     elapsed = time.time() - started
-    print(format_table(["output", "frames", "size", "fps", "audio", "refined", "time", "frames/s"], [
+    print(format_table(["output", "frames", "size", "fps", "audio", "refined", "alpha", "beta",
+                        "detail", "time", "frames/s"], [
         (output, count, f"{writer.output_size[0]}x{writer.output_size[1]}", f"{info.fps:g}",
-         "yes" if audio else "no", "yes" if refine else "no", f"{elapsed:.1f} s",
-         f"{count / elapsed:.1f}")]))
+         "yes" if audio else "no", "yes" if refine else "no", f"{args.alpha:g}",
+         f"{args.beta:g}", f"{args.detail:g}", f"{elapsed:.1f} s", f"{count / elapsed:.1f}")]))
     return 0
 
 

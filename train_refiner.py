@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Train the residual refiner on the output of a trained, frozen VAE.
 
-The refiner learns to turn the VAE's blurry reconstructions back into sharp frames: its loss
-pulls the output toward the real frame and pushes it away from the VAE's output. The VAE run
-folder is only read. Stop and resume exactly like train_vae.py.
+The refiner learns to turn the VAE's blurry reconstructions back toward the real frames. Its
+objective (--objective) is l1-ssim by default: L1 and SSIM toward the real frame, which cannot
+reward noise; seed is the original loss (toward the real frame, away from the VAE's output),
+made per pixel. The VAE run folder is only read. Stop and resume exactly like train_vae.py.
 
 Example:
   python train_refiner.py --vae runs/vae --logdir runs/refiner --steps 20000
 """
 import sys
 
-from cli import add_training_flags, int_list, parser_for, positive_float, positive_int, run
+from cli import (add_training_flags, int_list, parser_for, positive_float, positive_int, run,
+                 unit_float)
 from vae.gallery import stack_rows
 from vae.refiner import DEFAULT_FILTERS, DEFAULT_KERNEL, DEFAULT_RESIDUAL_FILTERS
+from vae.refiner import OBJECTIVES as refiner_objectives
 
 PREVIEW_FRAMES = 6
 
@@ -28,11 +31,17 @@ def parse_args(argv):
                              "in, the same frames out (default: 200; 0 skips it)")
     parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
                         metavar="LR", help="learning rate of the pre-training (default: 0.001)")
+    parser.add_argument("--objective", choices=refiner_objectives, default="l1-ssim",
+                        help="l1-ssim (default): (1 - W) * L1 + W * (1 - SSIM) toward the real "
+                             "frame, W = --ssim-weight; seed: --input-weight * MSE(refined, "
+                             "input) + --vae-weight * s / MSE(refined, VAE output), the original "
+                             "loss per pixel (s makes it equal to 1e4 / SSE at 320x180)")
+    parser.add_argument("--ssim-weight", type=unit_float, default=0.84, metavar="W",
+                        help="l1-ssim: weight of the SSIM term, in [0, 1] (default: 0.84)")
     parser.add_argument("--input-weight", type=positive_float, default=0.6, metavar="W",
-                        help="weight of SSE(refined, input) in the loss (default: 0.6)")
+                        help="seed: weight of MSE(refined, input) (default: 0.6)")
     parser.add_argument("--vae-weight", type=positive_float, default=0.4, metavar="W",
-                        help="weight of 1e4 / SSE(refined, VAE output) in the loss "
-                             "(default: 0.4)")
+                        help="seed: weight of the away-from-the-VAE-output term (default: 0.4)")
     parser.add_argument("--filters", type=positive_int, default=DEFAULT_FILTERS, metavar="N",
                         help=f"feature maps of the full- and half-size convs "
                              f"(default: {DEFAULT_FILTERS})")
@@ -57,6 +66,8 @@ def train(args):
     width, height = records.frame_size(manifest)
     config = refiner.RefinerConfig(width, height, args.filters, args.residual_filters,
                                    args.kernel)
+    objective = refiner.RefinerObjective(args.objective, args.ssim_weight, args.input_weight,
+                                         args.vae_weight)
     strategy = training.make_strategy(args.strategy)
     chief = training.is_chief(strategy)
     with strategy.scope():
@@ -68,6 +79,7 @@ def train(args):
         "training": {"data": args.data, "batch_size": args.batch_size,
                      "learning_rate": args.learning_rate, "pretrain_steps": args.pretrain_steps,
                      "pretrain_learning_rate": args.pretrain_learning_rate,
+                     "objective": objective.name, "ssim_weight": objective.ssim_weight,
                      "input_weight": args.input_weight, "vae_weight": args.vae_weight,
                      "seed": args.seed},
     }
@@ -95,8 +107,7 @@ def train(args):
 
     loop = training.TrainingLoop(
         args.logdir, strategy, checkpoint,
-        lambda: refiner.evaluate(net, encoder, decoder, preview_frames, args.input_weight,
-                                 args.vae_weight),
+        lambda: refiner.evaluate(net, encoder, decoder, preview_frames, objective),
         checkpoint_every=args.checkpoint_every, preview_every=args.preview_every,
         preview=preview)
     start = loop.restore()
@@ -115,14 +126,14 @@ def train(args):
     phases = [("pretraining", args.pretrain_steps, pretrain_optimizer,
                args.pretrain_learning_rate, True, ["identity_loss"]),
               ("training", steps, optimizer, args.learning_rate, False,
-               ["loss", "toward_input", "away_from_vae"])]
+               ["loss", *objective.terms])]
     for name, until, opt, rate, identity, metrics in phases:
         if int(step.numpy()) >= until:
             continue
         loop.learning_rate = rate
         train_step = refiner.make_train_step(net, encoder, decoder, opt, strategy,
-                                             args.batch_size, args.input_weight,
-                                             args.vae_weight, identity=identity, jit_compile=jit)
+                                             args.batch_size, objective, identity=identity,
+                                             jit_compile=jit)
         try:
             result = loop.run(train_step, iterator, until, args.batch_size, desc=name)
         except training.NonFiniteLoss as err:

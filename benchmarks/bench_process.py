@@ -3,7 +3,10 @@
 
 Builds a full-size bundle (320x180, default filters; untrained weights, which cost the same as
 trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
-- end_to_end: process_video.py's own pipeline (decode, model, encode overlapped), frames/s;
+- end_to_end: process_video.py's own pipeline (decode, model, encode overlapped) with
+  --detail 0, frames/s;
+- end_to_end_detail: the same with detail transfer at the output size (--detail, default
+  latent.DEFAULT_DETAIL), and its ratio to end_to_end;
 - model_only: batched stylize on frames already in memory, frames/s;
 - decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
 - ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
@@ -24,8 +27,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import vae  # noqa: E402,F401
 import imageio_ffmpeg  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
+from benchmarks import machine  # noqa: E402
 from vae import bundle, frames, latent, model, refiner, stylize  # noqa: E402
 from vae.video import VideoWriter  # noqa: E402
 
@@ -64,6 +67,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (25 fps)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--preset", default=None, help="x264 preset (default: the writer's)")
+    parser.add_argument("--detail", type=float, default=latent.DEFAULT_DETAIL,
+                        help="detail of the detail-transfer run "
+                             f"(default: {latent.DEFAULT_DETAIL:g})")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="bench-process-")
@@ -75,9 +81,9 @@ def main():
     shift = latent.style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
     out = os.path.join(folder, "out.mp4")
 
-    def writer():
+    def writer(frame_size=size):
         extra = {"preset": args.preset} if args.preset else {}
-        return VideoWriter(out, loaded.width, loaded.height, info.fps, (info.width, info.height),
+        return VideoWriter(out, *frame_size, info.fps, (info.width, info.height),
                            companion=clip, audio=True, **extra)
 
     def model_transform(batch):
@@ -86,12 +92,20 @@ def main():
     loaded.stylize(np.zeros((args.batch_size, loaded.height, loaded.width, 3), np.float32),
                    shift)  # warm-up: trace and load
 
-    def stream(transform):
-        with writer() as w:
-            return stylize.stylize_stream(frames.video_frames(info, size=size), transform, w,
-                                          args.batch_size, 0.2)
+    def stream(transform, detail=0.0):
+        """As process_video.py does: model-size frames, or output-size frames with detail."""
+        frame_size = (info.width, info.height) if detail > 0 else size
+        with writer(frame_size) as w:
+            return stylize.stylize_stream(
+                frames.video_frames(info, size=None if detail > 0 else size), transform, w,
+                args.batch_size)
 
-    count, end_to_end = timed(lambda: stream(model_transform))
+    def stylizer(detail):
+        return stylize.FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
+
+    stylizer(args.detail)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
+    count, end_to_end = timed(lambda: stream(stylizer(0.0)))
+    _, end_to_end_detail = timed(lambda: stream(stylizer(args.detail), args.detail))
     _, io_only = timed(lambda: stream(lambda batch: batch))
 
     in_memory = np.stack([f for _, f in frames.video_frames(info, size=size)]) / np.float32(255)
@@ -110,11 +124,12 @@ def main():
 
     floor = max(model_seconds, io_only)
     print(json.dumps({
-        "benchmark": "process_video", "device": "GPU" if tf.config.list_physical_devices("GPU")
-        else f"CPU ({os.cpu_count()} cores)", "clip": f"{info.width}x{info.height}, {count} "
-        f"frames, audio", "model_frame": f"{loaded.width}x{loaded.height}",
+        "benchmark": "process_video", **machine.describe(), "clip": f"{info.width}x{info.height}, "
+        f"{count} frames, audio", "model_frame": f"{loaded.width}x{loaded.height}",
         "batch_size": args.batch_size,
         "end_to_end_frames_per_second": round(count / end_to_end, 2),
+        f"end_to_end_detail_{args.detail:g}_frames_per_second": round(count / end_to_end_detail, 2),
+        "detail_to_plain_speed_ratio": round(end_to_end / end_to_end_detail, 3),
         "model_only_frames_per_second": round(count / model_seconds, 2),
         "decode_encode_only_frames_per_second": round(count / io_only, 2),
         "ratio_end_to_end_to_slower_floor": round(end_to_end / floor, 3),

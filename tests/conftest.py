@@ -65,7 +65,9 @@ def runs(media, tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     data, vae, refiner = str(root / "data"), str(root / "vae"), str(root / "refiner")
     steps = [
+        # --holdout 0.2: frames 12-18 of each 30-frame clip are held out, 8-10 and 20-22 unused
         ("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "2",
+         "--holdout", "0.2",
          "--paintings", media["paintings"], "--video", media["letterbox"], "--video",
          media["pillarbox"]),
         ("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "40",

@@ -6,12 +6,13 @@ import numpy as np
 import tensorflow as tf
 
 
-def read_records(data_dir):
-    """[(shard file, source id, origin, uint8 image)] in on-disk order."""
+def read_records(data_dir, key="shards"):
+    """[(shard file, source id, origin, uint8 image)] in on-disk order, of the shards listed
+    under `key` in the manifest ("shards": training, "holdout_shards": held out)."""
     with open(os.path.join(data_dir, "manifest.json")) as f:
         manifest = json.load(f)
     out = []
-    for shard in manifest["shards"]:
+    for shard in manifest.get(key, []):
         path = os.path.join(data_dir, shard["file"])
         for raw in tf.data.TFRecordDataset(path, compression_type="GZIP"):
             feature = tf.train.Example.FromString(raw.numpy()).features.feature

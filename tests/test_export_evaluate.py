@@ -4,6 +4,9 @@ import os
 import subprocess
 import sys
 
+import shutil
+
+import imageio.v3 as iio
 import numpy as np
 import pytest
 
@@ -50,7 +53,8 @@ def test_bundle_reloads_in_a_fresh_process(runs):
     assert out["z_mean"] == [3, 16]
     assert out["decode"] == out["refine"] == [3, 18, 32, 3]
     assert out["stylize_zero_shift_diff"] < 1e-5
-    assert sorted(out["frozen"]) == ["decode", "encode", "refine", "stylize"]
+    assert sorted(out["frozen"]) == ["decode", "encode", "refine", "stylize",
+                                     "stylize_and_reconstruct"]
     assert "saved_model stylize" in runs["export"].stdout
     assert "max |difference|" in runs["export"].stdout
 
@@ -85,7 +89,7 @@ def test_export_without_refiner_and_atomic_replace(runs, tmp_path):
     assert "exporting the VAE alone" in result.stdout
     assert not (out / "stale.txt").exists()
     signatures = json.loads((out / "frozen" / "signatures.json").read_text())
-    assert sorted(signatures) == ["decode", "encode", "stylize"]
+    assert sorted(signatures) == ["decode", "encode", "stylize", "stylize_and_reconstruct"]
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".")]  # no scratch left
 
 
@@ -116,6 +120,49 @@ def test_evaluation_report(runs, tmp_path):
     for name in report["images"].values():
         assert (out / name).exists() and f"({name})" in markdown
     assert "PSNR" in result.stdout
+    # the held-out frames of conftest's --holdout 0.2: four per clip, none of the paintings
+    holdout = report["holdout"]
+    assert set(holdout) == {"letterbox", "pillarbox"}
+    assert [holdout[n]["frames"] for n in sorted(holdout)] == [4, 4]
+    for metrics in holdout.values():
+        assert metrics["sharpness_real"] > metrics["sharpness_vae"] > 0
+        assert 5 < metrics["psnr_vae"] < 60 and -1 <= metrics["ssim_refined"] <= 1
+    assert "## Held-out frames" in markdown and "holdout-letterbox.png" in markdown
+    # the style-shift grid: the input row, four alphas, and the detail row, four betas each
+    grid = iio.imread(out / report["images"]["style-shift-letterbox"])
+    assert grid.shape == (6 * 20 + 2, 4 * 34 + 2, 3)
+
+
+def test_evaluation_of_a_folder_without_held_out_frames(runs, tmp_path):
+    old = tmp_path / "old-data"
+    shutil.copytree(runs["data"], old)
+    manifest = json.loads((old / "manifest.json").read_text())
+    for key in ("holdout_shards", "holdout"):  # a folder made before --holdout existed
+        del manifest[key]
+    (old / "manifest.json").write_text(json.dumps(manifest))
+    result = run_script("evaluate_embeddings.py", "--model", runs["bundle"], "--data", old,
+                        "--out", tmp_path / "evaluation", "--samples", "4")
+    assert result.returncode == 0, result.stderr
+    assert "has no held-out frames" in result.stdout
+    report = json.loads((tmp_path / "evaluation" / "report.json").read_text())
+    assert report["holdout"] == {} and set(report["sources"]) == {"paintings", "letterbox",
+                                                                  "pillarbox"}
+    assert "has no held-out frames" in (tmp_path / "evaluation" / "report.md").read_text()
+    assert run_script("validate_records.py", "--data", old).returncode == 0
+
+
+def test_bundle_style_statistics_are_the_paintings(runs):
+    from vae import quality
+    from vae.bundle import Bundle
+
+    manifest, recs = read_records(runs["data"])
+    painting = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"][0]
+    paintings = np.stack([r[3] for r in recs if r[1] == painting]) / np.float32(255)
+    stats = Bundle(runs["bundle"]).style_stats()
+    expected = quality.style_statistics(paintings)
+    assert set(stats) == set(expected)
+    for name in stats:
+        np.testing.assert_allclose(stats[name], expected[name], rtol=1e-4, atol=1e-6)
 
 
 def test_evaluation_bad_input(tmp_path):

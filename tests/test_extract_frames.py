@@ -27,7 +27,8 @@ def dataset(media, tmp_path_factory):
     """Paintings + letterboxed + pillarboxed clips, every 3rd frame, in two shards."""
     out = str(tmp_path_factory.mktemp("extract") / "data")
     result = extract(out, "--paintings", media["paintings"], "--video", media["letterbox"],
-                     "--video", media["pillarbox"], "--frame-step", "3", "--shards", "2")
+                     "--video", media["pillarbox"], "--frame-step", "3", "--shards", "2",
+                     "--holdout", "0")
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -123,13 +124,14 @@ def test_validate_detects_corrupt_bytes(dataset, tmp_path):
 
 def test_append_keeps_ids_and_old_shards(media, tmp_path):
     out = str(tmp_path / "data")
-    first = extract(out, "--paintings", media["paintings"], "--video", media["letterbox"])
+    first = extract(out, "--paintings", media["paintings"], "--video", media["letterbox"],
+                    "--holdout", "0")
     assert first.returncode == 0, first.stderr
     before = manifest_of(out)
     old_bytes = {s["file"]: (tmp_path / "data" / s["file"]).read_bytes() for s in before["shards"]}
 
     again = run_script("extract_frames.py", "--out", out, "--append", "--video",
-                       media["pillarbox"], "--frame-step", "5")
+                       media["pillarbox"], "--frame-step", "5", "--holdout", "0")
     assert again.returncode == 0, again.stderr
     after = manifest_of(out)
     assert after["sources"][:2] == before["sources"]
@@ -162,7 +164,8 @@ def dataset_media_clip(out):
 
 
 @pytest.mark.parametrize("case", ["missing video", "not a video", "empty folder", "bad size",
-                                  "bad crop", "crop too big", "nothing to do"])
+                                  "bad crop", "crop too big", "nothing to do", "holdout nan",
+                                  "holdout too large"])
 def test_bad_input_exit_2_and_nothing_written(case, media, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -177,6 +180,8 @@ def test_bad_input_exit_2_and_nothing_written(case, media, tmp_path):
         "bad crop": ["--video", media["plain"], "--crop", "1,2,3"],
         "crop too big": ["--video", media["plain"], "--crop", "20,0,20,0"],
         "nothing to do": [],
+        "holdout nan": ["--video", media["plain"], "--holdout", "nan"],
+        "holdout too large": ["--video", media["plain"], "--holdout", "0.7"],
     }[case]
     result = run_script("extract_frames.py", "--out", out, *args)
     assert result.returncode == 2, result.stdout + result.stderr

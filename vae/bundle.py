@@ -1,11 +1,14 @@
 """The model bundle: export of the trained networks as a SavedModel + frozen graphs, and loading.
 
 Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read):
-  saved_model/          tf.Module with signatures encode, decode, refine (if any) and stylize
+  saved_model/          tf.Module with signatures encode, decode, refine (if any), stylize and
+                        stylize_and_reconstruct (both S(z + shift) and S(z), for --detail)
   frozen/<name>.pb      the same functions as frozen GraphDefs; frozen/signatures.json names
                         their input and output tensors
   config.json           frame size, code size, both runs' configurations and steps
   latent_means.npz      mean z_mean per source (+ latent_means.json, readable)
+  style_stats.npz       the paintings' colour and texture statistics (vae/quality.py), when
+                        the data had paintings
 """
 import json
 import os
@@ -23,6 +26,7 @@ FROZEN = "frozen"
 CONFIG = "config.json"
 MEANS = "latent_means.npz"
 MEANS_JSON = "latent_means.json"
+STYLE_STATS = "style_stats.npz"
 
 
 class StyleModel(tf.Module):
@@ -37,8 +41,10 @@ class StyleModel(tf.Module):
         self.encode = tf.function(self._encode, input_signature=[image_spec])
         self.decode = tf.function(
             self._decode, input_signature=[tf.TensorSpec([None, code_size], tf.float32, name="z")])
-        self.stylize = tf.function(self._stylize, input_signature=[
-            image_spec, tf.TensorSpec([code_size], tf.float32, name="shift")])
+        shift_spec = tf.TensorSpec([code_size], tf.float32, name="shift")
+        self.stylize = tf.function(self._stylize, input_signature=[image_spec, shift_spec])
+        self.stylize_and_reconstruct = tf.function(self._stylize_and_reconstruct,
+                                                   input_signature=[image_spec, shift_spec])
         if refiner is not None:
             self.refine = tf.function(self._refine, input_signature=[image_spec])
 
@@ -52,16 +58,28 @@ class StyleModel(tf.Module):
     def _refine(self, images):
         return {"images": self.refiner(images, training=False)}
 
+    def _decode_and_refine(self, z):
+        decoded = self.decoder(z, training=False)
+        if self.refiner is not None:
+            decoded = self.refiner(decoded, training=False)
+        return decoded
+
     def _stylize(self, images, shift):
         """Encode to the code's mean, add the shift, decode, refine (when there is a refiner)."""
         z_mean, _ = self.encoder(images, training=False)
-        decoded = self.decoder(z_mean + shift[tf.newaxis], training=False)
-        if self.refiner is not None:
-            decoded = self.refiner(decoded, training=False)
-        return {"images": decoded}
+        return {"images": self._decode_and_refine(z_mean + shift[tf.newaxis])}
+
+    def _stylize_and_reconstruct(self, images, shift):
+        """S(z + shift) as "images" and S(z) as "reconstructions" (S = decode, then refine),
+        from one batched decode of both codes: what detail transfer needs."""
+        z_mean, _ = self.encoder(images, training=False)
+        both = self._decode_and_refine(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0))
+        styled, reconstructed = tf.split(both, 2)
+        return {"images": styled, "reconstructions": reconstructed}
 
     def signatures(self):
-        names = ["encode", "decode", "stylize"] + (["refine"] if self.refiner is not None else [])
+        names = ["encode", "decode", "stylize", "stylize_and_reconstruct"] + (
+            ["refine"] if self.refiner is not None else [])
         return {name: getattr(self, name).get_concrete_function() for name in names}
 
 
@@ -90,7 +108,7 @@ def run_frozen(graph_def, inputs, outputs, *values):
     return {k: v.numpy() for k, v in pruned(*[tf.constant(v) for v in values]).items()}
 
 
-def write_bundle(out_dir, module, config, means):
+def write_bundle(out_dir, module, config, means, style_stats=None):
     """Write the whole bundle to a scratch folder beside out_dir, then move it into place.
 
     Returns {signature: (graph_def, inputs, outputs)} of the frozen graphs for verification.
@@ -114,6 +132,8 @@ def write_bundle(out_dir, module, config, means):
         write_json_atomic(os.path.join(tmp, CONFIG), config)
         np.savez(os.path.join(tmp, MEANS), **means.to_arrays())
         write_json_atomic(os.path.join(tmp, MEANS_JSON), means.summary())
+        if style_stats is not None:
+            np.savez(os.path.join(tmp, STYLE_STATS), **style_stats)
         _replace_folder(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -156,6 +176,14 @@ class Bundle:
         self.code_size = int(self.config["code_size"])
         self.has_refiner = "refine" in self.model.signatures
 
+    def style_stats(self):
+        """The paintings' statistics saved at export, or None (older bundles, no paintings)."""
+        path = os.path.join(self.folder, STYLE_STATS)
+        if not os.path.exists(path):
+            return None
+        with np.load(path) as data:
+            return {name: data[name] for name in data.files}
+
     def encode(self, images):
         return self.model.encode(tf.convert_to_tensor(images, tf.float32))
 
@@ -170,3 +198,20 @@ class Bundle:
     def stylize(self, images, shift):
         return self.model.stylize(tf.convert_to_tensor(images, tf.float32),
                                   tf.convert_to_tensor(shift, tf.float32))["images"]
+
+    def stylize_and_reconstruct(self, images, shift, refine=True):
+        """(S(z + shift), S(z)) with S = decode, then refine (when refine and there is a
+        refiner). Bundles exported before this signature existed get the same from encode,
+        one batched decode of both codes, and refine."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        shift = tf.convert_to_tensor(shift, tf.float32)
+        if (refine or not self.has_refiner) and \
+                "stylize_and_reconstruct" in self.model.signatures:
+            result = self.model.stylize_and_reconstruct(images, shift)
+            return result["images"], result["reconstructions"]
+        z_mean = self.encode(images)["z_mean"]
+        both = self.decode(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0))
+        if refine:
+            both = self.refine(both)
+        styled, reconstructed = tf.split(both, 2)
+        return styled, reconstructed

@@ -15,8 +15,13 @@ from vae.training import distributed_step
 DEFAULT_FILTERS = 32
 DEFAULT_RESIDUAL_FILTERS = (32, 64, 32)
 DEFAULT_KERNEL = 5
-# The "away from the VAE output" term is scale / SSE; this keeps it finite when they coincide.
-AWAY_EPSILON = 1e-3
+OBJECTIVES = ("l1-ssim", "seed")
+# The seed's "away from the VAE output" term was 1e4 / SSE at 320x180x3 values. Per pixel it
+# is SEED_AWAY_SCALE / MSE: the same balance against the toward-input term at every frame size
+# (as a sum over pixels it grew relatively stronger as frames got smaller).
+SEED_AWAY_SCALE = 1e4 / (320 * 180 * 3) ** 2
+# Keeps the away term finite when the refined output equals the VAE's.
+AWAY_EPSILON = 1e-8
 
 
 @dataclass(frozen=True)
@@ -67,15 +72,46 @@ def build_refiner(config):
     return keras.Model(images, refined, name="refiner")
 
 
-def refiner_loss(refined, images, vae_output, input_weight, vae_weight, away_scale=1e4):
-    """Per-image (toward the input, away from the VAE output) terms, already weighted.
+@dataclass(frozen=True)
+class RefinerObjective:
+    """What the refiner is trained to do.
 
-    input_weight * SSE(refined, input) + vae_weight * away_scale / SSE(refined, vae_output):
-    close to the real frame, and penalised for staying as blurry as the VAE's output.
+    "l1-ssim" (default): (1 - ssim_weight) * L1 + ssim_weight * (1 - SSIM) toward the input
+    frame, the mix of Zhao et al. 2017; it pulls toward the real frame only, so it cannot
+    reward noise. "seed": input_weight * MSE(refined, input) + vae_weight * SEED_AWAY_SCALE /
+    MSE(refined, VAE output), the original objective made per pixel.
     """
-    toward = input_weight * sum_squared_error(refined, images)
-    away = vae_weight * away_scale / (sum_squared_error(refined, vae_output) + AWAY_EPSILON)
-    return toward, away
+    name: str = "l1-ssim"
+    ssim_weight: float = 0.84
+    input_weight: float = 0.6
+    vae_weight: float = 0.4
+
+    def __post_init__(self):
+        if self.name not in OBJECTIVES:
+            raise ValueError(f"unknown refiner objective {self.name!r}")
+
+    @property
+    def terms(self):
+        """The names of the loss terms, whose sum is the loss."""
+        return ("toward_input", "away_from_vae") if self.name == "seed" else ("l1", "ssim")
+
+
+def mean_squared_error(a, b):
+    """Per-image mean of squared differences."""
+    return tf.reduce_mean(tf.square(tf.cast(a, tf.float32) - tf.cast(b, tf.float32)),
+                          axis=[1, 2, 3])
+
+
+def refiner_loss(refined, images, vae_output, objective):
+    """Per-image loss terms {name: (B,)} of an objective, already weighted."""
+    refined = tf.cast(refined, tf.float32)
+    if objective.name == "seed":
+        away = SEED_AWAY_SCALE / (mean_squared_error(refined, vae_output) + AWAY_EPSILON)
+        return {"toward_input": objective.input_weight * mean_squared_error(refined, images),
+                "away_from_vae": objective.vae_weight * away}
+    l1 = tf.reduce_mean(tf.abs(refined - images), axis=[1, 2, 3])
+    ssim = tf.image.ssim(refined, images, 1.0)
+    return {"l1": (1 - objective.ssim_weight) * l1, "ssim": objective.ssim_weight * (1 - ssim)}
 
 
 def vae_output(encoder, decoder, images):
@@ -84,17 +120,16 @@ def vae_output(encoder, decoder, images):
     return tf.stop_gradient(decoder(z_mean, training=False))
 
 
-def evaluate(refiner, encoder, decoder, images, input_weight, vae_weight):
+def evaluate(refiner, encoder, decoder, images, objective):
     """Batch-mean loss terms on fixed images, in inference mode."""
     blurry = vae_output(encoder, decoder, images)
-    toward, away = refiner_loss(refiner(blurry, training=False), images, blurry, input_weight,
-                                vae_weight)
-    return {"loss": tf.reduce_mean(toward + away), "toward_input": tf.reduce_mean(toward),
-            "away_from_vae": tf.reduce_mean(away)}
+    terms = refiner_loss(refiner(blurry, training=False), images, blurry, objective)
+    means = {name: tf.reduce_mean(value) for name, value in terms.items()}
+    return {"loss": tf.add_n(list(means.values())), **means}
 
 
 def make_train_step(refiner, encoder, decoder, optimizer, strategy, global_batch_size,
-                    input_weight, vae_weight, identity=False, jit_compile=False):
+                    objective, identity=False, jit_compile=False):
     """A tf.function running one distributed refiner step on next(iterator).
 
     identity=True is the pre-training phase: real frames in, the same frames out.
@@ -114,11 +149,10 @@ def make_train_step(refiner, encoder, decoder, optimizer, strategy, global_batch
             return tape.gradient(scaled, variables), {"identity_loss": loss}
         blurry = vae_output(encoder, decoder, images)
         with tf.GradientTape() as tape:
-            toward, away = refiner_loss(refiner(blurry, training=True), images, blurry,
-                                        input_weight, vae_weight)
-            loss = average(toward + away)
+            terms = refiner_loss(refiner(blurry, training=True), images, blurry, objective)
+            loss = average(tf.add_n(list(terms.values())))
             scaled = optimizer.scale_loss(loss) if scales_loss else loss
         return tape.gradient(scaled, variables), {
-            "loss": loss, "toward_input": average(toward), "away_from_vae": average(away)}
+            "loss": loss, **{name: average(value) for name, value in terms.items()}}
 
     return distributed_step(strategy, optimizer, variables, gradients)

@@ -1,5 +1,14 @@
 """Stylising a clip as a stream: decode -> batch -> stylize -> smooth -> encode.
 
+FrameStylizer turns a batch of frames into stylised frames; with detail transfer it keeps what
+the model cannot encode of each frame, at the output's full resolution (docs: README, "Detail
+transfer"):
+
+    y = up(S(z + shift)) + detail * (x - up(S(z)))        S = decode, then refine
+
+computed as up(S(z + shift) - detail * S(z)) + detail * x, since the upscale is linear: one
+upscale per frame. Smoothing applies to the model's part only; x is the clip's own frame.
+
 The three stages run at the same time (a decoder thread, the model on the calling thread, an
 encoder thread, joined by small bounded queues), so a run takes about as long as its slowest
 stage rather than the sum of all three, and memory holds a few batches, never the clip.
@@ -8,6 +17,7 @@ import queue
 import threading
 
 import numpy as np
+import tensorflow as tf
 
 from vae import frames
 from vae.gallery import to_uint8
@@ -53,6 +63,50 @@ class Smoother:
         return out
 
 
+@tf.function
+def _downscale(frames_uint8, height, width):
+    """uint8 frames -> float [0, 1] at (height, width), antialiased."""
+    images = tf.cast(frames_uint8, tf.float32) / 255.0
+    return tf.image.resize(images, (height, width), method="bilinear", antialias=True)
+
+
+@tf.function
+def _add_detail(model_part, frames_uint8, detail):
+    """up(model_part) + detail * x as uint8, up = lanczos to the frames' size."""
+    size = tf.shape(frames_uint8)[1:3]
+    upscaled = tf.image.resize(model_part, size, method="lanczos3")
+    out = upscaled + detail * tf.cast(frames_uint8, tf.float32) / 255.0
+    return tf.cast(tf.round(tf.clip_by_value(out, 0.0, 1.0) * 255.0), tf.uint8)
+
+
+class FrameStylizer:
+    """uint8 frames -> stylised, smoothed uint8 frames.
+
+    detail 0: frames come at the model's size and leave at it (the writer upscales), exactly
+    the original stylisation. detail > 0: frames come at the output size; the model sees them
+    scaled down, and the result is y = up(S(z') - detail * S(z)) + detail * x at full size.
+    """
+
+    def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0):
+        self.bundle, self.shift, self.detail = bundle, np.asarray(shift, np.float32), float(detail)
+        self.refine = refine and bundle.has_refiner
+        self.smooth = Smoother(smoothing)
+
+    def __call__(self, batch):
+        bundle = self.bundle
+        if self.detail == 0:
+            images = batch.astype(np.float32) / 255.0
+            if self.refine:
+                styled = bundle.stylize(images, self.shift).numpy()
+            else:
+                styled = bundle.decode(bundle.encode(images)["z_mean"] + self.shift).numpy()
+            return to_uint8(self.smooth(styled))
+        small = _downscale(batch, bundle.height, bundle.width)
+        styled, reconstructed = bundle.stylize_and_reconstruct(small, self.shift, self.refine)
+        model_part = self.smooth((styled - self.detail * reconstructed).numpy())
+        return _add_detail(model_part, batch, tf.constant(self.detail, tf.float32)).numpy()
+
+
 def _produce(items, out_queue, stop):
     """Put items into out_queue (then _DONE), or an exception if iterating fails."""
     try:
@@ -81,12 +135,12 @@ def _batches(frame_iter, size):
         yield np.stack(batch)
 
 
-def stylize_stream(frame_iter, transform, writer, batch_size, smoothing, progress=None):
-    """Run decode (frame_iter), the model (transform: float batch -> float batch) and the
-    encoder (writer.write) concurrently. Returns the number of frames written."""
+def stylize_stream(frame_iter, transform, writer, batch_size, progress=None):
+    """Run decode (frame_iter), the model (transform: uint8 batch -> uint8 batch, for example
+    a FrameStylizer) and the encoder (writer.write) concurrently. Returns the number of frames
+    written."""
     decoded, encoded = queue.Queue(maxsize=3), queue.Queue(maxsize=3)
     stop = threading.Event()
-    smooth = Smoother(smoothing)
     reader = threading.Thread(target=_produce, args=(_batches(frame_iter, batch_size), decoded,
                                                      stop), daemon=True)
     written = [0]
@@ -120,8 +174,7 @@ def stylize_stream(frame_iter, transform, writer, batch_size, smoothing, progres
                 raise item
             if failure:
                 break
-            styled = smooth(np.asarray(transform(item.astype(np.float32) / 255.0)))
-            encoded.put(to_uint8(styled))
+            encoded.put(transform(item))
     finally:
         stop.set()
         if encoder.is_alive():

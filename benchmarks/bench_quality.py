@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""How good a stylised clip is: stylise CLIP with a bundle at a few settings, print JSON.
+
+One row per setting (alpha, beta, detail, smoothing; the rest are process_video.py's defaults):
+- structure: edge_correlation (correlation of input and output luma gradient magnitudes:
+  1 = every edge kept, 0 = none) and ssim_luma;
+- style: the fraction of the gap between the input and the paintings that the output closes,
+  for colour moments (per-channel mean and spread), the joint colour histogram and texture
+  (trace-normalised Gram matrices of random filters over luma); the paintings' statistics come
+  from the bundle (style_stats.npz, written by export_graph.py) at the model's frame size;
+- temporal: frame_change_ratio (mean frame-to-frame change, output over input) and
+  warping_error_ratio (Lai et al. 2018: output frame t against t-1 warped by the input's optical
+  flow, occlusions masked, over the same figure for the input);
+- sharpness_ratio: variance of the Laplacian of luma, output over input.
+Structure, temporal and sharpness figures are measured at --analysis-width (default 480).
+
+  python benchmarks/bench_quality.py --model demo_output/exported CLIP \\
+      [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS]
+Needs the dev requirements (OpenCV for the optical flow).
+"""
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+import vae  # noqa: E402,F401
+import numpy as np  # noqa: E402
+
+import process_video  # noqa: E402
+from benchmarks import machine  # noqa: E402
+from vae import frames, latent, quality  # noqa: E402
+from vae.bundle import Bundle  # noqa: E402
+
+SETTING_KEYS = ("alpha", "beta", "detail", "smoothing")
+DEFAULT_SETTINGS = ("detail=0", "detail=0.5", f"detail={latent.DEFAULT_DETAIL:g}",
+                    "detail=1")
+
+
+def parse_setting(text):
+    """'alpha=1,beta=0.8,detail=0.7' -> {name: value}."""
+    setting = {}
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key.strip() not in SETTING_KEYS or not value:
+            raise argparse.ArgumentTypeError(
+                f"expected name=value pairs with names {', '.join(SETTING_KEYS)}, got {text!r}")
+        setting[key.strip()] = float(value)
+    return setting
+
+
+def load_frames(path, crop, size):
+    """Every frame of a video, cropped and scaled to size, as float32 [0, 1]."""
+    info = frames.probe_video(path)
+    return np.stack([f for _, f in frames.video_frames(info, crop, size)]).astype(
+        np.float32) / 255.0
+
+
+def analysis_size(width, height, max_width):
+    scale = min(1.0, max_width / width)
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def measure(inputs, outputs, model_inputs, model_outputs, warps, style):
+    """The figures of one output clip against its input (see the module docstring)."""
+    row = {"edge_correlation": quality.edge_correlation(inputs, outputs),
+           "ssim_luma": quality.ssim_luma(inputs, outputs)}
+    if style is not None:
+        closed = quality.gap_closed(quality.style_statistics(model_inputs),
+                                    quality.style_statistics(model_outputs), style)
+        row.update({"colour_moments_gap_closed": closed["colour_moments"],
+                    "colour_histogram_gap_closed": closed["colour_histogram"],
+                    "texture_gap_closed": closed["texture_gram"]})
+    input_change = quality.mean_frame_change(inputs)
+    row["frame_change_ratio"] = quality.mean_frame_change(outputs) / max(input_change, 1e-12)
+    row["warping_error_ratio"] = (quality.warping_error(outputs, warps)
+                                  / max(quality.warping_error(inputs, warps), 1e-12))
+    row["sharpness_ratio"] = quality.sharpness(outputs) / max(quality.sharpness(inputs), 1e-12)
+    return {k: round(float(v), 4) for k, v in row.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("clip", help="video to stylise (one the model never saw, ideally)")
+    parser.add_argument("--model", default="exported", help="model bundle (default: exported)")
+    parser.add_argument("--setting", action="append", type=parse_setting, default=None,
+                        help="alpha=A,beta=B,detail=D,smoothing=S (any subset; repeatable; "
+                             f"default: {' '.join(DEFAULT_SETTINGS)})")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="seconds of the clip to use (default: all)")
+    parser.add_argument("--analysis-width", type=int, default=480)
+    args = parser.parse_args()
+    settings = args.setting or [parse_setting(s) for s in DEFAULT_SETTINGS]
+
+    bundle = Bundle(args.model)
+    style = bundle.style_stats()
+    info = frames.probe_video(args.clip)
+    crop = frames.detect_video_borders(info)
+    width, height = crop.cropped_size(info.width, info.height)
+    size = analysis_size(width, height, args.analysis_width)
+    model_size = (bundle.width, bundle.height)
+    excerpt = ["--duration", str(args.duration)] if args.duration else []
+
+    started = time.time()
+    inputs = load_frames(args.clip, crop, size)
+    model_inputs = load_frames(args.clip, crop, model_size)
+    if args.duration:
+        count = min(len(inputs), round(args.duration * info.fps))
+        inputs, model_inputs = inputs[:count], model_inputs[:count]
+    warps = quality.input_flows(inputs)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
+        for number, setting in enumerate(settings):
+            out = os.path.join(folder, f"out{number}.mp4")
+            flags = [f"--{k}={v:g}" for k, v in setting.items()]
+            with contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON
+                status = process_video.main([args.clip, "-o", out, "--model", args.model,
+                                             "--no-audio", *excerpt, *flags])
+            if status != 0:
+                sys.exit(f"process_video.py {' '.join(flags)} failed with exit code {status}")
+            outputs = load_frames(out, frames.Crop(), size)[:len(inputs)]
+            model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
+            full = {"alpha": latent.DEFAULT_ALPHA, "beta": latent.DEFAULT_BETA,
+                    "detail": latent.DEFAULT_DETAIL,
+                    "smoothing": latent.DEFAULT_SMOOTHING, **setting}
+            rows.append({**full, **measure(inputs, outputs, model_inputs, model_outputs, warps,
+                                           style)})
+    print(json.dumps({
+        "benchmark": "quality", **machine.describe(), "model": args.model, "clip": args.clip,
+        "frames": len(inputs), "analysis_size": f"{size[0]}x{size[1]}",
+        "model_frame": f"{model_size[0]}x{model_size[1]}",
+        "style_statistics": "bundle" if style is not None else "none in the bundle",
+        "seconds": round(time.time() - started, 1), "settings": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
