@@ -96,7 +96,8 @@ def test_smoothing_reduces_frame_to_frame_change(runs, clips, tmp_path):
     rough, smooth = tmp_path / "rough.mp4", tmp_path / "smooth.mp4"
     for path, strength in ((rough, "0"), (smooth, "0.9")):
         result = stylize(clips["letterbox"], "-o", path, "--smoothing", strength,
-                         "--source", "letterbox", "--no-audio", model=runs["bundle"])
+                         "--source", "letterbox", "--no-audio", "--detail", "0",
+                         "--alpha", "0.25", "--beta", "0.5", model=runs["bundle"])
         assert result.returncode == 0, result.stderr
     rough_frames, smooth_frames = read_all(str(rough)), read_all(str(smooth))
     change = [np.abs(np.diff(f, axis=0)).mean() for f in (rough_frames, smooth_frames)]
@@ -119,7 +120,8 @@ def test_inset_shows_the_original_in_a_corner(runs, clips, tmp_path):
 @pytest.mark.parametrize("case", ["missing file", "not a video", "no video stream",
                                   "missing bundle", "broken bundle", "unknown style",
                                   "style is a video", "unknown source", "start past end",
-                                  "range past end", "bad smoothing"])
+                                  "range past end", "bad smoothing", "alpha nan", "beta inf",
+                                  "detail above 1", "detail nan"])
 def test_bad_input_exit_2_no_output(case, runs, clips, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -141,7 +143,11 @@ def test_bad_input_exit_2_no_output(case, runs, clips, tmp_path):
                  "unknown source": ["--source", "holiday"],
                  "start past end": ["--start", "100"],
                  "range past end": ["--start", "1", "--duration", "30"],
-                 "bad smoothing": ["--smoothing", "1.5"]}[case]
+                 "bad smoothing": ["--smoothing", "1.5"],
+                 "alpha nan": ["--alpha", "nan"],
+                 "beta inf": ["--beta", "inf"],
+                 "detail above 1": ["--detail", "1.5"],
+                 "detail nan": ["--detail", "nan"]}[case]
     out = tmp_path / "out.mp4"
     result = stylize(clip, "-o", out, *extra, model=model)
     assert result.returncode == 2, result.stdout + result.stderr
@@ -170,6 +176,85 @@ def test_ctrl_c_leaves_no_partial_file(runs, clips, tmp_path):
 def test_help():
     result = run_script("process_video.py", "--help")
     assert result.returncode == 0
-    for flag in ("--style", "--source", "--alpha", "--beta", "--smoothing", "--inset",
+    for flag in ("--style", "--source", "--alpha", "--beta", "--detail", "--smoothing", "--inset",
                  "--no-audio", "--start", "--duration"):
         assert flag in result.stdout
+
+
+def test_detail_zero_is_the_plain_stylisation(runs, clips):
+    from vae import latent, stylize
+    from vae.bundle import Bundle
+    from vae.gallery import to_uint8
+
+    bundle = Bundle(runs["bundle"])
+    info = frames.probe_video(clips["letterbox"])
+    batch = np.stack([f for _, f in frames.video_frames(info, frames.Crop(16, 0, 16, 0),
+                                                        (bundle.width, bundle.height))][:8])
+    shift = latent.style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
+    plain = to_uint8(bundle.stylize(batch / np.float32(255), shift).numpy())
+    out = stylize.FrameStylizer(bundle, shift, detail=0.0)(batch)
+    np.testing.assert_array_equal(out, plain)
+    # one batched call returns both decodes, the styled one equal to stylize's
+    styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift)
+    np.testing.assert_allclose(styled.numpy(), bundle.stylize(batch / np.float32(255),
+                                                              shift).numpy(), atol=1e-5)
+    unshifted = bundle.stylize(batch / np.float32(255), np.zeros_like(shift)).numpy()
+    np.testing.assert_allclose(reconstructed.numpy(), unshifted, atol=1e-5)
+    # without the refiner: the decoder's outputs (the path older bundles take too)
+    styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift,
+                                                           refine=False)
+    codes = bundle.encode(batch / np.float32(255))["z_mean"]
+    np.testing.assert_allclose(reconstructed.numpy(), bundle.decode(codes).numpy(), atol=1e-5)
+    np.testing.assert_allclose(styled.numpy(), bundle.decode(codes + shift).numpy(), atol=1e-5)
+
+
+def test_full_detail_and_no_shift_returns_the_input(runs, clips):
+    from vae import stylize
+    from vae.bundle import Bundle
+
+    bundle = Bundle(runs["bundle"])
+    info = frames.probe_video(clips["letterbox"])
+    batch = np.stack([f for _, f in frames.video_frames(info)][:6])  # output size: 160x120
+    out = stylize.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
+    assert out.shape == batch.shape
+    assert np.abs(out.astype(int) - batch).max() <= 1
+    half = stylize.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=0.5)(batch)
+    assert np.abs(half.astype(int) - batch).mean() > 2  # half the detail is the model's
+
+
+def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
+    from vae import quality
+
+    outputs = {}
+    for detail in ("0", "0.7", "1"):
+        out = tmp_path / f"detail{detail}.mp4"
+        result = stylize(clips["letterbox"], "-o", out, "--detail", detail, "--alpha", "0",
+                         "--beta", "0", "--smoothing", "0", "--no-audio", model=runs["bundle"])
+        assert result.returncode == 0, result.stderr
+        assert probe(str(out))[:3] == (20, 160, 88)
+        outputs[detail] = read_all(str(out)) / 255
+    info = frames.probe_video(clips["letterbox"])
+    inputs = np.stack([f for _, f in frames.video_frames(info, frames.Crop(16, 0, 16, 0))]) / 255
+    edges = {d: quality.edge_correlation(inputs, o) for d, o in outputs.items()}
+    assert edges["1"] > 0.95  # no shift, all detail: the clip itself, up to compression
+    assert edges["0"] < edges["0.7"] < edges["1"], edges
+
+
+def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
+    import json
+
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "bench_quality.py"), clips["letterbox"],
+         "--model", runs["bundle"], "--setting", "detail=0", "--setting",
+         "alpha=0,beta=0,detail=1,smoothing=0"], capture_output=True, text=True, cwd=REPO,
+        timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["frames"] == 20 and report["style_statistics"] == "bundle"
+    plain, identity = report["settings"]
+    assert plain["detail"] == 0 and plain["smoothing"] == 0.2
+    # all detail and no shift: the input again, up to compression
+    assert identity["edge_correlation"] > 0.95 and identity["ssim_luma"] > 0.9
+    assert abs(identity["colour_moments_gap_closed"]) < 0.1
+    assert 0.8 < identity["warping_error_ratio"] < 1.3
+    assert plain["edge_correlation"] < identity["edge_correlation"]

@@ -55,7 +55,7 @@ def test_refiner_trains_resumes_and_leaves_the_vae_alone(vae_run, tmp_path):
     loss = scalars(str(logdir), "loss")
     assert sorted(loss) == list(range(30, 81, 10))
     assert loss[80] < loss[30], loss
-    assert scalars(str(logdir), "toward_input") and scalars(str(logdir), "away_from_vae")
+    assert scalars(str(logdir), "l1") and scalars(str(logdir), "ssim")  # the default objective
     # preview: input / VAE output / refined, six frames each
     assert iio.imread(logdir / "preview.png").shape == (3 * 20 + 2, 6 * 34 + 2, 3)
     config = json.loads((logdir / "config.json").read_text())
@@ -66,6 +66,53 @@ def test_refiner_trains_resumes_and_leaves_the_vae_alone(vae_run, tmp_path):
     assert again.returncode == 0, again.stderr
     assert f"resuming {logdir} from step 80" in again.stdout and "80 -> 90" in again.stdout
     assert folder_digest(vae) == before  # the VAE run folder was only read
+
+
+def test_seed_objective_trains_and_logs_its_terms(vae_run, tmp_path):
+    data, vae = vae_run
+    logdir = tmp_path / "seed"
+    result = refine(data, vae, logdir, "--objective", "seed", "--pretrain-steps", "0",
+                    "--steps", "20", "--learning-rate", "1e-3", "--checkpoint-every", "10")
+    assert result.returncode == 0, result.stderr
+    assert scalars(str(logdir), "toward_input") and scalars(str(logdir), "away_from_vae")
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["training"]["objective"] == "seed"
+
+
+def test_objectives():
+    import numpy as np
+    import tensorflow as tf
+
+    from vae.refiner import RefinerObjective, refiner_loss
+
+    rng = np.random.default_rng(0)
+    frames = tf.constant(rng.uniform(0.2, 0.8, (2, 36, 64, 3)), tf.float32)
+    blurry = tf.constant(tf.nn.avg_pool2d(frames, 3, 1, "SAME"))
+    noisy = tf.clip_by_value(blurry + rng.normal(0, 0.1, blurry.shape), 0, 1)
+
+    def total(objective, refined, images=frames, vae=blurry):
+        return float(tf.reduce_mean(tf.add_n(list(refiner_loss(refined, images, vae,
+                                                               objective).values()))))
+
+    default, seed = RefinerObjective(), RefinerObjective("seed")
+    assert total(default, frames) == pytest.approx(0.0, abs=1e-6)
+    # noise on the VAE's output: the default objective calls it worse; the seed's away term
+    # rewards it (the reason it is no longer the default)
+    assert total(default, noisy) > total(default, blurry)
+    away = refiner_loss(noisy, frames, blurry, seed)["away_from_vae"]
+    assert float(tf.reduce_mean(away)) < float(tf.reduce_mean(
+        refiner_loss(blurry + 0.01, frames, blurry, seed)["away_from_vae"]))
+    # per pixel: a frame tiled 2x2 (four times the pixels) gives the same loss
+    tile = lambda t: tf.tile(t, (1, 2, 2, 1))  # noqa: E731
+    for objective in (seed, RefinerObjective("seed", input_weight=1.0, vae_weight=0.0)):
+        assert total(objective, tile(noisy), tile(frames), tile(blurry)) == pytest.approx(
+            total(objective, noisy), rel=1e-4)
+    # at 320x180 the seed objective is the original 0.6 * SSE + 0.4 * 1e4 / SSE per value
+    big = tf.constant(rng.uniform(0, 1, (1, 180, 320, 3)), tf.float32)
+    target, vae = big * 0.9, big * 0.8
+    sse = lambda a, b: float(tf.reduce_sum(tf.square(a - b)))  # noqa: E731
+    original = 0.6 * sse(big, target) + 0.4 * 1e4 / sse(big, vae)
+    assert total(seed, big, target, vae) == pytest.approx(original / (320 * 180 * 3), rel=1e-4)
 
 
 def test_config_guard(vae_run, tmp_path):
@@ -103,5 +150,6 @@ def test_missing_or_wrong_vae_is_an_error(vae_run, media, tmp_path):
 def test_help():
     result = run_script("train_refiner.py", "--help")
     assert result.returncode == 0
-    for flag in ("--vae", "--pretrain-steps", "--input-weight", "--vae-weight", "--strategy"):
+    for flag in ("--vae", "--pretrain-steps", "--objective", "--ssim-weight", "--input-weight",
+                 "--vae-weight", "--strategy"):
         assert flag in result.stdout

@@ -1,0 +1,73 @@
+"""vae.quality's figures on constructed cases, where the right answer is known."""
+import numpy as np
+import pytest
+
+from vae import quality
+
+
+@pytest.fixture(scope="module")
+def clip():
+    """24 frames of textured shapes drifting right by 1 px a frame: real edges and motion."""
+    rng = np.random.default_rng(0)
+    height, width = 48, 64
+    texture = rng.uniform(0, 1, (height, width + 40, 3)).astype(np.float32)
+    texture = (texture + np.roll(texture, 1, 0) + np.roll(texture, 1, 1)) / 3  # a little smooth
+    scene = np.where(np.arange(width + 40)[None, :, None] % 20 < 10, texture, 1 - texture)
+    return np.stack([scene[:, 40 - t:40 - t + width] for t in range(24)]).astype(np.float32)
+
+
+def test_output_equal_to_input(clip):
+    assert quality.edge_correlation(clip, clip) == pytest.approx(1.0)
+    assert quality.ssim_luma(clip, clip) == pytest.approx(1.0, abs=1e-5)
+    target = quality.style_statistics(clip[:4] * 0.5 + 0.4)  # some other look
+    stats = quality.style_statistics(clip)
+    assert all(v == pytest.approx(0.0) for v in quality.gap_closed(stats, stats, target).values())
+    warps = quality.input_flows(clip)
+    assert quality.warping_error(clip, warps) > 0
+    assert quality.warping_error(clip, warps) / quality.warping_error(clip, warps) == 1.0
+    assert quality.sharpness(clip) / quality.sharpness(clip) == 1.0
+
+
+def test_constant_grey_output_keeps_no_structure(clip):
+    grey = np.full_like(clip, 0.5)
+    assert quality.edge_correlation(clip, grey) == pytest.approx(0.0, abs=1e-6)
+    assert quality.ssim_luma(clip, grey) < 0.1
+    assert quality.sharpness(grey) == 0.0
+    assert quality.mean_frame_change(grey) == 0.0
+
+
+def test_style_gap_closed_moves_the_right_way(clip):
+    paintings = np.clip(clip[:8] * [0.8, 0.5, 0.3] + [0.2, 0.1, 0.0], 0, 1)  # warm browns
+    target = quality.style_statistics(paintings)
+    before = quality.style_statistics(clip)
+    halfway = quality.style_statistics((clip + np.clip(clip * [0.8, 0.5, 0.3] + [0.2, 0.1, 0.0],
+                                                       0, 1)) / 2)
+    closed = quality.gap_closed(before, halfway, target)
+    assert 0.3 < closed["colour_moments"] < 0.7
+    assert closed["colour_histogram"] > 0.1
+    reached = quality.gap_closed(before, target, target)
+    assert all(v == pytest.approx(1.0) for v in reached.values())
+    # blurring the clip changes its texture statistics away from the sharp paintings
+    blurred = (clip + np.roll(clip, 1, 1) + np.roll(clip, 1, 2) + np.roll(clip, -1, 1)) / 4
+    assert quality.gap_closed(before, quality.style_statistics(blurred),
+                              quality.style_statistics(clip[:8]))["texture_gram"] < 0
+
+
+def test_warping_error_grows_with_flicker(clip):
+    warps = quality.input_flows(clip)
+    rng = np.random.default_rng(1)
+    flicker = np.clip(clip + rng.uniform(-0.2, 0.2, (len(clip), 1, 1, 3)), 0, 1)
+    assert quality.warping_error(flicker, warps) > 3 * quality.warping_error(clip, warps)
+    assert quality.mean_frame_change(flicker) > quality.mean_frame_change(clip)
+
+
+def test_blur_lowers_sharpness_and_edges_stay_where_they_were():
+    x = np.arange(64)[None, None, :, None]
+    y = np.arange(48)[None, :, None, None]
+    shapes = np.broadcast_to(((x // 8 + y // 12) % 2).astype(np.float32), (4, 48, 64, 3))
+    blurred = (shapes + np.roll(shapes, 1, 1) + np.roll(shapes, 1, 2)
+               + np.roll(shapes, 1, (1, 2))) / 4
+    assert quality.sharpness(blurred) < 0.5 * quality.sharpness(shapes)
+    assert quality.edge_correlation(shapes, blurred) > 0.6
+    shifted = np.roll(shapes, 4, 2)  # the same edges, in the wrong places
+    assert quality.edge_correlation(shapes, shifted) < 0.2
