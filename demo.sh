@@ -17,35 +17,40 @@ started=$(date +%s)
 step() { echo; echo "== [$(( $(date +%s) - started )) s] $*"; }
 
 rm -rf "$OUT"
-step "1/7 extract frames: paintings + bikes.mp4"
+step "1/8 extract frames: paintings + bikes.mp4 (5 % held out: half a second and one painting)"
 "$PY" extract_frames.py --paintings "$PAINTINGS" --video "$TRAIN_VIDEO" --out "$OUT/data" \
     --size 128x72 --frame-step 1
-step "2/7 validate records, contact sheets"
+step "2/8 validate records, contact sheets"
 "$PY" validate_records.py --data "$OUT/data"
-step "3/7 train the VAE"
+step "3/8 train the VAE"
 "$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 4000 \
     --learning-rate 1e-3 --checkpoint-every 500 --preview-every 250
-step "4/7 train the refiner"
+step "4/8 train the refiner"
 "$PY" train_refiner.py --data "$OUT/data" --vae "$OUT/runs/vae" --logdir "$OUT/runs/refiner" \
     $REFINER_FLAGS --pretrain-steps 100 --steps 1000 --learning-rate 5e-4 \
     --checkpoint-every 500 --preview-every 250
-step "5/7 export the model bundle"
+step "5/8 export the model bundle"
 "$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \
     --out "$OUT/exported"
-step "6/7 evaluate the latent space"
+step "6/8 evaluate the latent space"
 "$PY" evaluate_embeddings.py --model "$OUT/exported" --data "$OUT/data" \
     --out "$OUT/evaluation" --samples 32
-step "7/7 stylise bigbuckbunny.mp4, a clip the model never saw"
-"$PY" process_video.py "$NEW_CLIP" -o "$OUT/stylized.mp4" --model "$OUT/exported" \
-    --alpha 1.0 --beta 0.8
+step "7/8 stylise bigbuckbunny.mp4, a clip the model never saw (default settings)"
+"$PY" process_video.py "$NEW_CLIP" -o "$OUT/stylized.mp4" --model "$OUT/exported"
 FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())")
 "$FFMPEG" -y -loglevel error -ss 2.5 -i "$NEW_CLIP" -ss 2.5 -i "$OUT/stylized.mp4" \
     -filter_complex "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[a][b]hstack" -frames:v 1 \
     "$OUT/still.png"
+step "8/8 quality of the stylised clip: without detail transfer, and at the defaults"
+"$PY" benchmarks/bench_quality.py "$NEW_CLIP" --model "$OUT/exported" --setting detail=0 \
+    --setting "detail=$("$PY" -c 'from vae.latent import DEFAULT_DETAIL as d; print(d)')" \
+    > "$OUT/quality.json"
+"$PY" benchmarks/quality_table.py "$OUT/quality.json"
 
 echo
 echo "demo finished in $(( $(date +%s) - started )) s"
 echo "  stylised video:  $OUT/stylized.mp4 (input | output still: $OUT/still.png)"
 echo "  contact sheets:  $OUT/data/contact-*.png"
 echo "  training:        $OUT/runs/*/preview.png, progress.mp4 (tensorboard --logdir $OUT/runs)"
-echo "  evaluation:      $OUT/evaluation/report.md"
+echo "  evaluation:      $OUT/evaluation/report.md (held-out frames too)"
+echo "  quality:         $OUT/quality.json (benchmarks/bench_quality.py)"

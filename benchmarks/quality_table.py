@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""Print bench_quality.py's JSON (a file, or stdin) as a table: one row per setting.
+
+  python benchmarks/quality_table.py demo_output/quality.json
+"""
+import json
+import sys
+
+COLUMNS = ("alpha", "beta", "detail", "edge_correlation", "ssim_luma",
+           "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
+           "frame_change_ratio", "warping_error_ratio", "sharpness_ratio")
+
+
+def main(argv):
+    report = json.load(open(argv[0]) if argv else sys.stdin)
+    columns = [c for c in COLUMNS if c in report["settings"][0]]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + " --- |" * len(columns))
+    for row in report["settings"]:
+        print("| " + " | ".join(f"{row[c]:g}" for c in columns) + " |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
