@@ -307,8 +307,9 @@ class TrainingLoop:
                         images_per_second = window_steps * images_per_step / max(now - window_start, 1e-9)
                         window_start, window_steps = now, 0
                         self._summaries(step, metrics, images_per_second)
-                        bar.set_postfix(loss=f"{metrics.get('loss', 0):.4g}",
-                                        img_s=f"{images_per_second:.1f}")
+                        shown = "loss" if "loss" in metrics else next(iter(metrics), None)
+                        postfix = {shown: f"{metrics[shown]:.4g}"} if shown else {}
+                        bar.set_postfix(**postfix, img_s=f"{images_per_second:.1f}")
                     bar.update()
                     if step % self.checkpoint_every == 0:
                         self.save()
