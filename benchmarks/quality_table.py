@@ -6,7 +6,7 @@
 import json
 import sys
 
-COLUMNS = ("alpha", "beta", "detail", "edge_correlation", "ssim_luma",
+COLUMNS = ("alpha", "beta", "detail", "smoothing", "edge_correlation", "ssim_luma",
            "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
            "frame_change_ratio", "warping_error_ratio", "sharpness_ratio")
 

@@ -94,6 +94,10 @@ def test_objectives():
         return float(tf.reduce_mean(tf.add_n(list(refiner_loss(refined, images, vae,
                                                                objective).values()))))
 
+    from vae.refiner import ssim_per_image
+
+    np.testing.assert_allclose(ssim_per_image(noisy, frames).numpy(),
+                               tf.image.ssim(noisy, frames, 1.0).numpy(), atol=1e-5)
     default, seed = RefinerObjective(), RefinerObjective("seed")
     assert total(default, frames) == pytest.approx(0.0, abs=1e-6)
     # noise on the VAE's output: the default objective calls it worse; the seed's away term
