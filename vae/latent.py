@@ -1,7 +1,7 @@
 """Latent-space arithmetic: per-source mean codes, the style shift, salting and swapping.
 
 Means and the codes of frames being stylised use z_mean, never a sampled z: a sample carries
-noise that shows up as flicker in video (DESIGN.md "Latent codes").
+noise that shows up as flicker in video (docs/design.md, "Latent codes").
 """
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""The convolutional VAE: encoder, reparameterised sampler, decoder and loss (DESIGN.md "Model").
+"""The convolutional VAE: encoder, reparameterised sampler, decoder and loss (docs/design.md, "Model").
 
 Encoder and decoder are separate Keras models so that the exported bundle can offer encode and
 decode on their own. Every size comes from a VAEConfig, saved in the run's config.json.

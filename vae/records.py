@@ -1,7 +1,7 @@
 """The TFRecord schema, the shuffling shard writer, the manifest, and the tf.data reader.
 
 A record is a tf.train.Example holding one uint8 RGB frame and where it came from; shards are
-GZIP-compressed and listed, with counts and checksums, in manifest.json (see DESIGN.md).
+GZIP-compressed and listed, with counts and checksums, in manifest.json (see docs/design.md).
 """
 import hashlib
 import json

@@ -1,8 +1,8 @@
 """The residual refiner that pulls the VAE's blurry output back toward real frames, and its loss.
 
-Seed: "downsizes the input, learns filters in a residual network and then samples back up".
+The seed: "downsizes the input, learns filters in a residual network and then samples back up".
 conv (kept as skip) -> stride-2 conv -> residual convs at half size -> transposed conv back to
-full size -> add skip -> conv to 3 channels -> clip to [0, 1]; ELU between (DESIGN.md).
+full size -> add skip -> conv to 3 channels -> clip to [0, 1]; ELU between (docs/design.md).
 """
 from dataclasses import asdict, dataclass
 

@@ -67,7 +67,7 @@ def resize_matrix(source, target, method, antialias=False):
 
     tf.image.resize is linear and separable, so a resize is two matrix products, which XLA
     fuses with the casts and the sum around them: the same numbers (to 1e-6) as the resize op,
-    in less time on large frames (README, "Benchmarks").
+    and on 720p frames on a CPU it took less time than the op itself.
     """
     impulses = tf.eye(source)[:, :, tf.newaxis, tf.newaxis]  # `source` images of source x 1
     columns = tf.image.resize(impulses, (target, 1), method=method, antialias=antialias)
