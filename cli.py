@@ -26,7 +26,7 @@ def positive_int(text):
     return int(text)
 
 
-def _finite(text):
+def parse_finite(text):
     """float(text), refusing nan and inf: a flag that takes them renders nonsense."""
     try:
         value = float(text)
@@ -39,12 +39,12 @@ def _finite(text):
 
 @value_type
 def finite_float(text):
-    return _finite(text)
+    return parse_finite(text)
 
 
 @value_type
 def positive_float(text):
-    value = _finite(text)
+    value = parse_finite(text)
     if not value > 0:
         raise ValueError(f"expected a positive number, got {text!r}")
     return value
@@ -52,7 +52,7 @@ def positive_float(text):
 
 @value_type
 def non_negative_float(text):
-    value = _finite(text)
+    value = parse_finite(text)
     if not value >= 0:
         raise ValueError(f"expected a number >= 0, got {text!r}")
     return value
@@ -60,7 +60,7 @@ def non_negative_float(text):
 
 @value_type
 def unit_float(text):
-    value = _finite(text)
+    value = parse_finite(text)
     if not 0 <= value <= 1:
         raise ValueError(f"expected a number in [0, 1], got {text!r}")
     return value

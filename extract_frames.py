@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from cli import parser_for, positive_int, run, value_type
+from cli import parse_finite, parser_for, positive_int, run, value_type
 from vae import InputError, frames, holdout, records
 from vae.console import format_table
 
@@ -18,7 +18,7 @@ DEFAULT_SIZE = "320x180"
 
 
 def holdout_fraction(text):
-    return holdout.check_fraction(float(text))
+    return holdout.check_fraction(parse_finite(text))
 
 
 def parse_args(argv):
