@@ -13,6 +13,7 @@ encoder thread, joined by small bounded queues), so a run takes about as long as
 stage rather than the sum of all three, and memory holds a few batches, never the clip.
 """
 import queue
+import signal
 import threading
 
 import numpy as np
@@ -74,6 +75,19 @@ def resize_matrix(source, target, method, antialias=False):
     return tf.transpose(columns[:, :, 0, 0])
 
 
+def restore_python_sigint():
+    """Put Python's own SIGINT handler back in place.
+
+    XLA's CPU compiler installs a C-level SIGINT handler of its own while it compiles, and
+    from then on Ctrl-C no longer becomes a KeyboardInterrupt (process_video.py ran to the end
+    instead of stopping). Re-registering the handler Python holds undoes that.
+    """
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.getsignal(signal.SIGINT)
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
 class DetailTransfer:
     """The full-resolution half of detail transfer, for frames of one size.
 
@@ -132,7 +146,9 @@ class FrameStylizer:
         small = self.transfer.shrink(batch)
         styled, reconstructed = bundle.stylize_and_reconstruct(small, self.shift, self.refine)
         model_part = self.smooth((styled - self.detail * reconstructed).numpy())
-        return self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
+        out = self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
+        restore_python_sigint()  # after XLA compiled the new shapes, if it did
+        return out
 
 
 def _produce(items, out_queue, stop):
