@@ -13,7 +13,6 @@ encoder thread, joined by small bounded queues), so a run takes about as long as
 stage rather than the sum of all three, and memory holds a few batches, never the clip.
 """
 import queue
-import signal
 import threading
 
 import numpy as np
@@ -66,26 +65,14 @@ class Smoother:
 def resize_matrix(source, target, method, antialias=False):
     """The (target, source) matrix of tf.image.resize along one axis.
 
-    tf.image.resize is linear and separable, so a resize is two matrix products, which XLA
-    fuses with the casts and the sum around them: the same numbers (to 1e-6) as the resize op,
-    and on 720p frames on a CPU it took less time than the op itself.
+    tf.image.resize is linear and separable, so a resize is two matrix products: the same
+    numbers (to 1e-6) as the resize op, and on 720p frames on a CPU less time than the
+    lanczos op. (Not compiled with XLA, though that was faster still: XLA's CPU compiler
+    replaces the process's SIGINT handler, and Ctrl-C stopped working.)
     """
     impulses = tf.eye(source)[:, :, tf.newaxis, tf.newaxis]  # `source` images of source x 1
     columns = tf.image.resize(impulses, (target, 1), method=method, antialias=antialias)
     return tf.transpose(columns[:, :, 0, 0])
-
-
-def restore_python_sigint():
-    """Put Python's own SIGINT handler back in place.
-
-    XLA's CPU compiler installs a C-level SIGINT handler of its own while it compiles, and
-    from then on Ctrl-C no longer becomes a KeyboardInterrupt (process_video.py ran to the end
-    instead of stopping). Re-registering the handler Python holds undoes that.
-    """
-    if threading.current_thread() is threading.main_thread():
-        handler = signal.getsignal(signal.SIGINT)
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
 
 
 class DetailTransfer:
@@ -103,13 +90,13 @@ class DetailTransfer:
         self.up_h = resize_matrix(model_height, height, "lanczos3")
         self.up_w = resize_matrix(model_width, width, "lanczos3")
 
-    @tf.function(jit_compile=True)
+    @tf.function
     def shrink(self, frames_uint8):
         images = tf.cast(frames_uint8, tf.float32) / 255.0
         rows = tf.einsum("hH,bHWc->bhWc", self.down_h, images)
         return tf.einsum("bhWc,wW->bhwc", rows, self.down_w)
 
-    @tf.function(jit_compile=True)
+    @tf.function
     def combine(self, model_part, frames_uint8, detail):
         columns = tf.einsum("bHWc,wW->bHwc", model_part, self.up_w)
         upscaled = tf.einsum("hH,bHwc->bhwc", self.up_h, columns)
@@ -146,9 +133,7 @@ class FrameStylizer:
         small = self.transfer.shrink(batch)
         styled, reconstructed = bundle.stylize_and_reconstruct(small, self.shift, self.refine)
         model_part = self.smooth((styled - self.detail * reconstructed).numpy())
-        out = self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
-        restore_python_sigint()  # after XLA compiled the new shapes, if it did
-        return out
+        return self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
 
 
 def _produce(items, out_queue, stop):
