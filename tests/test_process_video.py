@@ -160,7 +160,8 @@ def test_ctrl_c_leaves_no_partial_file(runs, clips, tmp_path):
     partial = tmp_path / "long.mp4.partial.mp4"
     process = subprocess.Popen(
         [sys.executable, os.path.join(REPO, "process_video.py"), clips["long"], "-o", str(out),
-         "--model", runs["bundle"], "--batch-size", "4"], cwd=REPO, stdout=subprocess.PIPE,
+         "--model", runs["bundle"], "--batch-size", "4", "--detail", "0"], cwd=REPO,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, env=dict(os.environ, PYTHONPATH=REPO))
     deadline = time.time() + 120
     while not partial.exists() and time.time() < deadline:

@@ -13,6 +13,7 @@ encoder thread, joined by small bounded queues), so a run takes about as long as
 stage rather than the sum of all three, and memory holds a few batches, never the clip.
 """
 import queue
+import signal
 import threading
 
 import numpy as np
@@ -67,12 +68,22 @@ def resize_matrix(source, target, method, antialias=False):
 
     tf.image.resize is linear and separable, so a resize is two matrix products: the same
     numbers (to 1e-6) as the resize op, and on 720p frames on a CPU less time than the
-    lanczos op. (Not compiled with XLA, though that was faster still: XLA's CPU compiler
-    replaces the process's SIGINT handler, and Ctrl-C stopped working.)
+    lanczos op.
     """
     impulses = tf.eye(source)[:, :, tf.newaxis, tf.newaxis]  # `source` images of source x 1
     columns = tf.image.resize(impulses, (target, 1), method=method, antialias=antialias)
     return tf.transpose(columns[:, :, 0, 0])
+
+
+def restore_python_sigint():
+    """Put Python's own SIGINT handler back in place: while the detail-transfer path runs,
+    something in TensorFlow's CPU runtime installs a C-level SIGINT handler of its own, and
+    Ctrl-C then stopped becoming a KeyboardInterrupt. Re-registering the handler Python
+    holds undoes that (README, "Known problems")."""
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.getsignal(signal.SIGINT)
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
 
 
 class DetailTransfer:
@@ -133,7 +144,9 @@ class FrameStylizer:
         small = self.transfer.shrink(batch)
         styled, reconstructed = bundle.stylize_and_reconstruct(small, self.shift, self.refine)
         model_part = self.smooth((styled - self.detail * reconstructed).numpy())
-        return self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
+        out = self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
+        restore_python_sigint()
+        return out
 
 
 def _produce(items, out_queue, stop):
