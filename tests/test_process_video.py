@@ -155,6 +155,8 @@ def test_bad_input_exit_2_no_output(case, runs, clips, tmp_path):
     assert not out.exists() and not (tmp_path / "out.mp4.partial.mp4").exists()
 
 
+@pytest.mark.xfail(strict=False, reason="known bug: since the detail-transfer change a Ctrl-C "
+                   "early in a run can be lost (README, Known problems); fails in fresh clones")
 def test_ctrl_c_leaves_no_partial_file(runs, clips, tmp_path):
     out = tmp_path / "long.mp4"
     partial = tmp_path / "long.mp4.partial.mp4"
