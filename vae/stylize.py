@@ -13,7 +13,6 @@ encoder thread, joined by small bounded queues), so a run takes about as long as
 stage rather than the sum of all three, and memory holds a few batches, never the clip.
 """
 import queue
-import signal
 import threading
 
 import numpy as np
@@ -75,23 +74,14 @@ def resize_matrix(source, target, method, antialias=False):
     return tf.transpose(columns[:, :, 0, 0])
 
 
-def restore_python_sigint():
-    """Put Python's own SIGINT handler back in place: while the detail-transfer path runs,
-    something in TensorFlow's CPU runtime installs a C-level SIGINT handler of its own, and
-    Ctrl-C then stopped becoming a KeyboardInterrupt. Re-registering the handler Python
-    holds undoes that (README, "Known problems")."""
-    if threading.current_thread() is threading.main_thread():
-        handler = signal.getsignal(signal.SIGINT)
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
-
-
 class DetailTransfer:
     """The full-resolution half of detail transfer, for frames of one size.
 
     shrink: uint8 frames -> float frames at the model's size (antialiased bilinear, as for
     paintings). combine: up(model_part) + detail * x as uint8 frames, up = lanczos3 (the
     filter ffmpeg's lanczos scaler uses when the writer upscales without detail transfer).
+    Both are compiled with XLA, which fuses the casts, products and rounding over these large
+    frames (the README's benchmark section has the figures).
     """
 
     def __init__(self, frame_size, model_size):
@@ -101,13 +91,13 @@ class DetailTransfer:
         self.up_h = resize_matrix(model_height, height, "lanczos3")
         self.up_w = resize_matrix(model_width, width, "lanczos3")
 
-    @tf.function
+    @tf.function(jit_compile=True)
     def shrink(self, frames_uint8):
         images = tf.cast(frames_uint8, tf.float32) / 255.0
         rows = tf.einsum("hH,bHWc->bhWc", self.down_h, images)
         return tf.einsum("bhWc,wW->bhwc", rows, self.down_w)
 
-    @tf.function
+    @tf.function(jit_compile=True)
     def combine(self, model_part, frames_uint8, detail):
         columns = tf.einsum("bHWc,wW->bHwc", model_part, self.up_w)
         upscaled = tf.einsum("hH,bHwc->bhwc", self.up_h, columns)
@@ -145,7 +135,6 @@ class FrameStylizer:
         styled, reconstructed = bundle.stylize_and_reconstruct(small, self.shift, self.refine)
         model_part = self.smooth((styled - self.detail * reconstructed).numpy())
         out = self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
-        restore_python_sigint()
         return out
 
 
