@@ -113,7 +113,7 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000):
                              "on CPUs TensorFlow's oneDNN kernels are faster than XLA's")
 
 
-def run(main_function, args):
+def report_input_errors(main_function, args):
     """Call main_function(args) and turn InputError into `error: ...` with exit status 2."""
     try:
         return main_function(args)

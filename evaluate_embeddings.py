@@ -21,7 +21,8 @@ import time
 
 import numpy as np
 
-from cli import finite_float, parser_for, positive_int, run, unit_float
+from cli import finite_float, parser_for, positive_int, report_input_errors, unit_float
+from vae import atomic
 from vae.latent import DEFAULT_DETAIL
 
 SHOW = 6  # frames per picture row
@@ -49,12 +50,11 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def evaluate(args):
+def report_embeddings(args):
     from vae import latent, quality, records
     from vae.bundle import Bundle
     from vae.console import format_table
     from vae.gallery import stack_rows, write_png
-    from vae.records import write_json_atomic
 
     started = time.time()
     bundle = Bundle(args.model)
@@ -148,7 +148,7 @@ def evaluate(args):
                                       for j, m in enumerate(source_names)}
                                   for i, n in enumerate(source_names)},
     }
-    write_json_atomic(os.path.join(out, "report.json"), report)
+    atomic.write_json(os.path.join(out, "report.json"), report)
     write_markdown(os.path.join(out, "report.md"), report)
 
     print(format_table(["source", "kind", "PSNR VAE", "PSNR refined", "SSIM VAE", "SSIM refined"], [
@@ -248,14 +248,11 @@ def write_markdown(path, report):
     for name in names:
         lines.append(f"| {name} | " + " | ".join(
             f"{health['source_mean_distances'][name][m]:.3f}" for m in names) + " |")
-    tmp = f"{path}.partial"
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    atomic.write_text(path, "\n".join(lines) + "\n")
 
 
 def main(argv=None):
-    return run(evaluate, parse_args(argv))
+    return report_input_errors(report_embeddings, parse_args(argv))
 
 
 if __name__ == "__main__":

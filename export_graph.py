@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from cli import parser_for, positive_int, run
+from cli import parser_for, positive_int, report_input_errors
 from vae import InputError
 
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
@@ -52,22 +52,22 @@ def export(args):
 
     started = time.time()
     manifest = records.load_manifest(args.data)
-    encoder, decoder, vae_info = runs.load_vae(args.vae)
-    size = (vae_info["model"]["width"], vae_info["model"]["height"])
+    vae = runs.load_vae(args.vae)
+    encoder, decoder, size = vae.encoder, vae.decoder, vae.config.frame_size
     records.check_frame_size(manifest, args.data, size, "the VAE")
-    refiner, refiner_info = None, None
+    trained_refiner, refiner = None, None
     if args.no_refiner:
         print("--no-refiner: exporting the VAE alone")
     elif not os.path.exists(args.refiner):
         print(f"no refiner run at {args.refiner}: exporting the VAE alone "
               "(process_video.py will not refine)")
     else:
-        refiner, refiner_info = runs.load_refiner(args.refiner)
-        refiner_size = (refiner_info["model"]["width"], refiner_info["model"]["height"])
-        if refiner_size != size:
+        trained_refiner = runs.load_refiner(args.refiner)
+        refiner = trained_refiner.net
+        if trained_refiner.config.frame_size != size:
             raise InputError("the refiner was trained on {}x{} frames, the VAE on {}x{}".format(
-                *refiner_size, *size))
-    code_size = vae_info["model"]["code_size"]
+                *trained_refiner.config.frame_size, *size))
+    code_size = vae.config.code_size
 
     total = records.record_count(manifest)
     dataset = records.make_dataset(args.data, manifest, args.batch_size, shuffle=False,
@@ -95,10 +95,11 @@ def export(args):
 
     config = {
         "frame_size": {"width": size[0], "height": size[1]}, "code_size": code_size,
-        "vae": vae_info, "refiner": refiner_info, "data": os.path.abspath(args.data),
+        "vae": vae.info(), "refiner": trained_refiner and trained_refiner.info(),
+        "data": os.path.abspath(args.data),
         "sources": manifest["sources"],
     }
-    module = bundle.StyleModel(encoder, decoder, refiner)
+    module = bundle.StyleModel(vae.config, encoder, decoder, refiner)
     frozen = bundle.write_bundle(args.out, module, config, means, style_stats)
 
     differences = verify(args.out, encoder, decoder, refiner, frozen,
@@ -116,8 +117,8 @@ def export(args):
     print(format_table(["source", "kind", "frames", "|mean z|"], [
         (n, k, c, f"{np.linalg.norm(m):.3f}")
         for n, k, c, m in zip(means.names, means.kinds, means.counts, means.means)]))
-    print(f"exported {args.out}: VAE step {vae_info['step']}, "
-          + (f"refiner step {refiner_info['step']}" if refiner_info else "no refiner")
+    print(f"exported {args.out}: VAE step {vae.step}, "
+          + (f"refiner step {trained_refiner.step}" if trained_refiner else "no refiner")
           + f", signatures {', '.join(sorted(module.signatures()))}; "
           f"{time.time() - started:.0f} s")
     return 0
@@ -161,7 +162,7 @@ def verify(folder, encoder, decoder, refiner, frozen, images, shift):
 
 
 def main(argv=None):
-    return run(export, parse_args(argv))
+    return report_input_errors(export, parse_args(argv))
 
 
 if __name__ == "__main__":

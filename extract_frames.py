@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from cli import parse_finite, parser_for, positive_int, run, value_type
+from cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
 from vae import InputError, frames, holdout, records
 from vae.console import format_table
 
@@ -221,7 +221,7 @@ def extract(args):
 
 def main(argv=None):
     try:
-        return run(extract, parse_args(argv))
+        return report_input_errors(extract, parse_args(argv))
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130

@@ -16,8 +16,8 @@ import os
 import sys
 import time
 
-from cli import (finite_float, non_negative_float, parser_for, positive_int, run, unit_float,
-                 value_type)
+from cli import (finite_float, non_negative_float, parser_for, positive_int,
+                 report_input_errors, unit_float, value_type)
 from vae import InputError, frames
 from vae.latent import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_DETAIL, DEFAULT_SMOOTHING
 
@@ -146,7 +146,7 @@ def process(args):
 
 def main(argv=None):
     try:
-        return run(process, parse_args(argv))
+        return report_input_errors(process, parse_args(argv))
     except KeyboardInterrupt:
         print("interrupted: no output written", file=sys.stderr)
         return 130

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from cli import parser_for, run
+from cli import parser_for, report_input_errors
 from vae import InputError, records
 from vae.console import format_table
 from vae.gallery import make_grid, write_png
@@ -143,7 +143,7 @@ def validate(args):
 
 
 def main(argv=None):
-    return run(validate, parse_args(argv))
+    return report_input_errors(validate, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -29,19 +29,19 @@ import imageio_ffmpeg  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import machine  # noqa: E402
-from vae import bundle, frames, latent, model, refiner, stylize  # noqa: E402
+from vae import bundle, configs, frames, latent, model, refiner, stylize  # noqa: E402
 from vae.video import VideoWriter  # noqa: E402
 
 
 def make_bundle(folder):
-    config = model.VAEConfig()
+    config = configs.VAEConfig()
     encoder, decoder = model.build_encoder(config), model.build_decoder(config)
-    net = refiner.build_refiner(refiner.RefinerConfig())
+    net = refiner.build_refiner(configs.RefinerConfig())
     rng = np.random.default_rng(0)
     means = latent.LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
                                rng.normal(0, 0.1, (2, config.code_size)))
     out = os.path.join(folder, "bundle")
-    bundle.write_bundle(out, bundle.StyleModel(encoder, decoder, net),
+    bundle.write_bundle(out, bundle.StyleModel(config, encoder, decoder, net),
                         {"frame_size": {"width": config.width, "height": config.height},
                          "code_size": config.code_size}, means)
     return out

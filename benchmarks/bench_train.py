@@ -22,7 +22,7 @@ import vae  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from vae import model, records, training  # noqa: E402
+from vae import configs, model, records, training  # noqa: E402
 
 
 def matmul_peak(n=2048, repeats=10, trials=7):
@@ -69,14 +69,17 @@ def main():
                         help="read batches through records.make_dataset from generated shards")
     args = parser.parse_args()
 
-    config = model.VAEConfig()
+    config = configs.VAEConfig()
     strategy = tf.distribute.get_strategy()
     encoder, decoder = model.build_encoder(config), model.build_decoder(config)
     optimizer = training.make_optimizer(2e-4, False)
     optimizer.build(encoder.trainable_variables + decoder.trainable_variables)
     xla = training.use_xla(args.xla)
-    step = model.make_train_step(encoder, decoder, optimizer, strategy, args.batch_size,
-                                 jit_compile=xla)
+    variables = encoder.trainable_variables + decoder.trainable_variables
+    step = training.make_train_step(
+        strategy, optimizer, variables,
+        lambda images: model.loss_terms(encoder, decoder, images, training=True),
+        args.batch_size, jit_compile=xla)
     if args.pipeline:
         folder = tempfile.mkdtemp(prefix="bench-train-")
         manifest = write_records(folder, 4 * args.batch_size, config.width, config.height)

@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vae import model
+from vae import configs, model
 
 
 @pytest.mark.parametrize("width, height, filters", [(32, 18, (4, 4, 8)), (320, 180, (2,) * 6),
                                                      (33, 17, (4, 4, 4, 4))])
 def test_decoder_mirrors_encoder_for_any_size(width, height, filters):
-    config = model.VAEConfig(width, height, filters, (3,) * len(filters), 8)
+    config = configs.VAEConfig(width, height, filters, (3,) * len(filters), 8)
     encoder, decoder = model.build_encoder(config), model.build_decoder(config)
     images = tf.random.uniform((2, height, width, 3))
     z_mean, z_log_sigma = encoder(images)
@@ -29,14 +29,14 @@ def test_loss_terms():
 
 
 def test_config_round_trip_and_validation():
-    config = model.VAEConfig(32, 18, [4, 8], [3, 5], 16)
-    assert model.VAEConfig.from_dict(config.to_dict()) == config
+    config = configs.VAEConfig(32, 18, [4, 8], [3, 5], 16)
+    assert configs.VAEConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError):
-        model.VAEConfig(32, 18, [4, 8], [3], 16)
+        configs.VAEConfig(32, 18, [4, 8], [3], 16)
 
 
 def test_training_flops_match_a_hand_count():
-    config = model.VAEConfig(4, 4, (2,), (3,), 5)
+    config = configs.VAEConfig(4, 4, (2,), (3,), 5)
     conv = 2 * 2 * 2 * 9 * 3 * 2  # 2x2 outputs, 3x3x3 kernel, 2 filters
     dense = 2 * (2 * 2 * 2) * 5 * 3
     assert model.training_flops_per_image(config) == 3 * (2 * conv + dense)

@@ -83,7 +83,8 @@ def test_objectives():
     import numpy as np
     import tensorflow as tf
 
-    from vae.refiner import RefinerObjective, refiner_loss
+    from vae.configs import RefinerObjective
+    from vae.refiner import refiner_loss
 
     rng = np.random.default_rng(0)
     frames = tf.constant(rng.uniform(0.2, 0.8, (2, 36, 64, 3)), tf.float32)

@@ -12,14 +12,11 @@ Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read
 """
 import json
 import os
-import shutil
-import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from vae import InputError
-from vae.records import write_json_atomic
+from vae import InputError, atomic
 
 SAVED_MODEL = "saved_model"
 FROZEN = "frozen"
@@ -30,13 +27,15 @@ STYLE_STATS = "style_stats.npz"
 
 
 class StyleModel(tf.Module):
-    """encode / decode / refine / stylize on float32 images in [0, 1], any batch size."""
+    """encode / decode / refine / stylize on float32 images in [0, 1], any batch size.
 
-    def __init__(self, encoder, decoder, refiner=None):
+    config: the VAE's configs.VAEConfig, which gives the frame and code sizes."""
+
+    def __init__(self, config, encoder, decoder, refiner=None):
         super().__init__(name="style_model")
         self.encoder, self.decoder, self.refiner = encoder, decoder, refiner
-        height, width = encoder.input_shape[1:3]
-        code_size = decoder.input_shape[-1]
+        width, height = config.frame_size
+        code_size = config.code_size
         image_spec = tf.TensorSpec([None, height, width, 3], tf.float32, name="images")
         self.encode = tf.function(self._encode, input_signature=[image_spec])
         self.decode = tf.function(
@@ -113,10 +112,7 @@ def write_bundle(out_dir, module, config, means, style_stats=None):
 
     Returns {signature: (graph_def, inputs, outputs)} of the frozen graphs for verification.
     """
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(out_dir)}.partial-", dir=parent)
-    try:
+    with atomic.writing_folder(out_dir) as tmp:
         signatures = module.signatures()
         tf.saved_model.save(module, os.path.join(tmp, SAVED_MODEL), signatures=signatures)
         frozen_dir = os.path.join(tmp, FROZEN)
@@ -128,30 +124,13 @@ def write_bundle(out_dir, module, config, means, style_stats=None):
                 f.write(graph_def.SerializeToString())
             frozen[name] = (graph_def, inputs, outputs)
             names[name] = {"file": f"{name}.pb", "inputs": inputs, "outputs": outputs}
-        write_json_atomic(os.path.join(frozen_dir, "signatures.json"), names)
-        write_json_atomic(os.path.join(tmp, CONFIG), config)
+        atomic.write_json(os.path.join(frozen_dir, "signatures.json"), names)
+        atomic.write_json(os.path.join(tmp, CONFIG), config)
         np.savez(os.path.join(tmp, MEANS), **means.to_arrays())
-        write_json_atomic(os.path.join(tmp, MEANS_JSON), means.summary())
+        atomic.write_json(os.path.join(tmp, MEANS_JSON), means.summary())
         if style_stats is not None:
             np.savez(os.path.join(tmp, STYLE_STATS), **style_stats)
-        _replace_folder(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return frozen
-
-
-def _replace_folder(new, target):
-    """Move new to target; an existing target is swapped out first and removed afterwards."""
-    old = None
-    if os.path.exists(target):
-        old = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.old-",
-                               dir=os.path.dirname(os.path.abspath(target)))
-        os.rmdir(old)
-        os.replace(target, old)
-    os.replace(new, target)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 class Bundle:

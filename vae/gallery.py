@@ -1,8 +1,8 @@
 """Image grids (contact sheets, previews, experiment panels) and atomic PNG output."""
-import os
-
 import imageio.v3 as iio
 import numpy as np
+
+from vae import atomic
 
 
 def to_uint8(images):
@@ -38,7 +38,5 @@ def stack_rows(rows):
 
 def write_png(path, image):
     """Write a PNG so that it appears under its name only when complete."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.partial.png"
-    iio.imwrite(tmp, to_uint8(image))
-    os.replace(tmp, path)
+    with atomic.writing(path, ".png") as tmp:
+        iio.imwrite(tmp, to_uint8(image))

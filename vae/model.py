@@ -1,51 +1,12 @@
-"""The convolutional VAE: encoder, reparameterised sampler, decoder and loss (docs/design.md, "Model").
+"""The convolutional VAE: encoder, reparameterised sampler, decoder and loss (docs/design.md,
+"Model").
 
 Encoder and decoder are separate Keras models so that the exported bundle can offer encode and
-decode on their own. Every size comes from a VAEConfig, saved in the run's config.json.
+decode on their own. Every size comes from a VAEConfig (vae/configs.py), saved in the run's
+config.json. The training step is vae/training.py's; this file knows only the model.
 """
-from dataclasses import asdict, dataclass
-
 import keras
 import tensorflow as tf
-
-from vae.training import distributed_step
-
-DEFAULT_FILTERS = (64, 64, 128, 128, 192, 256)
-DEFAULT_KERNELS = (7, 5, 5, 3, 3, 3)
-DEFAULT_CODE_SIZE = 512
-
-
-@dataclass(frozen=True)
-class VAEConfig:
-    width: int = 320
-    height: int = 180
-    filters: tuple = DEFAULT_FILTERS
-    kernels: tuple = DEFAULT_KERNELS
-    code_size: int = DEFAULT_CODE_SIZE
-
-    def __post_init__(self):
-        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
-        object.__setattr__(self, "kernels", tuple(int(k) for k in self.kernels))
-        if len(self.filters) != len(self.kernels) or not self.filters:
-            raise ValueError(f"filters ({len(self.filters)}) and kernels ({len(self.kernels)}) "
-                             "must list the same, non-zero number of layers")
-        if min(self.filters + self.kernels) < 1 or self.code_size < 1:
-            raise ValueError("filters, kernels and code size must be positive")
-
-    def to_dict(self):
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data):
-        return cls(**{k: data[k] for k in ("width", "height", "filters", "kernels", "code_size")})
-
-    def feature_sizes(self):
-        """(height, width) of the input and after each stride-2 SAME conv: ceil halving."""
-        sizes = [(self.height, self.width)]
-        for _ in self.filters:
-            h, w = sizes[-1]
-            sizes.append(((h + 1) // 2, (w + 1) // 2))
-        return sizes
 
 
 class BatchNormalization(keras.layers.BatchNormalization):
@@ -150,33 +111,10 @@ def training_flops_per_image(config):
     return 3 * forward
 
 
-def evaluate(encoder, decoder, images):
-    """Batch-mean loss terms on fixed images, in inference mode with the code's mean (no noise)."""
-    z_mean, z_log_sigma = encoder(images, training=False)
-    sse, kl = vae_loss(images, decoder(z_mean, training=False), z_mean, z_log_sigma)
-    return {"loss": tf.reduce_mean(sse + kl), "reconstruction": tf.reduce_mean(sse),
-            "kl": tf.reduce_mean(kl)}
-
-
-def make_train_step(encoder, decoder, optimizer, strategy, global_batch_size, jit_compile=True):
-    """A tf.function running one distributed VAE step on next(iterator); returns batch means
-    of loss, reconstruction (SSE) and KL, summed over replicas."""
-    variables = encoder.trainable_variables + decoder.trainable_variables
-    scales_loss = hasattr(optimizer, "scale_loss")
-
-    @tf.function(jit_compile=jit_compile)
-    def gradients(images):
-        with tf.GradientTape() as tape:
-            z_mean, z_log_sigma = encoder(images, training=True)
-            reconstruction = decoder(sample(z_mean, z_log_sigma), training=True)
-            sse, kl = vae_loss(images, reconstruction, z_mean, z_log_sigma)
-            loss = tf.nn.compute_average_loss(sse + kl, global_batch_size=global_batch_size)
-            scaled = optimizer.scale_loss(loss) if scales_loss else loss
-        grads = tape.gradient(scaled, variables)
-        return grads, {
-            "loss": loss,
-            "reconstruction": tf.nn.compute_average_loss(sse, global_batch_size=global_batch_size),
-            "kl": tf.nn.compute_average_loss(kl, global_batch_size=global_batch_size),
-        }
-
-    return distributed_step(strategy, optimizer, variables, gradients)
+def loss_terms(encoder, decoder, images, training=False):
+    """Per-image loss terms {reconstruction: SSE, kl}; the loss is their sum. Training decodes a
+    sampled code; inference mode (the fixed-batch check) decodes the code's mean, no noise."""
+    z_mean, z_log_sigma = encoder(images, training=training)
+    z = sample(z_mean, z_log_sigma) if training else z_mean
+    sse, kl = vae_loss(images, decoder(z, training=training), z_mean, z_log_sigma)
+    return {"reconstruction": sse, "kl": kl}

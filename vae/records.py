@@ -13,7 +13,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from vae import InputError
+from vae import InputError, atomic
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -117,8 +117,8 @@ class ShuffledShardWriter:
                     writer.write(records[i])
             shards.append({"file": name, "count": len(records), "sha256": file_sha256(tmp_path)})
         for shard in shards:
-            os.replace(os.path.join(self.tmp_dir, shard["file"]),
-                       os.path.join(self.out_dir, shard["file"]))
+            atomic.publish(os.path.join(self.tmp_dir, shard["file"]),
+                           os.path.join(self.out_dir, shard["file"]))
         self.finished = True
         self.close()
         return shards
@@ -190,17 +190,8 @@ def check_frame_size(manifest, data_dir, size, what):
             what, *size, data_dir, *frame_size(manifest)))
 
 
-def write_json_atomic(path, data):
-    """Write JSON to path so that readers see either the old file or the complete new one."""
-    tmp = f"{path}.partial"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
 def write_manifest(data_dir, manifest):
-    write_json_atomic(os.path.join(data_dir, MANIFEST), manifest)
+    atomic.write_json(os.path.join(data_dir, MANIFEST), manifest)
 
 
 def new_manifest(width, height):

@@ -3,50 +3,20 @@
 The seed: "downsizes the input, learns filters in a residual network and then samples back up".
 conv (kept as skip) -> stride-2 conv -> residual convs at half size -> transposed conv back to
 full size -> add skip -> conv to 3 channels -> clip to [0, 1]; ELU between (docs/design.md).
+Shapes and objectives are vae/configs.py's; the training step is vae/training.py's.
 """
-from dataclasses import asdict, dataclass
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from vae.model import sum_squared_error
-from vae.training import distributed_step
 
-DEFAULT_FILTERS = 32
-DEFAULT_RESIDUAL_FILTERS = (32, 64, 32)
-DEFAULT_KERNEL = 5
-OBJECTIVES = ("l1-ssim", "seed")
 # The seed's "away from the VAE output" term was 1e4 / SSE at 320x180x3 values. Per pixel it
 # is SEED_AWAY_SCALE / MSE: the same balance against the toward-input term at every frame size
 # (as a sum over pixels it grew relatively stronger as frames got smaller).
 SEED_AWAY_SCALE = 1e4 / (320 * 180 * 3) ** 2
 # Keeps the away term finite when the refined output equals the VAE's.
 AWAY_EPSILON = 1e-8
-
-
-@dataclass(frozen=True)
-class RefinerConfig:
-    width: int = 320
-    height: int = 180
-    filters: int = DEFAULT_FILTERS
-    residual_filters: tuple = DEFAULT_RESIDUAL_FILTERS
-    kernel: int = DEFAULT_KERNEL
-
-    def __post_init__(self):
-        object.__setattr__(self, "residual_filters", tuple(int(f) for f in self.residual_filters))
-        if min((self.filters, self.kernel) + self.residual_filters) < 1:
-            raise ValueError("refiner filters and kernel must be positive")
-
-    def to_dict(self):
-        data = asdict(self)
-        data["residual_filters"] = list(self.residual_filters)
-        return data
-
-    @classmethod
-    def from_dict(cls, data):
-        return cls(**{k: data[k] for k in ("width", "height", "filters", "residual_filters",
-                                           "kernel")})
 
 
 def build_refiner(config):
@@ -71,30 +41,6 @@ def build_refiner(config):
     x = keras.layers.Conv2D(3, k, padding="same", name="to_rgb", dtype="float32")(x)
     refined = keras.layers.ReLU(max_value=1.0, name="clip", dtype="float32")(x)  # clip to [0, 1]
     return keras.Model(images, refined, name="refiner")
-
-
-@dataclass(frozen=True)
-class RefinerObjective:
-    """What the refiner is trained to do.
-
-    "l1-ssim" (default): (1 - ssim_weight) * L1 + ssim_weight * (1 - SSIM) toward the input
-    frame, the mix of Zhao et al. 2017; it pulls toward the real frame only, so it cannot
-    reward noise. "seed": input_weight * MSE(refined, input) + vae_weight * SEED_AWAY_SCALE /
-    MSE(refined, VAE output), the original objective made per pixel.
-    """
-    name: str = "l1-ssim"
-    ssim_weight: float = 0.84
-    input_weight: float = 0.6
-    vae_weight: float = 0.4
-
-    def __post_init__(self):
-        if self.name not in OBJECTIVES:
-            raise ValueError(f"unknown refiner objective {self.name!r}")
-
-    @property
-    def terms(self):
-        """The names of the loss terms, whose sum is the loss."""
-        return ("toward_input", "away_from_vae") if self.name == "seed" else ("l1", "ssim")
 
 
 def mean_squared_error(a, b):
@@ -151,39 +97,13 @@ def vae_output(encoder, decoder, images):
     return tf.stop_gradient(decoder(z_mean, training=False))
 
 
-def evaluate(refiner, encoder, decoder, images, objective):
-    """Batch-mean loss terms on fixed images, in inference mode."""
+def loss_terms(refiner, encoder, decoder, images, objective, training=False):
+    """Per-image loss terms of an objective (a configs.RefinerObjective) on the frozen VAE's
+    output; the loss is their sum."""
     blurry = vae_output(encoder, decoder, images)
-    terms = refiner_loss(refiner(blurry, training=False), images, blurry, objective)
-    means = {name: tf.reduce_mean(value) for name, value in terms.items()}
-    return {"loss": tf.add_n(list(means.values())), **means}
+    return refiner_loss(refiner(blurry, training=training), images, blurry, objective)
 
 
-def make_train_step(refiner, encoder, decoder, optimizer, strategy, global_batch_size,
-                    objective, identity=False, jit_compile=False):
-    """A tf.function running one distributed refiner step on next(iterator).
-
-    identity=True is the pre-training phase: real frames in, the same frames out.
-    """
-    variables = refiner.trainable_variables
-    scales_loss = hasattr(optimizer, "scale_loss")
-
-    def average(values):
-        return tf.nn.compute_average_loss(values, global_batch_size=global_batch_size)
-
-    @tf.function(jit_compile=jit_compile)
-    def gradients(images):
-        if identity:
-            with tf.GradientTape() as tape:
-                loss = average(sum_squared_error(refiner(images, training=True), images))
-                scaled = optimizer.scale_loss(loss) if scales_loss else loss
-            return tape.gradient(scaled, variables), {"identity_loss": loss}
-        blurry = vae_output(encoder, decoder, images)
-        with tf.GradientTape() as tape:
-            terms = refiner_loss(refiner(blurry, training=True), images, blurry, objective)
-            loss = average(tf.add_n(list(terms.values())))
-            scaled = optimizer.scale_loss(loss) if scales_loss else loss
-        return tape.gradient(scaled, variables), {
-            "loss": loss, **{name: average(value) for name, value in terms.items()}}
-
-    return distributed_step(strategy, optimizer, variables, gradients)
+def identity_terms(refiner, images):
+    """The pre-training phase's loss: real frames in, the same frames out (per-image SSE)."""
+    return {"identity": sum_squared_error(refiner(images, training=True), images)}

@@ -1,12 +1,62 @@
-"""Finished training runs as models: a run folder's config.json + latest checkpoint -> Keras models.
+"""Training run folders: their config.json, and a finished run as models.
 
-Used by train_refiner.py (the frozen VAE) and export_graph.py (both networks). Run folders are
-only read here.
+Used by the trainers (config.json on resume; the refiner's frozen VAE) and export_graph.py
+(both networks). Run folders are only read here.
 """
+import json
+import os
+from dataclasses import dataclass, field
+
+import keras
 import tensorflow as tf
 
 from vae import InputError, model, refiner
-from vae.training import read_config
+from vae.configs import RefinerConfig, VAEConfig
+
+CONFIG = "config.json"
+
+
+def read_config(logdir):
+    """The config.json of a run folder; InputError when it is missing or unreadable."""
+    path = os.path.join(logdir, CONFIG)
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"{path} not found: is {logdir} a training run folder?") from None
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot read {path}: {err}") from None
+
+
+@dataclass
+class TrainedVAE:
+    """A VAE run's latest checkpoint, frozen."""
+    encoder: keras.Model
+    decoder: keras.Model
+    config: VAEConfig
+    logdir: str
+    checkpoint: str
+    step: int
+
+    def info(self):
+        """What a later run or a bundle records about this one (its config.json's "vae")."""
+        return {"logdir": self.logdir, "checkpoint": self.checkpoint, "step": self.step,
+                "model": self.config.to_dict()}
+
+
+@dataclass
+class TrainedRefiner:
+    """A refiner run's latest checkpoint, frozen; training: its config.json's "training"."""
+    net: keras.Model
+    config: RefinerConfig
+    logdir: str
+    checkpoint: str
+    step: int
+    training: dict = field(default_factory=dict)
+
+    def info(self):
+        return {"logdir": self.logdir, "checkpoint": self.checkpoint, "step": self.step,
+                "model": self.config.to_dict(), "training": self.training}
 
 
 def latest_checkpoint(run_dir, what):
@@ -33,24 +83,22 @@ def _config_of_kind(run_dir, kind, flag):
 
 
 def load_vae(run_dir, flag="--vae"):
-    """(encoder, decoder, info) of a VAE run, frozen; info: logdir, checkpoint, step, model."""
+    """The TrainedVAE of a run folder (flag: the option that named it, for messages)."""
     config = _config_of_kind(run_dir, "vae", flag)
     path, step = latest_checkpoint(run_dir, "VAE (train_vae.py)")
-    vae_config = model.VAEConfig.from_dict(config["model"])
+    vae_config = VAEConfig.from_dict(config["model"])
     encoder, decoder = model.build_encoder(vae_config), model.build_decoder(vae_config)
     _restore(path, encoder=encoder, decoder=decoder)
     encoder.trainable = decoder.trainable = False
-    return encoder, decoder, {"logdir": run_dir, "checkpoint": path, "step": step,
-                              "model": vae_config.to_dict()}
+    return TrainedVAE(encoder, decoder, vae_config, run_dir, path, step)
 
 
 def load_refiner(run_dir, flag="--refiner"):
-    """(refiner, info) of a refiner run; info: logdir, checkpoint, step, model."""
+    """The TrainedRefiner of a run folder."""
     config = _config_of_kind(run_dir, "refiner", flag)
     path, step = latest_checkpoint(run_dir, "refiner (train_refiner.py)")
-    refiner_config = refiner.RefinerConfig.from_dict(config["model"])
+    refiner_config = RefinerConfig.from_dict(config["model"])
     net = refiner.build_refiner(refiner_config)
     _restore(path, refiner=net)
     net.trainable = False
-    return net, {"logdir": run_dir, "checkpoint": path, "step": step,
-                 "model": refiner_config.to_dict(), "training": config.get("training", {})}
+    return TrainedRefiner(net, refiner_config, run_dir, path, step, config.get("training", {}))

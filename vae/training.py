@@ -1,11 +1,22 @@
-"""What both trainers share: run folder and config guard, distribution strategy, checkpoints by
-step with resume, TensorBoard, preview PNG + progress video, Ctrl-C/SIGTERM and NaN handling.
+"""Training, once for both trainers: run folder and config guard, distribution strategy,
+checkpoints by step with resume, TensorBoard, preview PNG + progress video, Ctrl-C/SIGTERM and
+NaN handling, and the distributed step with its loss scaling.
 
-A trainer script builds its models and a distributed step function, then hands them to
-`TrainingLoop.run`; everything around the step lives here, once.
+A trainer script hands `train` a recipe: what is its own (models and optimizers, loss terms per
+phase, the loss on fixed frames, preview rows). Everything around that lives here, once, in
+the manner of Keras's fit with a model that knows its train_step:
+
+    class Recipe:                       # duck-typed; see train_vae.py and train_refiner.py
+        kind = "vae"                    # config.json's kind
+        preview_title = "..."           # TensorBoard's name for the preview grid
+        def prepare(self, manifest, data_dir):  # in the strategy's scope, before the run
+            -> {"model": {...}, "training": {...}, ...}  # folder is checked: config.json
+        def build(self, make_optimizer): -> {checkpoint name: model or optimizer}
+        def phases(self, steps): -> [Phase, ...], the last ending at `steps`
+        def fixed_batch_loss(self, images): -> {name: scalar}, inference mode
+        def preview_rows(self, images): -> [images, outputs, ...]
 """
 import glob
-import json
 import math
 import os
 import shutil
@@ -13,21 +24,23 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from typing import Callable
 
+import imageio.v3 as iio
 import tensorflow as tf
 
-from vae import InputError
-import imageio.v3 as iio
-
-from vae.gallery import write_png
-from vae.records import record_count, write_json_atomic
+from vae import InputError, atomic
+from vae.gallery import stack_rows, write_png
+from vae.records import load_frames, load_manifest, make_dataset, record_count
+from vae.runs import CONFIG, read_config
 from vae.video import write_video
 
-CONFIG = "config.json"
 PREVIEW = "preview.png"
 PROGRESS_VIDEO = "progress.mp4"
 PREVIEW_DIR = "previews"
 PROGRESS_FPS = 4
+PREVIEW_FRAMES = 6
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
@@ -35,19 +48,80 @@ class NonFiniteLoss(Exception):
     """The loss became NaN or infinite; the last good checkpoint is kept as it is."""
 
 
+@dataclass
+class Phase:
+    """A stretch of training with its own optimizer and loss, up to a global step.
+
+    loss_terms: images -> {term: per-image values}; the loss is their sum, averaged over the
+    global batch. The flag's learning_rate wins over the rate saved in a checkpoint."""
+    name: str
+    until: int
+    optimizer: object
+    learning_rate: float
+    variables: list
+    loss_terms: Callable
+
+
+def train(args, recipe):
+    """Run a recipe with the trainers' common flags (cli.add_training_flags); -> exit code."""
+    manifest = load_manifest(args.data)
+    strategy = make_strategy(args.strategy)
+    chief = is_chief(strategy)
+    with strategy.scope():
+        sections = recipe.prepare(manifest, args.data)
+    run_config = {"kind": recipe.kind, **sections, "training": {
+        "data": args.data, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "seed": args.seed, **sections.get("training", {})}}
+    resumed, dataset = start_run(args, strategy, run_config, manifest)
+    with strategy.scope():
+        objects = recipe.build(lambda rate: make_optimizer(rate, args.mixed_precision))
+        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        checkpoint = tf.train.Checkpoint(step=step, **objects)
+
+    fixed_frames = load_frames(args.data, manifest, PREVIEW_FRAMES)
+    loop = TrainingLoop(args.logdir, strategy, checkpoint,
+                        lambda: recipe.fixed_batch_loss(fixed_frames),
+                        checkpoint_every=args.checkpoint_every,
+                        preview_every=args.preview_every,
+                        preview=lambda: (stack_rows(recipe.preview_rows(fixed_frames)),
+                                         recipe.preview_title))
+    start = loop.restore()
+    phases = recipe.phases(total_steps(args.steps, args.epochs, record_count(manifest),
+                                       args.batch_size))
+    for phase in phases:
+        phase.optimizer.learning_rate = phase.learning_rate
+    announce(args.logdir, resumed, start, phases[-1].until, args.data, manifest,
+             args.batch_size, strategy)
+    if start == 0:
+        loop.write_preview()
+
+    iterator = iter(dataset)
+    jit = use_xla(args.xla)
+    for phase in phases:
+        if int(step.numpy()) >= phase.until and phase is not phases[-1]:
+            continue
+        loop.learning_rate = phase.learning_rate
+        train_step = make_train_step(strategy, phase.optimizer, phase.variables,
+                                     phase.loss_terms, args.batch_size, jit_compile=jit)
+        try:
+            result = loop.run_until(phase.until, train_step, iterator, args.batch_size,
+                                    desc=phase.name)
+        except NonFiniteLoss as err:
+            print(non_finite_message(err, args.logdir), file=sys.stderr)
+            return 1
+        if result["reason"] != "done" or phase is phases[-1]:
+            return report(result, args.logdir, chief)
+        print(f"{phase.name} done at step {result['step']} (loss "
+              f"{result['metrics'].get('loss', float('nan')):.4g})")
+
+
+def batch_means(terms):
+    """{term: per-image values} -> {"loss": mean of their sum, term: mean, ...}."""
+    means = {name: tf.reduce_mean(values) for name, values in terms.items()}
+    return {"loss": tf.add_n(list(means.values())), **means}
+
+
 # ---------------------------------------------------------------- run folder and its config
-
-def read_config(logdir):
-    """The config.json of a run folder; InputError when it is missing or unreadable."""
-    path = os.path.join(logdir, CONFIG)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        raise InputError(f"{path} not found: is {logdir} a training run folder?") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {path}: {err}") from None
-
 
 def prepare_run(logdir, config, guarded=("kind", "model"), write=True):
     """Check config against an existing run's config.json (resume) or write it (new run).
@@ -66,7 +140,7 @@ def prepare_run(logdir, config, guarded=("kind", "model"), write=True):
         return True
     if write:
         os.makedirs(logdir, exist_ok=True)
-        write_json_atomic(path, config)
+        atomic.write_json(path, config)
     return False
 
 
@@ -150,10 +224,25 @@ def make_optimizer(learning_rate, mixed_precision):
     return optimizer
 
 
-def distributed_step(strategy, optimizer, variables, gradients):
-    """Wrap gradients(images) -> (grads, metrics) into a tf.function that runs one step on
-    next(iterator) on every replica, applies the gradients and sums the metrics over replicas.
-    Metrics are already divided by the global batch size, so their sum is the batch mean."""
+def make_train_step(strategy, optimizer, variables, loss_terms, global_batch_size,
+                    jit_compile=False):
+    """A tf.function running one step on next(iterator) on every replica: the loss terms of
+    the batch, averaged over the global batch, their sum's gradients (loss-scaled when the
+    optimizer is a LossScaleOptimizer) applied to variables. Returns the batch means of the
+    loss and of each term, summed over replicas."""
+    scales_loss = hasattr(optimizer, "scale_loss")
+
+    def average(values):
+        return tf.nn.compute_average_loss(values, global_batch_size=global_batch_size)
+
+    @tf.function(jit_compile=jit_compile)
+    def gradients(images):
+        with tf.GradientTape() as tape:
+            terms = {name: average(values) for name, values in loss_terms(images).items()}
+            loss = tf.add_n(list(terms.values()))
+            scaled = optimizer.scale_loss(loss) if scales_loss else loss
+        return tape.gradient(scaled, variables), {"loss": loss, **terms}
+
     def replica_step(batch):
         grads, metrics = gradients(batch["image"])
         optimizer.apply_gradients(zip(grads, variables))
@@ -202,21 +291,21 @@ class TrainingLoop:
     """Checkpointed, resumable training of a distributed step function.
 
     checkpoint: a tf.train.Checkpoint holding at least `step` (an int64 tf.Variable).
-    evaluate: a function () -> {name: scalar} computing the loss on a fixed batch with the
+    fixed_batch_loss: a function () -> {name: scalar} computing the loss on fixed frames with the
         current weights. It runs before every checkpoint, which is skipped (NonFiniteLoss) unless
         all values are finite: a blown-up update never replaces the last good checkpoint.
         Its values are logged as `fixed_batch/<name>`, a smoother curve than the training loss.
     preview: a function () -> (grid image uint8, short title) run every preview_every steps.
     """
 
-    def __init__(self, logdir, strategy, checkpoint, evaluate, *, checkpoint_every,
+    def __init__(self, logdir, strategy, checkpoint, fixed_batch_loss, *, checkpoint_every,
                  preview_every, summary_every=10, keep_checkpoints=3, preview=None,
                  learning_rate=None):
         self.logdir = logdir
         self.strategy = strategy
         self.checkpoint = checkpoint
         self.step = checkpoint.step
-        self.evaluate = evaluate
+        self.fixed_batch_loss = fixed_batch_loss
         self.checkpoint_every = checkpoint_every
         self.preview_every = preview_every
         self.summary_every = summary_every
@@ -244,7 +333,7 @@ class TrainingLoop:
     def save(self):
         """Checkpoint the current step, unless the update that led here broke the weights."""
         step = int(self.step.numpy())
-        values = {k: float(v) for k, v in self.evaluate().items()}
+        values = {k: float(v) for k, v in self.fixed_batch_loss().items()}
         if not all(math.isfinite(v) for v in values.values()):
             raise NonFiniteLoss(f"the weights at step {step} give a non-finite loss on the "
                                 "fixed batch: " + ", ".join(f"{k}={v}" for k, v in values.items()))
@@ -275,7 +364,7 @@ class TrainingLoop:
         if all(i.shape == images[-1].shape for i in images):
             write_video(os.path.join(self.logdir, PROGRESS_VIDEO), images, PROGRESS_FPS)
 
-    def run(self, train_step, iterator, steps, images_per_step, desc="training"):
+    def run_until(self, steps, train_step, iterator, images_per_step, desc="training"):
         """Call train_step(iterator) -> {name: scalar} until self.step reaches steps.
 
         Returns a summary dict: steps done, stop reason, last metrics, images/s, checkpoint.
@@ -342,8 +431,6 @@ class TrainingLoop:
 
 def distributed_dataset(strategy, data_dir, manifest, batch_size, seed):
     """The training batches of a data folder, split over the strategy's replicas and workers."""
-    from vae.records import make_dataset
-
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
         raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
@@ -378,12 +465,13 @@ def announce(logdir, resumed, start, steps, data_dir, manifest, batch_size, stra
           f"steps {start} -> {steps}")
 
 
-def report(result, logdir, chief, metric_names):
+def report(result, logdir, chief):
     """Closing summary of a run; the exit code (0 done, 128 + signal when interrupted)."""
     from vae.console import format_table
 
     if chief:
         metrics = result["metrics"]
+        metric_names = list(metrics) or ["loss"]
         print(format_table(
             ["steps"] + metric_names + ["images/s", "time"],
             [[f"{result['first_step']} -> {result['step']}"]

@@ -3,12 +3,13 @@
 Frames are piped to one ffmpeg process that can also scale them to the output size, put a
 small copy of another video in a corner, and mux that video's audio: one pass, one encoder.
 """
-import os
 import subprocess
 import tempfile
 
 import imageio_ffmpeg
 import numpy as np
+
+from vae import atomic
 
 
 class VideoWriter:
@@ -28,7 +29,7 @@ class VideoWriter:
                  companion=None, companion_start=None, companion_duration=None, audio=False,
                  inset_crop=None):
         self.path = path
-        self.tmp_path = f"{path}.partial.mp4"
+        self.tmp_path = atomic.partial_name(path, ".mp4")
         self.frame_size = (width, height)
         out_w, out_h = output_size or (width + width % 2, height + height % 2)
         out_w, out_h = out_w - out_w % 2, out_h - out_h % 2
@@ -88,15 +89,14 @@ class VideoWriter:
             error = self._error()
             self.abort()
             raise RuntimeError(f"ffmpeg failed to write {self.path}: {error}")
-        os.replace(self.tmp_path, self.path)
+        atomic.publish(self.tmp_path, self.path)
         self._log.close()
 
     def abort(self):
         if self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        if os.path.exists(self.tmp_path):
-            os.remove(self.tmp_path)
+        atomic.discard(self.tmp_path)
         self._log.close()
 
     def __enter__(self):

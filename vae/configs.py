@@ -1,0 +1,104 @@
+"""The shapes of the two networks and the refiner's objective, as plain values.
+
+No TensorFlow here: the scripts read their flag defaults from this module, so `--help` and
+argument errors answer at once. The run folders' config.json hold these as dicts (to_dict).
+"""
+from dataclasses import asdict, dataclass
+
+VAE_FILTERS = (64, 64, 128, 128, 192, 256)
+VAE_KERNELS = (7, 5, 5, 3, 3, 3)
+VAE_CODE_SIZE = 512
+REFINER_FILTERS = 32
+REFINER_RESIDUAL_FILTERS = (32, 64, 32)
+REFINER_KERNEL = 5
+OBJECTIVES = ("l1-ssim", "seed")
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    width: int = 320
+    height: int = 180
+    filters: tuple = VAE_FILTERS
+    kernels: tuple = VAE_KERNELS
+    code_size: int = VAE_CODE_SIZE
+
+    def __post_init__(self):
+        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+        object.__setattr__(self, "kernels", tuple(int(k) for k in self.kernels))
+        if len(self.filters) != len(self.kernels) or not self.filters:
+            raise ValueError(f"filters ({len(self.filters)}) and kernels ({len(self.kernels)}) "
+                             "must list the same, non-zero number of layers")
+        if min(self.filters + self.kernels) < 1 or self.code_size < 1:
+            raise ValueError("filters, kernels and code size must be positive")
+
+    @property
+    def frame_size(self):
+        """(width, height) of the frames the model takes and returns."""
+        return self.width, self.height
+
+    def to_dict(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{k: data[k] for k in ("width", "height", "filters", "kernels", "code_size")})
+
+    def feature_sizes(self):
+        """(height, width) of the input and after each stride-2 SAME conv: ceil halving."""
+        sizes = [(self.height, self.width)]
+        for _ in self.filters:
+            h, w = sizes[-1]
+            sizes.append(((h + 1) // 2, (w + 1) // 2))
+        return sizes
+
+
+@dataclass(frozen=True)
+class RefinerConfig:
+    width: int = 320
+    height: int = 180
+    filters: int = REFINER_FILTERS
+    residual_filters: tuple = REFINER_RESIDUAL_FILTERS
+    kernel: int = REFINER_KERNEL
+
+    def __post_init__(self):
+        object.__setattr__(self, "residual_filters", tuple(int(f) for f in self.residual_filters))
+        if min((self.filters, self.kernel) + self.residual_filters) < 1:
+            raise ValueError("refiner filters and kernel must be positive")
+
+    @property
+    def frame_size(self):
+        return self.width, self.height
+
+    def to_dict(self):
+        data = asdict(self)
+        data["residual_filters"] = list(self.residual_filters)
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{k: data[k] for k in ("width", "height", "filters", "residual_filters",
+                                           "kernel")})
+
+
+@dataclass(frozen=True)
+class RefinerObjective:
+    """What the refiner is trained to do.
+
+    "l1-ssim" (default): (1 - ssim_weight) * L1 + ssim_weight * (1 - SSIM) toward the input
+    frame, the mix of Zhao et al. 2017; it pulls toward the real frame only, so it cannot
+    reward noise. "seed": input_weight * MSE(refined, input) + vae_weight * SEED_AWAY_SCALE /
+    MSE(refined, VAE output), the original objective made per pixel (vae/refiner.py).
+    """
+    name: str = "l1-ssim"
+    ssim_weight: float = 0.84
+    input_weight: float = 0.6
+    vae_weight: float = 0.4
+
+    def __post_init__(self):
+        if self.name not in OBJECTIVES:
+            raise ValueError(f"unknown refiner objective {self.name!r}")
+
+    @property
+    def terms(self):
+        """The names of the loss terms, whose sum is the loss."""
+        return ("toward_input", "away_from_vae") if self.name == "seed" else ("l1", "ssim")
