@@ -50,110 +50,173 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+class Pictures:
+    """Writes the report's PNG grids to one folder and remembers them for report.md."""
+
+    def __init__(self, folder):
+        self.folder, self.names = folder, {}
+
+    def __call__(self, name, rows):
+        from vae.gallery import stack_rows, write_png
+
+        write_png(os.path.join(self.folder, f"{name}.png"), stack_rows(rows))
+        self.names[name] = f"{name}.png"
+
+
 def report_embeddings(args):
-    from vae import latent, quality, records
+    from vae import datafolder, records
     from vae.bundle import Bundle
-    from vae.console import format_table
-    from vae.gallery import stack_rows, write_png
 
     started = time.time()
     bundle = Bundle(args.model)
-    manifest = records.load_manifest(args.data)
-    records.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
+    manifest = datafolder.load_manifest(args.data)
+    datafolder.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
     out = args.out or os.path.join(args.model, "evaluation")
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
-    names = {s["id"]: s["name"] for s in manifest["sources"]}
-    kinds = {s["id"]: s["kind"] for s in manifest["sources"]}
+    sources = {s["id"]: s for s in manifest["sources"]}
     frames = records.sample_by_source(args.data, manifest, args.samples)
-    report = {"model": args.model, "data": args.data, "refiner": bundle.has_refiner,
-              "samples_per_source": {names[i]: len(f) for i, f in frames.items()},
-              "sources": {}, "images": {}}
+    pictures = Pictures(out)
+    codes, log_sigmas, trained = reconstructions(bundle, frames, sources, pictures)
+    held_out = held_out_reconstructions(
+        bundle, records.sample_by_source(args.data, manifest, args.samples, split="holdout"),
+        sources, pictures)
+    all_codes = np.concatenate(list(codes.values()))
+    all_images = np.concatenate(list(frames.values()))
+    pick = rng.choice(len(all_codes), min(SHOW, len(all_codes)), replace=False)
+    salting(bundle, all_images[pick], all_codes[pick], rng, pictures)
+    swapping(bundle, all_images, all_codes, pick, rng, pictures)
+    report = {
+        "model": args.model, "data": args.data, "refiner": bundle.has_refiner,
+        "samples_per_source": {sources[i]["name"]: len(f) for i, f in frames.items()},
+        "sources": trained, "holdout": held_out, "salting_sigmas": list(SALT_SIGMAS),
+        "style_shift": style_shift_grid(bundle, frames, codes, sources, args, pictures),
+        "latent_health": latent_health(bundle, all_codes,
+                                       np.concatenate(list(log_sigmas.values()))),
+        "images": pictures.names,
+    }
+    atomic.write_json(os.path.join(out, "report.json"), report)
+    write_markdown(os.path.join(out, "report.md"), report)
+    print_summary(report, args)
+    print(f"wrote {len(report['images'])} images, report.json and report.md to {out} "
+          f"in {time.time() - started:.0f} s")
+    return 0
 
-    def picture(name, rows):
-        path = os.path.join(out, f"{name}.png")
-        write_png(path, stack_rows(rows))
-        report["images"][name] = os.path.basename(path)
 
-    codes, log_sigmas = {}, {}
+def reconstructions(bundle, frames, sources, pictures):
+    """Input / VAE / refined of every source's training frames. -> (codes, log sigmas,
+    {source name: kind, PSNR and SSIM})."""
+    codes, log_sigmas, report = {}, {}, {}
     for source, images in frames.items():
         encoded = bundle.encode(images)
         codes[source] = encoded["z_mean"].numpy()
         log_sigmas[source] = encoded["z_log_sigma"].numpy()
         decoded, refined, metrics = reconstruction_metrics(bundle, images, codes[source])
-        report["sources"][names[source]] = {"kind": kinds[source], **metrics}
-        picture(f"reconstruction-{names[source]}", [images[:SHOW], decoded[:SHOW], refined[:SHOW]])
+        name = sources[source]["name"]
+        report[name] = {"kind": sources[source]["kind"], **metrics}
+        pictures(f"reconstruction-{name}", [images[:SHOW], decoded[:SHOW], refined[:SHOW]])
+    return codes, log_sigmas, report
 
-    held_out = records.sample_by_source(args.data, manifest, args.samples, split="holdout")
-    report["holdout"] = {}
-    for source, images in held_out.items():
+
+def held_out_reconstructions(bundle, frames, sources, pictures):
+    """The same on held-out frames, with the sharpness of real, VAE and refined frames."""
+    from vae import quality
+
+    report = {}
+    for source, images in frames.items():
         decoded, refined, metrics = reconstruction_metrics(
             bundle, images, bundle.encode(images)["z_mean"].numpy())
         metrics.update({"frames": len(images), "sharpness_real": quality.sharpness(images),
                         "sharpness_vae": quality.sharpness(decoded),
                         "sharpness_refined": quality.sharpness(refined)})
-        report["holdout"][names[source]] = {"kind": kinds[source], **metrics}
-        picture(f"holdout-{names[source]}", [images[:SHOW], decoded[:SHOW], refined[:SHOW]])
+        name = sources[source]["name"]
+        report[name] = {"kind": sources[source]["kind"], **metrics}
+        pictures(f"holdout-{name}", [images[:SHOW], decoded[:SHOW], refined[:SHOW]])
+    return report
 
-    all_codes = np.concatenate(list(codes.values()))
-    all_images = np.concatenate([f for f in frames.values()])
-    pick = rng.choice(len(all_codes), min(SHOW, len(all_codes)), replace=False)
-    salted = [bundle.refine(bundle.decode(latent.salt(all_codes[pick], sigma, rng))).numpy()
-              for sigma in SALT_SIGMAS]
-    picture("salting", [all_images[pick]] + salted)
-    report["salting_sigmas"] = list(SALT_SIGMAS)
 
-    a, b = all_codes[pick], all_codes[np.roll(pick, 1)]
+def salting(bundle, images, codes, rng, pictures):
+    """Gaussian noise of growing sigma added to the codes: slightly new images."""
+    from vae import latent
+
+    pictures("salting", [images] + [
+        bundle.refine(bundle.decode(latent.salt(codes, sigma, rng))).numpy()
+        for sigma in SALT_SIGMAS])
+
+
+def swapping(bundle, images, codes, pick, rng, pictures):
+    """Halves of the code swapped between pairs of frames, and dimensions shuffled."""
+    from vae import latent
+
+    a, b = codes[pick], codes[np.roll(pick, 1)]
     first, second = latent.swap_halves(a, b)
-    picture("swapping", [all_images[pick], all_images[np.roll(pick, 1)]] + [
+    pictures("swapping", [images[pick], images[np.roll(pick, 1)]] + [
         bundle.refine(bundle.decode(z)).numpy()
         for z in (first, second, latent.shuffle_between(a, rng))])
+
+
+def style_shift_grid(bundle, frames, codes, sources, args, pictures):
+    """Every video source's first frame over a grid of alpha and beta, plus a detail-transfer
+    row, and how far the shift moves the source's codes toward the paintings' mean."""
+    from vae import latent
 
     means = bundle.means
     style = means.style_mean() if means.names_of("painting") else None
     alphas = [0.0, args.alpha / 2, args.alpha, 2 * args.alpha]
     betas = [0.0, args.beta / 2, args.beta, 2 * args.beta]
-    report["style_shift"] = {"alphas": alphas, "betas": betas, "alpha": args.alpha,
-                             "beta": args.beta, "detail": args.detail, "sources": {}}
+    report = {"alphas": alphas, "betas": betas, "alpha": args.alpha, "beta": args.beta,
+              "detail": args.detail, "sources": {}}
     for source, images in frames.items():
-        if kinds[source] != "video" or style is None:
+        name = sources[source]["name"]
+        if sources[source]["kind"] != "video" or style is None:
             continue
-        source_mean = means.mean(names[source])
+        source_mean = means.mean(name)
         grid = []
         for alpha in alphas:
-            shifts = np.stack([latent.style_shift(source_mean, style, alpha, beta) for beta in betas])
+            shifts = np.stack([latent.style_shift(source_mean, style, alpha, beta)
+                               for beta in betas])
             grid.append(bundle.refine(bundle.decode(codes[source][:1] + shifts)).numpy())
         reconstructed = bundle.refine(bundle.decode(codes[source][:1])).numpy()
         at_alpha = grid[alphas.index(args.alpha)]
         grid.append(latent.add_detail(at_alpha, reconstructed, images[:1], args.detail))
-        shift = latent.style_shift(source_mean, style, args.alpha, args.beta)
-        report["style_shift"]["sources"][names[source]] = {
-            "distance_to_paintings_before": float(np.mean(np.linalg.norm(codes[source] - style, axis=1))),
-            "distance_to_paintings_after": float(np.mean(np.linalg.norm(codes[source] + shift - style, axis=1))),
-            "fraction_moved_toward_paintings": latent.move_toward(codes[source],
-                                                                  codes[source] + shift, style),
+        shifted = codes[source] + latent.style_shift(source_mean, style, args.alpha, args.beta)
+        report["sources"][name] = {
+            "distance_to_paintings_before": float(np.mean(np.linalg.norm(codes[source] - style,
+                                                                         axis=1))),
+            "distance_to_paintings_after": float(np.mean(np.linalg.norm(shifted - style,
+                                                                        axis=1))),
+            "fraction_moved_toward_paintings": latent.move_toward(codes[source], shifted, style),
         }
-        picture(f"style-shift-{names[source]}", [np.repeat(images[:1], len(betas), 0)] + grid)
+        pictures(f"style-shift-{name}", [np.repeat(images[:1], len(betas), 0)] + grid)
+    return report
 
-    all_log_sigmas = np.concatenate(list(log_sigmas.values()))
-    kl = latent.kl_per_dimension(all_codes, all_log_sigmas)
-    source_names = means.names
+
+def latent_health(bundle, codes, log_sigmas):
+    """KL per dimension, active units and the distances between the sources' mean codes."""
+    from vae import latent
+
+    kl = latent.kl_per_dimension(codes, log_sigmas)
+    means = bundle.means
     distances = np.linalg.norm(means.means[:, None] - means.means[None], axis=-1)
-    report["latent_health"] = {
+    return {
         "code_size": bundle.code_size, "kl_total_mean": float(kl.sum()),
         "kl_per_dimension_max": float(kl.max()),
         "dimensions_with_kl_above_0.01": int(np.sum(kl > 0.01)),
-        "active_units": latent.active_units(all_codes),
+        "active_units": latent.active_units(codes),
         "source_mean_distances": {n: {m: round(float(distances[i, j]), 4)
-                                      for j, m in enumerate(source_names)}
-                                  for i, n in enumerate(source_names)},
+                                      for j, m in enumerate(means.names)}
+                                  for i, n in enumerate(means.names)},
     }
-    atomic.write_json(os.path.join(out, "report.json"), report)
-    write_markdown(os.path.join(out, "report.md"), report)
 
-    print(format_table(["source", "kind", "PSNR VAE", "PSNR refined", "SSIM VAE", "SSIM refined"], [
-        (n, r["kind"], f"{r['psnr_vae']:.2f}", f"{r['psnr_refined']:.2f}", f"{r['ssim_vae']:.3f}",
-         f"{r['ssim_refined']:.3f}") for n, r in report["sources"].items()]))
+
+def print_summary(report, args):
+    from vae.console import format_table
+
+    print(format_table(["source", "kind", "PSNR VAE", "PSNR refined", "SSIM VAE",
+                        "SSIM refined"], [
+        (n, r["kind"], f"{r['psnr_vae']:.2f}", f"{r['psnr_refined']:.2f}",
+         f"{r['ssim_vae']:.3f}", f"{r['ssim_refined']:.3f}")
+        for n, r in report["sources"].items()]))
     if report["holdout"]:
         print(format_table(
             ["held out", "frames", "PSNR VAE", "PSNR refined", "SSIM VAE", "SSIM refined",
@@ -171,9 +234,6 @@ def report_embeddings(args):
     for name, shift in report["style_shift"]["sources"].items():
         print(f"style shift alpha={args.alpha:g} beta={args.beta:g} on {name}: "
               f"{shift['fraction_moved_toward_paintings']:.0%} of the way to the paintings' mean")
-    print(f"wrote {len(report['images'])} images, report.json and report.md to {out} "
-          f"in {time.time() - started:.0f} s")
-    return 0
 
 
 def reconstruction_metrics(bundle, images, codes):

@@ -48,13 +48,13 @@ def parse_args(argv):
 def export(args):
     from tqdm import tqdm
 
-    from vae import bundle, latent, quality, records, runs
+    from vae import bundle, datafolder, latent, quality, records, runs
 
     started = time.time()
-    manifest = records.load_manifest(args.data)
+    manifest = datafolder.load_manifest(args.data)
     vae = runs.load_vae(args.vae)
     encoder, decoder, size = vae.encoder, vae.decoder, vae.config.frame_size
-    records.check_frame_size(manifest, args.data, size, "the VAE")
+    datafolder.check_frame_size(manifest, args.data, size, "the VAE")
     trained_refiner, refiner = None, None
     if args.no_refiner:
         print("--no-refiner: exporting the VAE alone")
@@ -69,7 +69,7 @@ def export(args):
                 *trained_refiner.config.frame_size, *size))
     code_size = vae.config.code_size
 
-    total = records.record_count(manifest)
+    total = datafolder.record_count(manifest)
     dataset = records.make_dataset(args.data, manifest, args.batch_size, shuffle=False,
                                    repeat=False, cache=False)
     painting_ids = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"]

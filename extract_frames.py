@@ -11,7 +11,7 @@ import sys
 import time
 
 from cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
-from vae import InputError, frames, holdout, records
+from vae import InputError, datafolder, frames, holdout
 from vae.console import format_table
 
 DEFAULT_SIZE = "320x180"
@@ -41,7 +41,7 @@ def parse_args(argv):
                              "none, or pixels from the top,right,bottom,left edges")
     parser.add_argument("--shards", type=positive_int, default=None, metavar="N",
                         help=f"number of shards to write (default: one per "
-                             f"{records.RECORDS_PER_SHARD} frames)")
+                             f"{datafolder.RECORDS_PER_SHARD} frames)")
     parser.add_argument("--append", action="store_true",
                         help="add these sources to the existing data folder, keeping its records "
                              "and source ids")
@@ -61,21 +61,21 @@ def parse_args(argv):
 
 def load_existing(args):
     """The manifest to extend (with --append) or a new one; refuses to clobber existing data."""
-    manifest_path = os.path.join(args.out, records.MANIFEST)
+    manifest_path = os.path.join(args.out, datafolder.MANIFEST)
     exists = os.path.exists(manifest_path)
     if exists and not args.append:
         raise InputError(f"{manifest_path} already exists: pass --append to add sources to it, "
                          "or choose another --out")
     if not exists:
         width, height = args.size or frames.parse_size(DEFAULT_SIZE)
-        return records.new_manifest(width, height)
+        return datafolder.new_manifest(width, height)
     try:
-        manifest = records.read_manifest(args.out)
+        manifest = datafolder.read_manifest(args.out)
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read {manifest_path}: {err}") from None
-    if args.size and args.size != records.frame_size(manifest):
+    if args.size and args.size != datafolder.frame_size(manifest):
         raise InputError("--size {}x{} differs from the existing records' {}x{}".format(
-            *args.size, *records.frame_size(manifest)))
+            *args.size, *datafolder.frame_size(manifest)))
     return manifest
 
 
@@ -146,13 +146,14 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
 
 def extract(args):
     from tqdm import tqdm
+    from vae import records
 
     started = time.time()
     manifest = load_existing(args)
-    size = records.frame_size(manifest)
+    size = datafolder.frame_size(manifest)
     plans = plan_sources(args, manifest)
     estimate = sum(p["estimate"] for p in plans)
-    num_shards = args.shards or max(1, math.ceil(estimate / records.RECORDS_PER_SHARD))
+    num_shards = args.shards or max(1, math.ceil(estimate / datafolder.RECORDS_PER_SHARD))
     prefix, holdout_prefix = "records", "holdout"
     if manifest["shards"]:  # appended shards get their own names; old shards stay untouched
         number = len(manifest.get("appends", [])) + 1
@@ -199,11 +200,11 @@ def extract(args):
             {"prefix": prefix, "holdout_prefix": holdout_prefix,
              "sources": [p["id"] for p in plans]})
     manifest["shards"].extend(shards)
-    manifest.setdefault(records.HOLDOUT_SHARDS, []).extend(held_shards)
+    manifest.setdefault(datafolder.HOLDOUT_SHARDS, []).extend(held_shards)
     manifest.setdefault("holdout", []).append(
         {"fraction": args.holdout, "sources": [p["id"] for p in plans],
          "stretch_seconds": holdout.STRETCH_SECONDS, "guard_seconds": holdout.GUARD_SECONDS})
-    records.write_manifest(args.out, manifest)
+    datafolder.write_manifest(args.out, manifest)
 
     rows = [(p["id"], p["name"], p["kind"], p["counts"][holdout.TRAIN],
              p["counts"][holdout.HOLDOUT], p["counts"][holdout.GUARD], p.get("skipped", 0),
@@ -213,8 +214,8 @@ def extract(args):
     print(f"wrote {sum(s['count'] for s in shards)} training + "
           f"{sum(s['count'] for s in held_shards)} held-out frames ({size[0]}x{size[1]}) in "
           f"{len(shards) + len(held_shards)} shard(s) to {args.out} in "
-          f"{time.time() - started:.1f} s; the folder now holds {records.record_count(manifest)} "
-          f"training and {records.record_count(manifest, 'holdout')} held-out frames from "
+          f"{time.time() - started:.1f} s; the folder now holds {datafolder.record_count(manifest)} "
+          f"training and {datafolder.record_count(manifest, 'holdout')} held-out frames from "
           f"{len(manifest['sources'])} source(s)")
     return 0
 

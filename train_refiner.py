@@ -63,14 +63,14 @@ class RefinerRecipe:
         self.args = args
 
     def prepare(self, manifest, data_dir):
-        from vae import records, runs
+        from vae import datafolder, runs
         from vae.configs import RefinerConfig, RefinerObjective
 
         args = self.args
         self.vae = runs.load_vae(args.vae)
-        records.check_frame_size(manifest, data_dir, self.vae.config.frame_size, "the VAE")
+        datafolder.check_frame_size(manifest, data_dir, self.vae.config.frame_size, "the VAE")
         print(f"frozen VAE: {self.vae.checkpoint} (step {self.vae.step})")
-        self.config = RefinerConfig(*records.frame_size(manifest), args.filters,
+        self.config = RefinerConfig(*datafolder.frame_size(manifest), args.filters,
                                     args.residual_filters, args.kernel)
         self.objective = RefinerObjective(args.objective, args.ssim_weight, args.input_weight,
                                           args.vae_weight)

@@ -40,10 +40,10 @@ class VAERecipe:
         self.args = args
 
     def prepare(self, manifest, data_dir):
-        from vae import records
+        from vae import datafolder
         from vae.configs import VAEConfig
 
-        self.config = VAEConfig(*records.frame_size(manifest), self.args.filters,
+        self.config = VAEConfig(*datafolder.frame_size(manifest), self.args.filters,
                                 self.args.kernels, self.args.code_size)
         return {"model": self.config.to_dict()}
 

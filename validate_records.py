@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from cli import parser_for, report_input_errors
-from vae import InputError, records
+from vae import InputError, datafolder
 from vae.console import format_table
 from vae.gallery import make_grid, write_png
 
@@ -62,6 +62,8 @@ class SourceSampler:
 
 def check_shard_file(data_dir, shard, width, height, source_ids, visit):
     """The problems of one shard listed in the manifest: missing, checksum, records, count."""
+    from vae import records
+
     path = os.path.join(data_dir, shard["file"])
     if not os.path.isfile(path):
         return ["file is missing"]
@@ -81,13 +83,13 @@ def validate(args):
     started = time.time()
     if not os.path.isdir(args.data):
         raise InputError(f"data folder not found: {args.data}")
-    manifest = records.load_manifest(args.data)
-    width, height = records.frame_size(manifest)
+    manifest = datafolder.load_manifest(args.data)
+    width, height = datafolder.frame_size(manifest)
     sources = {s["id"]: s for s in manifest["sources"]}
     sampler = SourceSampler(SHEET_FRAMES, args.seed)
     damaged = {}  # shard file -> problems
     splits = ("train", "holdout")
-    expected_total = sum(records.record_count(manifest, split) for split in splits)
+    expected_total = sum(datafolder.record_count(manifest, split) for split in splits)
     origins = {split: set() for split in splits}  # (source, origin) per split
 
     with tqdm(total=expected_total, unit="record", desc="reading", dynamic_ncols=True) as bar:
@@ -97,13 +99,13 @@ def validate(args):
                 seen.add((source, origin))
                 bar.update()
 
-            for shard in records.shard_list(manifest, split):
+            for shard in datafolder.shard_list(manifest, split):
                 problems = check_shard_file(args.data, shard, width, height, set(sources), visit)
                 if problems:
                     damaged[shard["file"]] = problems
 
     found = dict(sampler.seen)
-    expected = {i: records.source_count(s) + records.source_count(s, "holdout")
+    expected = {i: datafolder.source_count(s) + datafolder.source_count(s, "holdout")
                 for i, s in sources.items()}
     source_problems = [f"source {s['name']} (id {i}): {found.get(i, 0)} records found, "
                        f"manifest says {expected[i]}"
@@ -122,8 +124,8 @@ def validate(args):
             sheet = os.path.join(previews, f"contact-{source['name']}.png")
             write_png(sheet, make_grid(frames, SHEET_COLUMNS))
         status = "ok" if found.get(source_id, 0) == expected[source_id] else "MISMATCH"
-        rows.append((source_id, source["name"], source["kind"], records.source_count(source),
-                     records.source_count(source, "holdout"), found.get(source_id, 0), status,
+        rows.append((source_id, source["name"], source["kind"], datafolder.source_count(source),
+                     datafolder.source_count(source, "holdout"), found.get(source_id, 0), status,
                      sheet))
     print(format_table(["id", "source", "kind", "train", "held out", "found", "status",
                         "contact sheet"], rows))
@@ -134,9 +136,9 @@ def validate(args):
     for problem in source_problems:
         print(f"mismatch: {problem}", file=sys.stderr)
     verdict = "FAILED" if damaged or source_problems else "ok"
-    shard_count = sum(len(records.shard_list(manifest, split)) for split in splits)
+    shard_count = sum(len(datafolder.shard_list(manifest, split)) for split in splits)
     print(f"{verdict}: {sum(found.values())} of {expected_total} records good in "
-          f"{shard_count} shard(s) ({records.record_count(manifest, 'holdout')} records held "
+          f"{shard_count} shard(s) ({datafolder.record_count(manifest, 'holdout')} records held "
           f"out of training), {len(damaged)} damaged; {width}x{height} frames; "
           f"{time.time() - started:.1f} s")
     return 1 if damaged or source_problems else 0

@@ -22,7 +22,7 @@ import vae  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from vae import configs, model, records, training  # noqa: E402
+from vae import configs, datafolder, model, records, training  # noqa: E402
 
 
 def matmul_peak(n=2048, repeats=10, trials=7):
@@ -48,7 +48,7 @@ def matmul_peak(n=2048, repeats=10, trials=7):
 
 def write_records(folder, count, width, height):
     rng = np.random.default_rng(0)
-    manifest = records.new_manifest(width, height)
+    manifest = datafolder.new_manifest(width, height)
     with records.ShuffledShardWriter(folder, 2) as writer:
         for i in range(count):
             writer.add(records.encode_example(

@@ -1,4 +1,6 @@
-"""Shared fixtures: tiny generated clips and paintings, and running the scripts as a user does."""
+"""Shared fixtures and helpers: tiny generated clips and paintings, running the scripts as a
+user does, and reading a data folder back independently of validate_records.py."""
+import json
 import os
 import subprocess
 import sys
@@ -7,6 +9,7 @@ import imageio.v3 as iio
 import imageio_ffmpeg
 import numpy as np
 import pytest
+import tensorflow as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Tiny networks: the suite must run in minutes on 2 CPU cores.
@@ -15,9 +18,10 @@ TINY_REFINER = ["--filters", "8", "--residual-filters", "8,16,8", "--kernel", "3
                 "--batch-size", "8"]
 
 
-def run_script(script, *args, cwd=None, timeout=600):
-    """Run a top-level script with this interpreter; return the CompletedProcess (text)."""
-    env = dict(os.environ, PYTHONPATH=REPO)
+def run_script(script, *args, cwd=None, timeout=600, env=None):
+    """Run a top-level script with this interpreter; return the CompletedProcess (text).
+    env: the environment (default: this one), PYTHONPATH set to the repository."""
+    env = dict(os.environ if env is None else env, PYTHONPATH=REPO)
     return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)],
                           capture_output=True, text=True, cwd=cwd or REPO, env=env,
                           timeout=timeout)
@@ -35,6 +39,24 @@ def make_clip(path, width, height, seconds=3, rate=10, pad=None, audio=False):
     cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
     subprocess.run(cmd, check=True)
     return str(path)
+
+
+def read_records(data_dir, key="shards"):
+    """[(shard file, source id, origin, uint8 image)] in on-disk order, of the shards listed
+    under `key` in the manifest ("shards": training, "holdout_shards": held out)."""
+    with open(os.path.join(data_dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    out = []
+    for shard in manifest.get(key, []):
+        path = os.path.join(data_dir, shard["file"])
+        for raw in tf.data.TFRecordDataset(path, compression_type="GZIP"):
+            feature = tf.train.Example.FromString(raw.numpy()).features.feature
+            h = feature["height"].int64_list.value[0]
+            w = feature["width"].int64_list.value[0]
+            image = np.frombuffer(feature["image"].bytes_list.value[0], np.uint8).reshape(h, w, 3)
+            out.append((shard["file"], feature["source"].int64_list.value[0],
+                        feature["origin"].bytes_list.value[0].decode(), image))
+    return manifest, out
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import REPO, run_script
-from records_helpers import read_records
+from conftest import REPO, read_records, run_script
 
 
 CHECK_IN_FRESH_PROCESS = r"""
@@ -113,9 +112,20 @@ def test_evaluation_report(runs, tmp_path):
         for key in ("psnr_vae", "psnr_refined", "ssim_vae", "ssim_refined"):
             assert np.isfinite(metrics[key])
     assert set(report["style_shift"]["sources"]) == {"letterbox", "pillarbox"}
+    # latent health is computed from the sampled frames' codes and the bundle's means
+    from vae import datafolder, latent, records
+    from vae.bundle import Bundle
+
+    bundle = Bundle(runs["bundle"])
+    manifest = datafolder.load_manifest(runs["data"])
+    sampled = records.sample_by_source(runs["data"], manifest, 8)
+    codes = np.concatenate([bundle.encode(f)["z_mean"].numpy() for f in sampled.values()])
     health = report["latent_health"]
-    assert 0 <= health["active_units"] <= 16
-    assert health["source_mean_distances"]["letterbox"]["letterbox"] == 0
+    assert health["active_units"] == latent.active_units(codes)
+    distance = np.linalg.norm(bundle.means.mean("letterbox") - bundle.means.mean("pillarbox"))
+    assert distance > 0
+    assert health["source_mean_distances"]["letterbox"]["pillarbox"] == pytest.approx(
+        distance, abs=1e-4)
     markdown = (out / "report.md").read_text()
     for name in report["images"].values():
         assert (out / name).exists() and f"({name})" in markdown

@@ -6,9 +6,8 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import run_script
-from records_helpers import read_records
-from vae import holdout, records
+from conftest import read_records, run_script
+from vae import datafolder, holdout, records
 
 
 def test_video_stretches_guard_and_share():
@@ -73,13 +72,13 @@ def test_extract_keeps_stretches_and_paintings_out(split_data):
     assert len(held_paintings) == 1 and by_name["paintings"]["count"] == 4
     assert not held_paintings & {r[2] for r in train if r[1] == painting}
     assert all(s["file"].startswith("holdout-") for s in manifest["holdout_shards"])
-    assert records.record_count(manifest, "holdout") == len(held) == 8
+    assert datafolder.record_count(manifest, "holdout") == len(held) == 8
     assert "held out" in result.stdout
 
 
 def test_held_out_frames_never_reach_a_training_batch(split_data):
     data, _ = split_data
-    manifest = records.load_manifest(data)
+    manifest = datafolder.load_manifest(data)
     _, train = read_records(data)
     _, held = read_records(data, "holdout_shards")
     seen = set()

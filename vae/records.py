@@ -1,10 +1,10 @@
-"""The TFRecord schema, the shuffling shard writer, the manifest, and the tf.data reader.
+"""The TFRecord schema, the shuffling shard writer, and the tf.data reader.
 
 A record is a tf.train.Example holding one uint8 RGB frame and where it came from; shards are
-GZIP-compressed and listed, with counts and checksums, in manifest.json (see docs/design.md).
+GZIP-compressed and listed, with counts and checksums, in manifest.json (vae/datafolder.py,
+docs/design.md).
 """
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -13,13 +13,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from vae import InputError, atomic
+from vae import atomic, datafolder
 
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = 1
 COMPRESSION = "GZIP"
-# Default shard size; also what the shuffle holds in memory at once (about 170 MB at 320x180).
-RECORDS_PER_SHARD = 1000
 
 FEATURES = {
     "image": tf.io.FixedLenFeature([], tf.string),
@@ -137,74 +133,6 @@ class ShuffledShardWriter:
         self.close()
 
 
-HOLDOUT_SHARDS = "holdout_shards"  # manifest key of the held-out shards (absent in old folders)
-
-
-def shard_list(manifest, split="train"):
-    """The manifest's shard entries of one split: "train" (what the trainers read) or
-    "holdout" (frames kept out of training; an empty list in folders made without them)."""
-    if split == "train":
-        return manifest["shards"]
-    if split == "holdout":
-        return manifest.get(HOLDOUT_SHARDS, [])
-    raise ValueError(f"unknown split {split!r}")
-
-
-def record_count(manifest, split="train"):
-    """How many records the shards of one split hold."""
-    return sum(s["count"] for s in shard_list(manifest, split))
-
-
-def source_count(source, split="train"):
-    """How many of one source's frames are in a split."""
-    return source["count"] if split == "train" else source.get("holdout_count", 0)
-
-
-def read_manifest(data_dir):
-    """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid."""
-    with open(os.path.join(data_dir, MANIFEST)) as f:
-        manifest = json.load(f)
-    for key in ("frame_size", "sources", "shards"):
-        if key not in manifest:
-            raise ValueError(f"{MANIFEST} has no '{key}'")
-    return manifest
-
-
-def load_manifest(data_dir):
-    """read_manifest for the scripts: InputError, with what to do, when there are no records."""
-    try:
-        manifest = read_manifest(data_dir)
-    except FileNotFoundError:
-        raise InputError(f"no {MANIFEST} in {data_dir}: run extract_frames.py first") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {os.path.join(data_dir, MANIFEST)}: {err}") from None
-    if not manifest["shards"]:
-        raise InputError(f"{data_dir} holds no records")
-    return manifest
-
-
-def check_frame_size(manifest, data_dir, size, what):
-    """InputError unless the data's frames are size=(width, height), what a model expects."""
-    if frame_size(manifest) != tuple(size):
-        raise InputError("{} works on {}x{} frames but {} holds {}x{}".format(
-            what, *size, data_dir, *frame_size(manifest)))
-
-
-def write_manifest(data_dir, manifest):
-    atomic.write_json(os.path.join(data_dir, MANIFEST), manifest)
-
-
-def new_manifest(width, height):
-    return {"format": MANIFEST_FORMAT, "frame_size": {"width": width, "height": height},
-            "sources": [], "shards": [], HOLDOUT_SHARDS: []}
-
-
-def frame_size(manifest):
-    """(width, height) of the frames in a data folder."""
-    size = manifest["frame_size"]
-    return int(size["width"]), int(size["height"])
-
-
 def check_shard(path, width, height, source_ids, visit=None):
     """Read every record of a shard and check it against the manifest's frame size and sources.
 
@@ -254,7 +182,7 @@ def _check_record(serialized, width, height, source_ids, visit):
 
 
 def shard_paths(data_dir, manifest, split="train"):
-    return [os.path.join(data_dir, s["file"]) for s in shard_list(manifest, split)]
+    return [os.path.join(data_dir, s["file"]) for s in datafolder.shard_list(manifest, split)]
 
 
 def decode_frame(serialized, width, height):
@@ -276,7 +204,7 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
     Shards are read in parallel (interleave) and records decoded in parallel; with an
     input_context (tf.distribute) each input pipeline reads its own part of the data.
     """
-    width, height = frame_size(manifest)
+    width, height = datafolder.frame_size(manifest)
     files = shard_paths(data_dir, manifest, split)
     ds = tf.data.Dataset.from_tensor_slices(files)
     shard_records = False
@@ -293,7 +221,7 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
     if shard_records:
         ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     ds = ds.map(lambda r: decode_frame(r, width, height), num_parallel_calls=tf.data.AUTOTUNE)
-    total_bytes = record_count(manifest, split) * width * height * 3
+    total_bytes = datafolder.record_count(manifest, split) * width * height * 3
     if cache is True or (cache == "auto" and total_bytes <= CACHE_LIMIT_BYTES):
         ds = ds.cache()
     if shuffle:
@@ -309,9 +237,9 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
 def sample_by_source(data_dir, manifest, per_source, split="train"):
     """{source id: up to per_source frames (float32 [0, 1]) in shard order}, read until every
     source has its share; sources without frames in the split are left out."""
-    wanted = {s["id"]: min(per_source, source_count(s, split)) for s in manifest["sources"]}
+    wanted = {s["id"]: min(per_source, datafolder.source_count(s, split)) for s in manifest["sources"]}
     frames = {i: [] for i in wanted}
-    if not shard_list(manifest, split):
+    if not datafolder.shard_list(manifest, split):
         return {}
     for batch in make_dataset(data_dir, manifest, 64, shuffle=False, repeat=False, cache=False,
                               split=split):

@@ -17,6 +17,7 @@ the manner of Keras's fit with a model that knows its train_step:
         def preview_rows(self, images): -> [images, outputs, ...]
 """
 import glob
+import json
 import math
 import os
 import shutil

@@ -1,0 +1,43 @@
+"""What every script shares: --help and argument errors answer without loading TensorFlow."""
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+SCRIPTS = ["extract_frames.py", "validate_records.py", "train_vae.py", "train_refiner.py",
+           "export_graph.py", "evaluate_embeddings.py", "process_video.py"]
+# Runs a script with TensorFlow and Keras made unimportable: any import of them fails loudly.
+WITHOUT_TENSORFLOW = """
+import runpy, sys
+sys.modules["tensorflow"] = None
+sys.modules["keras"] = None
+script, *sys.argv[1:] = sys.argv[1:]
+sys.argv[0] = script
+runpy.run_path(script, run_name="__main__")
+"""
+
+
+def run_without_tensorflow(script, *args):
+    return subprocess.run([sys.executable, "-c", WITHOUT_TENSORFLOW, script, *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_without_tensorflow(script):
+    result = run_without_tensorflow(script, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "Example" in result.stdout
+
+
+@pytest.mark.parametrize("script, args", [
+    ("train_vae.py", ["--steps", "0"]),
+    ("train_refiner.py", ["--ssim-weight", "2"]),
+    ("process_video.py", ["clip.mp4", "--alpha", "nan"]),
+    ("extract_frames.py", ["--size", "wide"]),
+])
+def test_argument_errors_without_tensorflow(script, args):
+    result = run_without_tensorflow(script, *args)
+    assert result.returncode == 2, result.stderr
+    assert "error:" in result.stderr and "Traceback" not in result.stderr
