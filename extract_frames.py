@@ -11,7 +11,7 @@ import sys
 import time
 
 from cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
-from vae import InputError, datafolder, frames, holdout
+from vae import InputError, datafolder, frames, holdout, video
 from vae.console import format_table
 
 DEFAULT_SIZE = "320x180"
@@ -109,8 +109,8 @@ def plan_sources(args, manifest):
             files=files, estimate=len(files))
 
     for path in args.video:
-        info = frames.probe_video(path)
-        crop = frames.detect_video_borders(info) if args.crop == "auto" else args.crop
+        info = video.probe_video(path)
+        crop = video.detect_video_borders(info) if args.crop == "auto" else args.crop
         frames.check_crop(crop, info.width, info.height, path)
         add("video", path, os.path.splitext(os.path.basename(path))[0], info=info, crop=crop,
             estimate=math.ceil(info.estimated_frames / args.frame_step))
@@ -129,7 +129,7 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
             try:
                 image = frames.load_image(path)
             except Exception as err:  # any undecodable file is skipped, whatever the codec says
-                warn(f"warning: skipping unreadable image {path}: {frames.first_line(err)}")
+                warn(f"warning: skipping unreadable image {path}: {video.first_line(err)}")
                 plan["skipped"] = plan.get("skipped", 0) + 1
                 continue
             split = holdout.HOLDOUT if number in held_out else holdout.TRAIN
@@ -139,7 +139,7 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
         info = plan["info"]
         stretches = holdout.VideoHoldout(info.duration, fraction)
         plan["holdout_seconds"] = stretches.as_list()
-        for index, frame in frames.video_frames(info, plan["crop"], size, fill=True,
+        for index, frame in video.video_frames(info, plan["crop"], size, fill=True,
                                                 step=frame_step):
             yield stretches.split(index / info.fps), f"{name}#{index}", frame
 

@@ -18,7 +18,7 @@ import time
 
 from cli import (finite_float, non_negative_float, parser_for, positive_int,
                  report_input_errors, unit_float, value_type)
-from vae import InputError, frames
+from vae import InputError, frames, video
 from vae.latent import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_DETAIL, DEFAULT_SMOOTHING
 
 
@@ -85,10 +85,9 @@ def process(args):
     from vae import latent, stylize
     from vae.bundle import Bundle
     from vae.console import format_table
-    from vae.video import VideoWriter
 
     started = time.time()
-    info = frames.probe_video(args.input)
+    info = video.probe_video(args.input)
     if info.duration and args.start >= info.duration:
         raise InputError(f"--start {args.start:g} s is past the end of {args.input} "
                          f"({info.duration:.2f} s)")
@@ -105,7 +104,7 @@ def process(args):
     if args.source != "auto":
         source_mean = bundle.means.mean(args.source)
 
-    crop = frames.detect_video_borders(info) if args.crop == "auto" else args.crop
+    crop = video.detect_video_borders(info) if args.crop == "auto" else args.crop
     frames.check_crop(crop, info.width, info.height, args.input)
     width, height = crop.cropped_size(info.width, info.height)
     print(f"{args.input}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s, "
@@ -124,12 +123,12 @@ def process(args):
     seconds = args.duration or max(info.duration - args.start, 0)
     estimate = max(1, round(seconds * info.fps)) if info.fps else None
     audio = args.audio and info.has_audio
-    writer = VideoWriter(output, *frame_size, info.fps, (width, height),
+    writer = video.VideoWriter(output, *frame_size, info.fps, (width, height),
                          companion=args.input, companion_start=args.start,
                          companion_duration=args.duration, audio=audio,
                          inset_crop=crop if args.inset else None)
     with writer, tqdm(total=estimate, unit="frame", desc="stylizing", dynamic_ncols=True) as bar:
-        stream = frames.video_frames(info, crop, None if args.detail > 0 else frame_size,
+        stream = video.video_frames(info, crop, None if args.detail > 0 else frame_size,
                                      start=args.start, duration=args.duration)
         count = stylize.stylize_stream(stream, transform, writer, args.batch_size,
                                        progress=bar.update)

@@ -29,8 +29,7 @@ import imageio_ffmpeg  # noqa: E402
 import numpy as np  # noqa: E402
 
 from benchmarks import machine  # noqa: E402
-from vae import bundle, configs, frames, latent, model, refiner, stylize  # noqa: E402
-from vae.video import VideoWriter  # noqa: E402
+from vae import bundle, configs, latent, model, refiner, stylize, video  # noqa: E402
 
 
 def make_bundle(folder):
@@ -76,15 +75,15 @@ def main():
     clip = os.path.join(folder, "clip.mp4")
     make_clip(clip, args.seconds)
     loaded = bundle.Bundle(make_bundle(folder))
-    info = frames.probe_video(clip)
+    info = video.probe_video(clip)
     size = (loaded.width, loaded.height)
     shift = latent.style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
     out = os.path.join(folder, "out.mp4")
 
     def writer(frame_size=size):
         extra = {"preset": args.preset} if args.preset else {}
-        return VideoWriter(out, *frame_size, info.fps, (info.width, info.height),
-                           companion=clip, audio=True, **extra)
+        return video.VideoWriter(out, *frame_size, info.fps, (info.width, info.height),
+                                 companion=clip, audio=True, **extra)
 
     def model_transform(batch):
         return loaded.stylize(batch, shift).numpy()
@@ -97,7 +96,7 @@ def main():
         frame_size = (info.width, info.height) if detail > 0 else size
         with writer(frame_size) as w:
             return stylize.stylize_stream(
-                frames.video_frames(info, size=None if detail > 0 else size), transform, w,
+                video.video_frames(info, size=None if detail > 0 else size), transform, w,
                 args.batch_size)
 
     def stylizer(detail):
@@ -108,7 +107,7 @@ def main():
     _, end_to_end_detail = timed(lambda: stream(stylizer(args.detail), args.detail))
     _, io_only = timed(lambda: stream(lambda batch: batch))
 
-    in_memory = np.stack([f for _, f in frames.video_frames(info, size=size)]) / np.float32(255)
+    in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
 
     def model_only():
         for i in range(0, len(in_memory), args.batch_size):
@@ -117,7 +116,7 @@ def main():
 
     def batch1_loop():
         with writer() as w:
-            for _, frame in frames.video_frames(info, size=size):
+            for _, frame in video.video_frames(info, size=size):
                 styled = loaded.stylize(frame[None] / np.float32(255), shift).numpy()[0]
                 w.write(np.clip(np.rint(styled * 255), 0, 255).astype(np.uint8))
     _, batch1_seconds = timed(batch1_loop)

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 import process_video  # noqa: E402
 from benchmarks import machine  # noqa: E402
-from vae import frames, latent, quality  # noqa: E402
+from vae import frames, latent, quality, video  # noqa: E402
 from vae.bundle import Bundle  # noqa: E402
 
 SETTING_KEYS = ("alpha", "beta", "detail", "smoothing")
@@ -56,8 +56,8 @@ def parse_setting(text):
 
 def load_frames(path, crop, size):
     """Every frame of a video, cropped and scaled to size, as float32 [0, 1]."""
-    info = frames.probe_video(path)
-    return np.stack([f for _, f in frames.video_frames(info, crop, size)]).astype(
+    info = video.probe_video(path)
+    return np.stack([f for _, f in video.video_frames(info, crop, size)]).astype(
         np.float32) / 255.0
 
 
@@ -100,8 +100,8 @@ def main():
 
     bundle = Bundle(args.model)
     style = bundle.style_stats()
-    info = frames.probe_video(args.clip)
-    crop = frames.detect_video_borders(info)
+    info = video.probe_video(args.clip)
+    crop = video.detect_video_borders(info)
     width, height = crop.cropped_size(info.width, info.height)
     size = analysis_size(width, height, args.analysis_width)
     model_size = (bundle.width, bundle.height)

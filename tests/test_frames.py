@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from vae import InputError, frames
+from vae import InputError, frames, video
 
 
 def test_parse_size_and_crop():
@@ -63,18 +63,18 @@ def test_load_image_converts_grey_and_alpha(tmp_path):
 
 
 def test_video_frames_streams_every_nth_frame_cropped_and_resized(media):
-    info = frames.probe_video(media["letterbox"])
+    info = video.probe_video(media["letterbox"])
     assert (info.width, info.height) == (160, 120)
-    got = list(frames.video_frames(info, frames.Crop(16, 0, 16, 0), (40, 22), step=4))
+    got = list(video.video_frames(info, frames.Crop(16, 0, 16, 0), (40, 22), step=4))
     assert [i for i, _ in got] == [0, 4, 8, 12, 16, 20, 24, 28]
     assert all(f.shape == (22, 40, 3) for _, f in got)
-    full = list(frames.video_frames(info))
+    full = list(video.video_frames(info))
     assert len(full) == 30 and full[0][1].shape == (120, 160, 3)
 
 
 def test_probe_rejects_missing_and_non_video(tmp_path):
     with pytest.raises(InputError, match="not found"):
-        frames.probe_video(str(tmp_path / "missing.mp4"))
+        video.probe_video(str(tmp_path / "missing.mp4"))
     (tmp_path / "text.mp4").write_text("hello")
     with pytest.raises(InputError, match="cannot decode"):
-        frames.probe_video(str(tmp_path / "text.mp4"))
+        video.probe_video(str(tmp_path / "text.mp4"))

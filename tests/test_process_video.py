@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, make_clip, run_script
-from vae import frames
+from vae import frames, video
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def clips(tmp_path_factory):
 def probe(path):
     """(frame count, width, height, has audio, audio seconds) of a video file."""
     count, _ = imageio_ffmpeg.count_frames_and_secs(path)
-    info = frames.probe_video(path)
+    info = video.probe_video(path)
     log = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path, "-map",
                           "0:a?", "-f", "null", "-"], capture_output=True, text=True).stderr
     times = re.findall(r"time=(\d+):(\d+):([\d.]+)", log)
@@ -88,8 +88,8 @@ def test_excerpt_lengths(runs, clips, tmp_path):
 
 
 def read_all(path):
-    info = frames.probe_video(path)
-    return np.stack([f for _, f in frames.video_frames(info)]).astype(np.float32)
+    info = video.probe_video(path)
+    return np.stack([f for _, f in video.video_frames(info)]).astype(np.float32)
 
 
 def test_smoothing_reduces_frame_to_frame_change(runs, clips, tmp_path):
@@ -196,8 +196,8 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
     from vae.gallery import to_uint8
 
     bundle = Bundle(runs["bundle"])
-    info = frames.probe_video(clips["letterbox"])
-    batch = np.stack([f for _, f in frames.video_frames(info, frames.Crop(16, 0, 16, 0),
+    info = video.probe_video(clips["letterbox"])
+    batch = np.stack([f for _, f in video.video_frames(info, frames.Crop(16, 0, 16, 0),
                                                         (bundle.width, bundle.height))][:8])
     shift = latent.style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
     plain = to_uint8(bundle.stylize(batch / np.float32(255), shift).numpy())
@@ -222,8 +222,8 @@ def test_full_detail_and_no_shift_returns_the_input(runs, clips):
     from vae.bundle import Bundle
 
     bundle = Bundle(runs["bundle"])
-    info = frames.probe_video(clips["letterbox"])
-    batch = np.stack([f for _, f in frames.video_frames(info)][:6])  # output size: 160x120
+    info = video.probe_video(clips["letterbox"])
+    batch = np.stack([f for _, f in video.video_frames(info)][:6])  # output size: 160x120
     out = stylize.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
     assert out.shape == batch.shape
     assert np.abs(out.astype(int) - batch).max() <= 1
@@ -242,8 +242,8 @@ def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
         assert result.returncode == 0, result.stderr
         assert probe(str(out))[:3] == (20, 160, 88)
         outputs[detail] = read_all(str(out)) / 255
-    info = frames.probe_video(clips["letterbox"])
-    inputs = np.stack([f for _, f in frames.video_frames(info, frames.Crop(16, 0, 16, 0))]) / 255
+    info = video.probe_video(clips["letterbox"])
+    inputs = np.stack([f for _, f in video.video_frames(info, frames.Crop(16, 0, 16, 0))]) / 255
     edges = {d: quality.edge_correlation(inputs, o) for d, o in outputs.items()}
     assert edges["1"] > 0.95  # no shift, all detail: the clip itself, up to compression
     assert edges["0"] < edges["0.7"] < edges["1"], edges

@@ -1,15 +1,10 @@
-"""Reading frames: streamed video decoding, image folders, black-border detection, resizing.
-
-Videos are decoded by the ffmpeg binary bundled with imageio-ffmpeg, one frame at a time, so a
-clip never has to fit in memory. Cropping, frame skipping and resizing run inside ffmpeg's
-filter graph: Python only ever sees the small frames it keeps.
+"""Frames as pictures: image folders, crops and black-border detection, resizing to a frame
+size. Reading and writing videos is vae/video.py's.
 """
-import logging
 import os
 from dataclasses import dataclass
 
 import imageio.v3 as iio
-import imageio_ffmpeg
 import numpy as np
 
 from vae import InputError
@@ -19,10 +14,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 # A row or column of an RGB frame counts as a black border when its mean brightness stays at or
 # below this level (0..255) in every sampled frame; compressed black is rarely exactly 0.
 BORDER_THRESHOLD = 24
-BORDER_SAMPLES = 12
-
-# imageio-ffmpeg warns whenever the output size differs from the source, which is our intent.
-logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True)
@@ -121,60 +112,6 @@ def fill_resize(image, size):
     return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
 
 
-@dataclass(frozen=True)
-class VideoInfo:
-    path: str
-    width: int
-    height: int
-    fps: float
-    duration: float
-    has_audio: bool
-
-    @property
-    def estimated_frames(self):
-        return max(1, int(round(self.fps * self.duration)))
-
-
-def probe_video(path):
-    """Open a video, read its metadata and its first frame; InputError when that is impossible."""
-    if not os.path.isfile(path):
-        raise InputError(f"video not found: {path}")
-    reader = imageio_ffmpeg.read_frames(path)
-    try:
-        meta = reader.__next__()
-        first = next(reader, None)
-    except (OSError, RuntimeError, IndexError, AttributeError, StopIteration) as err:
-        raise InputError(f"cannot decode video {path}: {first_line(err)}") from None
-    finally:
-        reader.close()
-    if first is None:
-        raise InputError(f"cannot decode video {path}: it has no video frames")
-    width, height = meta["size"]
-    return VideoInfo(path=path, width=width, height=height, fps=float(meta.get("fps") or 0.0),
-                     duration=float(meta.get("duration") or 0.0),
-                     has_audio="audio_codec" in meta)
-
-
-def first_line(err):
-    lines = [line for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__
-
-
-def read_frame_at(path, seconds):
-    """One full-size RGB frame at (or just after) the given time, or None past the end."""
-    reader = imageio_ffmpeg.read_frames(path, input_params=["-ss", f"{seconds:.3f}"],
-                                        output_params=["-frames:v", "1"])
-    try:
-        meta = next(reader)
-        data = next(reader, None)
-    finally:
-        reader.close()
-    if data is None:
-        return None
-    width, height = meta["size"]
-    return np.frombuffer(data, np.uint8).reshape(height, width, 3)
-
-
 def detect_borders(frames, threshold=BORDER_THRESHOLD):
     """The black letterbox/pillarbox borders shared by all frames, as a Crop.
 
@@ -199,58 +136,8 @@ def detect_borders(frames, threshold=BORDER_THRESHOLD):
     return Crop(top, right, bottom, left)
 
 
-def detect_video_borders(info, samples=BORDER_SAMPLES):
-    """Sample frames spread over the clip (by seeking, not decoding it all) and detect borders."""
-    duration = info.duration if info.duration > 0 else 0.0
-    times = [duration * (i + 0.5) / samples for i in range(samples)] if duration else [0.0]
-    frames = [f for f in (read_frame_at(info.path, t) for t in times) if f is not None]
-    if not frames:
-        return Crop()
-    return detect_borders(frames)
-
-
 def check_crop(crop, width, height, what):
     """InputError when crop leaves nothing of a width x height frame."""
     w, h = crop.cropped_size(width, height)
     if w < 2 or h < 2:
         raise InputError(f"crop {crop} leaves no picture of the {width}x{height} frames of {what}")
-
-
-def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, duration=None):
-    """Yield (frame_index, uint8 RGB array) for every step-th frame of a probed video, streamed.
-
-    crop removes borders first; size=(w, h) then resizes in ffmpeg (high-quality scaler, which
-    antialiases when shrinking); fill=True centre-crops to the target aspect instead of
-    stretching. start/duration (seconds) select an excerpt; frame indices count from its start.
-    """
-    filters = []
-    if step > 1:
-        filters.append(f"select=not(mod(n\\,{step}))")
-    if crop != Crop() or (size and fill):
-        filters.append(_crop_filter(info, crop, size if fill else None))
-    if size:
-        filters.append(f"scale={size[0]}:{size[1]}:flags=lanczos+accurate_rnd+full_chroma_int")
-    output = ["-fps_mode", "passthrough"] if step > 1 else []
-    if filters:
-        output += ["-vf", ",".join(filters)]
-    if duration is not None:
-        output += ["-t", f"{duration:.3f}"]
-    inputs = ["-ss", f"{start:.3f}"] if start else []
-    reader = imageio_ffmpeg.read_frames(info.path, input_params=inputs, output_params=output)
-    try:
-        meta = next(reader)
-        width, height = meta["size"]
-        for i, data in enumerate(reader):
-            yield i * step, np.frombuffer(data, np.uint8).reshape(height, width, 3)
-    finally:
-        reader.close()
-
-
-def _crop_filter(info, crop, fill_size):
-    # ffmpeg's crop filter takes w:h:x:y; in_w/in_h keep the expression valid for any input size.
-    if fill_size is None:
-        return (f"crop=in_w-{crop.left + crop.right}:in_h-{crop.top + crop.bottom}:"
-                f"{crop.left}:{crop.top}")
-    width, height = crop.cropped_size(info.width, info.height)
-    x, y, w, h = fill_region(width, height, *fill_size)
-    return f"crop={w}:{h}:{crop.left + x}:{crop.top + y}"

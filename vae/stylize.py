@@ -18,7 +18,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from vae import frames
+from vae import video
 from vae.gallery import to_uint8
 
 _DONE = object()
@@ -31,7 +31,7 @@ def clip_mean_code(bundle, info, crop, start, duration, samples=64):
     estimate = max(1, int(seconds * info.fps))
     step = max(1, estimate // samples)
     batch, codes = [], []
-    for _, frame in frames.video_frames(info, crop, (bundle.width, bundle.height), step=step,
+    for _, frame in video.video_frames(info, crop, (bundle.width, bundle.height), step=step,
                                         start=start, duration=duration):
         batch.append(frame)
         if len(batch) == 32:
