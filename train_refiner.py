@@ -100,7 +100,7 @@ class RefinerRecipe:
         return [
             Phase("pretraining", args.pretrain_steps, self.pretrain_optimizer,
                   args.pretrain_learning_rate, variables,
-                  lambda images: refiner.identity_terms(net, images)),
+                  lambda images: refiner.identity_terms(net, images), "identity_loss"),
             Phase("training", args.pretrain_steps + steps, self.optimizer, args.learning_rate,
                   variables, lambda images: refiner.loss_terms(
                       net, vae.encoder, vae.decoder, images, self.objective, training=True)),

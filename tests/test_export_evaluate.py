@@ -10,7 +10,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import REPO, read_records, run_script
+from conftest import REPO, read_records, run_main, run_script
 
 
 CHECK_IN_FRESH_PROCESS = r"""
@@ -95,7 +95,7 @@ def test_export_without_refiner_and_atomic_replace(runs, tmp_path):
 def test_export_bad_input(runs, tmp_path):
     for args in (["--vae", tmp_path / "missing"], ["--vae", runs["refiner"]],
                  ["--data", tmp_path / "nodata"]):
-        result = run_script("export_graph.py", "--out", tmp_path / "out", *args)
+        result = run_main("export_graph.py", "--out", tmp_path / "out", *args)
         assert result.returncode == 2, result.stderr
         assert "error:" in result.stderr and "Traceback" not in result.stderr
         assert not (tmp_path / "out").exists()
@@ -189,4 +189,4 @@ def test_evaluation_bad_input(tmp_path):
 
 @pytest.mark.parametrize("script", ["export_graph.py", "evaluate_embeddings.py"])
 def test_help(script):
-    assert run_script(script, "--help").returncode == 0
+    assert run_main(script, "--help").returncode == 0

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from conftest import read_records, run_script
+from conftest import read_records, run_main, run_script
 
 SIZE = "32x18"
 
@@ -145,9 +145,9 @@ def test_append_keeps_ids_and_old_shards(media, tmp_path):
     assert len(after["shards"]) == len(before["shards"]) + 1
     _, recs = read_records(out)
     assert Counter(r[1] for r in recs)[2] == 6
-    assert run_script("validate_records.py", "--data", out).returncode == 0
+    assert run_main("validate_records.py", "--data", out).returncode == 0
 
-    twice = run_script("extract_frames.py", "--out", out, "--append", "--video", media["pillarbox"])
+    twice = run_main("extract_frames.py", "--out", out, "--append", "--video", media["pillarbox"])
     assert twice.returncode == 2 and "already a source" in twice.stderr
     assert manifest_of(out) == after
 
@@ -185,7 +185,7 @@ def test_bad_input_exit_2_and_nothing_written(case, media, tmp_path):
         "holdout nan": ["--video", media["plain"], "--holdout", "nan"],
         "holdout too large": ["--video", media["plain"], "--holdout", "0.7"],
     }[case]
-    result = run_script("extract_frames.py", "--out", out, *args)
+    result = run_main("extract_frames.py", "--out", out, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error:" in result.stderr
     assert "Traceback" not in result.stderr
@@ -204,15 +204,15 @@ def test_all_paintings_unreadable_leaves_nothing(tmp_path):
 
 
 def test_validate_bad_arguments(tmp_path):
-    missing = run_script("validate_records.py", "--data", tmp_path / "none")
+    missing = run_main("validate_records.py", "--data", tmp_path / "none")
     assert missing.returncode == 2 and "error:" in missing.stderr
-    no_manifest = run_script("validate_records.py", "--data", tmp_path)
+    no_manifest = run_main("validate_records.py", "--data", tmp_path)
     assert no_manifest.returncode == 2 and "extract_frames.py" in no_manifest.stderr
     assert "Traceback" not in missing.stderr + no_manifest.stderr
-    assert run_script("validate_records.py", "--bogus").returncode == 2
+    assert run_main("validate_records.py", "--bogus").returncode == 2
 
 
 @pytest.mark.parametrize("script", ["extract_frames.py", "validate_records.py"])
 def test_help(script):
-    result = run_script(script, "--help")
+    result = run_main(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout

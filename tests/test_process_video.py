@@ -10,7 +10,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import REPO, make_clip, run_script
+from conftest import REPO, make_clip, run_main, run_script
 from vae import frames, video
 
 
@@ -47,8 +47,9 @@ def probe(path):
     return count, info.width, info.height, info.has_audio, audio_seconds
 
 
-def stylize(clip, *args, cwd=None, model):
-    return run_script("process_video.py", clip, "--model", model, *args, cwd=cwd)
+def stylize(clip, *args, cwd=None, model, runner=run_script):
+    kwargs = {"cwd": cwd} if cwd else {}
+    return runner("process_video.py", clip, "--model", model, *args, **kwargs)
 
 
 def test_default_output_keeps_frames_size_and_audio(runs, clips, tmp_path):
@@ -65,10 +66,10 @@ def test_default_output_keeps_frames_size_and_audio(runs, clips, tmp_path):
 def test_no_audio_and_silent_input(runs, clips, tmp_path):
     dropped = tmp_path / "dropped.mp4"
     assert stylize(clips["letterbox"], "-o", dropped, "--no-audio",
-                   model=runs["bundle"]).returncode == 0
+                   model=runs["bundle"], runner=run_main).returncode == 0
     assert probe(str(dropped))[3] is False
     silent = tmp_path / "silent.mp4"
-    result = stylize(clips["silent"], "-o", silent, model=runs["bundle"])
+    result = stylize(clips["silent"], "-o", silent, model=runs["bundle"], runner=run_main)
     assert result.returncode == 0, result.stderr
     count, width, height, has_audio, _ = probe(str(silent))
     assert (count, width, height, has_audio) == (10, 64, 36, False)
@@ -77,13 +78,13 @@ def test_no_audio_and_silent_input(runs, clips, tmp_path):
 def test_excerpt_lengths(runs, clips, tmp_path):
     out = tmp_path / "excerpt.mp4"
     result = stylize(clips["letterbox"], "-o", out, "--start", "0.5", "--duration", "1",
-                     model=runs["bundle"])
+                     model=runs["bundle"], runner=run_main)
     assert result.returncode == 0, result.stderr
     count, _, _, has_audio, audio_seconds = probe(str(out))
     assert count == 10 and has_audio and abs(audio_seconds - 1.0) < 0.15
     to_end = tmp_path / "to_end.mp4"
     assert stylize(clips["letterbox"], "-o", to_end, "--start", "1.5",
-                   model=runs["bundle"]).returncode == 0
+                   model=runs["bundle"], runner=run_main).returncode == 0
     assert probe(str(to_end))[0] == 5
 
 
@@ -97,7 +98,7 @@ def test_smoothing_reduces_frame_to_frame_change(runs, clips, tmp_path):
     for path, strength in ((rough, "0"), (smooth, "0.9")):
         result = stylize(clips["letterbox"], "-o", path, "--smoothing", strength,
                          "--source", "letterbox", "--no-audio", "--detail", "0",
-                         "--alpha", "0.25", "--beta", "0.5", model=runs["bundle"])
+                         "--alpha", "0.25", "--beta", "0.5", model=runs["bundle"], runner=run_main)
         assert result.returncode == 0, result.stderr
     rough_frames, smooth_frames = read_all(str(rough)), read_all(str(smooth))
     change = [np.abs(np.diff(f, axis=0)).mean() for f in (rough_frames, smooth_frames)]
@@ -110,7 +111,7 @@ def test_inset_shows_the_original_in_a_corner(runs, clips, tmp_path):
     plain, inset = tmp_path / "plain.mp4", tmp_path / "inset.mp4"
     for path, extra in ((plain, []), (inset, ["--inset"])):
         assert stylize(clips["letterbox"], "-o", path, "--smoothing", "0", *extra,
-                       model=runs["bundle"]).returncode == 0
+                       model=runs["bundle"], runner=run_main).returncode == 0
     a, b = read_all(str(plain)), read_all(str(inset))
     corner = np.abs(a[:, -20:, -38:] - b[:, -20:, -38:]).mean()
     elsewhere = np.abs(a[:, :40, :80] - b[:, :40, :80]).mean()
@@ -149,7 +150,7 @@ def test_bad_input_exit_2_no_output(case, runs, clips, tmp_path):
                  "detail above 1": ["--detail", "1.5"],
                  "detail nan": ["--detail", "nan"]}[case]
     out = tmp_path / "out.mp4"
-    result = stylize(clip, "-o", out, *extra, model=model)
+    result = stylize(clip, "-o", out, *extra, model=model, runner=run_main)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error:" in result.stderr and "Traceback" not in result.stderr
     assert not out.exists() and not (tmp_path / "out.mp4.partial.mp4").exists()
@@ -183,7 +184,7 @@ def test_ctrl_c_leaves_no_partial_file(runs, clips, tmp_path, detail):
 
 
 def test_help():
-    result = run_script("process_video.py", "--help")
+    result = run_main("process_video.py", "--help")
     assert result.returncode == 0
     for flag in ("--style", "--source", "--alpha", "--beta", "--detail", "--smoothing", "--inset",
                  "--no-audio", "--start", "--duration"):
@@ -238,7 +239,8 @@ def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
     for detail in ("0", "0.7", "1"):
         out = tmp_path / f"detail{detail}.mp4"
         result = stylize(clips["letterbox"], "-o", out, "--detail", detail, "--alpha", "0",
-                         "--beta", "0", "--smoothing", "0", "--no-audio", model=runs["bundle"])
+                         "--beta", "0", "--smoothing", "0", "--no-audio", model=runs["bundle"],
+                         runner=run_main)
         assert result.returncode == 0, result.stderr
         assert probe(str(out))[:3] == (20, 160, 88)
         outputs[detail] = read_all(str(out)) / 255

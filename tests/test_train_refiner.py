@@ -7,7 +7,7 @@ import shutil
 import imageio.v3 as iio
 import pytest
 
-from conftest import TINY, TINY_REFINER, run_script
+from conftest import TINY, TINY_REFINER, run_main, run_script
 from test_train_vae import checkpoint_steps, scalars
 
 
@@ -36,9 +36,9 @@ def folder_digest(folder):
     return digest
 
 
-def refine(data, vae, logdir, *args):
-    return run_script("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
-                      *TINY_REFINER, *args)
+def refine(data, vae, logdir, *args, runner=run_script):
+    return runner("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
+                  *TINY_REFINER, *args)
 
 
 def test_refiner_trains_resumes_and_leaves_the_vae_alone(vae_run, tmp_path):
@@ -124,8 +124,8 @@ def test_config_guard(vae_run, tmp_path):
     data, vae = vae_run
     logdir = tmp_path / "refiner"
     assert refine(data, vae, logdir, "--pretrain-steps", "0", "--steps", "2").returncode == 0
-    other = run_script("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
-                       "--filters", "16", "--batch-size", "8", "--steps", "4")
+    other = run_main("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
+                     "--filters", "16", "--batch-size", "8", "--steps", "4")
     assert other.returncode == 2 and "filters" in other.stderr
     assert "Traceback" not in other.stderr
 
@@ -138,22 +138,24 @@ def test_missing_or_wrong_vae_is_an_error(vae_run, media, tmp_path):
     shutil.copy(os.path.join(vae, "config.json"), empty / "config.json")
     cases["no checkpoint"] = empty
     other_size = tmp_path / "data64"
-    assert run_script("extract_frames.py", "--out", other_size, "--size", "64x36",
-                      "--video", media["plain"]).returncode == 0
+    assert run_main("extract_frames.py", "--out", other_size, "--size", "64x36",
+                    "--video", media["plain"]).returncode == 0
     for name, folder in cases.items():
-        result = refine(data, folder, tmp_path / f"run-{len(name)}", "--steps", "2")
+        result = refine(data, folder, tmp_path / f"run-{len(name)}", "--steps", "2",
+                        runner=run_main)
         assert result.returncode == 2, (name, result.stderr)
         assert "error:" in result.stderr and "Traceback" not in result.stderr
-    wrong_size = refine(other_size, vae, tmp_path / "run-size", "--steps", "2")
+    wrong_size = refine(other_size, vae, tmp_path / "run-size", "--steps", "2", runner=run_main)
     assert wrong_size.returncode == 2 and "32x18" in wrong_size.stderr
     refiner_as_vae = tmp_path / "refiner"
     assert refine(data, vae, refiner_as_vae, "--pretrain-steps", "0", "--steps", "1").returncode == 0
-    nested = refine(data, refiner_as_vae, tmp_path / "run-nested", "--steps", "2")
+    nested = refine(data, refiner_as_vae, tmp_path / "run-nested", "--steps", "2",
+                    runner=run_main)
     assert nested.returncode == 2 and "not a VAE run" in nested.stderr
 
 
 def test_help():
-    result = run_script("train_refiner.py", "--help")
+    result = run_main("train_refiner.py", "--help")
     assert result.returncode == 0
     for flag in ("--vae", "--pretrain-steps", "--objective", "--ssim-weight", "--input-weight",
                  "--vae-weight", "--strategy"):

@@ -12,7 +12,7 @@ import imageio_ffmpeg
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, TINY, run_script
+from conftest import REPO, TINY, run_main, run_script
 
 
 
@@ -130,8 +130,8 @@ def test_config_guard_and_non_finite_loss(data, tmp_path):
     first = train(data, logdir, "--steps", "10", "--checkpoint-every", "10", "--mixed-precision")
     assert first.returncode == 0
     assert "--mixed-precision ignored" in first.stdout  # this machine has no GPU
-    other = run_script("train_vae.py", "--data", data, "--logdir", logdir, "--filters", "8,8,32",
-                       "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8")
+    other = run_main("train_vae.py", "--data", data, "--logdir", logdir, "--filters", "8,8,32",
+                     "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8")
     assert other.returncode == 2
     assert "error:" in other.stderr and "filters" in other.stderr
     assert "Traceback" not in other.stderr
@@ -183,21 +183,21 @@ def test_two_workers_with_multiworker_strategy(data, tmp_path):
 ])
 def test_bad_arguments(data, tmp_path, args, message):
     without_cluster = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
-    result = run_script("train_vae.py", "--data", data, "--logdir", tmp_path / "run", *args,
+    result = run_main("train_vae.py", "--data", data, "--logdir", tmp_path / "run", *args,
                         env=without_cluster)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
 def test_missing_data_is_an_error(tmp_path):
-    result = run_script("train_vae.py", "--data", tmp_path / "nothing", "--logdir", tmp_path / "r")
+    result = run_main("train_vae.py", "--data", tmp_path / "nothing", "--logdir", tmp_path / "r")
     assert result.returncode == 2
     assert "extract_frames.py" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "r").exists()
 
 
 def test_help():
-    result = run_script("train_vae.py", "--help")
+    result = run_main("train_vae.py", "--help")
     assert result.returncode == 0
     for flag in ("--steps", "--epochs", "--filters", "--strategy", "--mixed-precision"):
         assert flag in result.stdout

@@ -33,7 +33,8 @@ import tensorflow as tf
 
 from vae import InputError, atomic
 from vae.gallery import stack_rows, write_png
-from vae.records import load_frames, load_manifest, make_dataset, record_count
+from vae.datafolder import load_manifest, record_count
+from vae.records import load_frames, make_dataset
 from vae.runs import CONFIG, read_config
 from vae.video import write_video
 
@@ -54,13 +55,15 @@ class Phase:
     """A stretch of training with its own optimizer and loss, up to a global step.
 
     loss_terms: images -> {term: per-image values}; the loss is their sum, averaged over the
-    global batch. The flag's learning_rate wins over the rate saved in a checkpoint."""
+    global batch, logged as loss_name (and each term by its name when there are several).
+    The flag's learning_rate wins over the rate saved in a checkpoint."""
     name: str
     until: int
     optimizer: object
     learning_rate: float
     variables: list
     loss_terms: Callable
+    loss_name: str = "loss"
 
 
 def train(args, recipe):
@@ -103,7 +106,8 @@ def train(args, recipe):
             continue
         loop.learning_rate = phase.learning_rate
         train_step = make_train_step(strategy, phase.optimizer, phase.variables,
-                                     phase.loss_terms, args.batch_size, jit_compile=jit)
+                                     phase.loss_terms, args.batch_size, jit_compile=jit,
+                                     loss_name=phase.loss_name)
         try:
             result = loop.run_until(phase.until, train_step, iterator, args.batch_size,
                                     desc=phase.name)
@@ -112,8 +116,8 @@ def train(args, recipe):
             return 1
         if result["reason"] != "done" or phase is phases[-1]:
             return report(result, args.logdir, chief)
-        print(f"{phase.name} done at step {result['step']} (loss "
-              f"{result['metrics'].get('loss', float('nan')):.4g})")
+        print(f"{phase.name} done at step {result['step']} ({phase.loss_name.replace('_', ' ')} "
+              f"{result['metrics'].get(phase.loss_name, float('nan')):.4g})")
 
 
 def batch_means(terms):
@@ -226,11 +230,11 @@ def make_optimizer(learning_rate, mixed_precision):
 
 
 def make_train_step(strategy, optimizer, variables, loss_terms, global_batch_size,
-                    jit_compile=False):
+                    jit_compile=False, loss_name="loss"):
     """A tf.function running one step on next(iterator) on every replica: the loss terms of
     the batch, averaged over the global batch, their sum's gradients (loss-scaled when the
     optimizer is a LossScaleOptimizer) applied to variables. Returns the batch means of the
-    loss and of each term, summed over replicas."""
+    loss (as loss_name) and, when there are several, of each term, summed over replicas."""
     scales_loss = hasattr(optimizer, "scale_loss")
 
     def average(values):
@@ -242,7 +246,8 @@ def make_train_step(strategy, optimizer, variables, loss_terms, global_batch_siz
             terms = {name: average(values) for name, values in loss_terms(images).items()}
             loss = tf.add_n(list(terms.values()))
             scaled = optimizer.scale_loss(loss) if scales_loss else loss
-        return tape.gradient(scaled, variables), {"loss": loss, **terms}
+        metrics = {loss_name: loss, **terms} if len(terms) > 1 else {loss_name: loss}
+        return tape.gradient(scaled, variables), metrics
 
     def replica_step(batch):
         grads, metrics = gradients(batch["image"])
