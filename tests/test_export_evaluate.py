@@ -146,6 +146,7 @@ def test_evaluation_report(runs, tmp_path):
     assert grid.shape == (6 * 20 + 2, 4 * 34 + 2, 3)
 
 
+@pytest.mark.slow
 def test_evaluation_of_a_folder_without_held_out_frames(runs, tmp_path):
     old = tmp_path / "old-data"
     shutil.copytree(runs["data"], old)

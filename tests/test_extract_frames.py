@@ -124,6 +124,7 @@ def test_validate_detects_corrupt_bytes(dataset, tmp_path):
     assert f"damaged: {shard}" in result.stderr
 
 
+@pytest.mark.slow
 def test_append_keeps_ids_and_old_shards(media, tmp_path):
     out = str(tmp_path / "data")
     first = extract(out, "--paintings", media["paintings"], "--video", media["letterbox"],

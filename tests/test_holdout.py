@@ -89,6 +89,7 @@ def test_held_out_frames_never_reach_a_training_batch(split_data):
     assert not seen & {r[3].tobytes() for r in held}
 
 
+@pytest.mark.slow
 def test_validate_checks_held_out_shards(split_data, tmp_path):
     data, _ = split_data
     good = run_script("validate_records.py", "--data", data)

@@ -163,6 +163,7 @@ def default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("detail", ["0", "0.7"])
 def test_ctrl_c_leaves_no_partial_file(runs, clips, tmp_path, detail):
     out = tmp_path / "long.mp4"
@@ -251,6 +252,7 @@ def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
     assert edges["0"] < edges["0.7"] < edges["1"], edges
 
 
+@pytest.mark.slow
 def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
     import json
 

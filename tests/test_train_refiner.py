@@ -41,6 +41,7 @@ def refine(data, vae, logdir, *args, runner=run_script):
                   *TINY_REFINER, *args)
 
 
+@pytest.mark.slow
 def test_refiner_trains_resumes_and_leaves_the_vae_alone(vae_run, tmp_path):
     data, vae = vae_run
     before = folder_digest(vae)
@@ -120,6 +121,7 @@ def test_objectives():
     assert total(seed, big, target, vae) == pytest.approx(original / (320 * 180 * 3), rel=1e-4)
 
 
+@pytest.mark.slow
 def test_config_guard(vae_run, tmp_path):
     data, vae = vae_run
     logdir = tmp_path / "refiner"
@@ -130,6 +132,7 @@ def test_config_guard(vae_run, tmp_path):
     assert "Traceback" not in other.stderr
 
 
+@pytest.mark.slow
 def test_missing_or_wrong_vae_is_an_error(vae_run, media, tmp_path):
     data, vae = vae_run
     cases = {"missing": tmp_path / "nothing"}

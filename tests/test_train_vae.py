@@ -88,6 +88,7 @@ def start_training(data, logdir, *args):
         text=True, env=dict(os.environ, PYTHONPATH=REPO))
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_at_its_last_checkpoint(data, tmp_path):
     logdir = tmp_path / "run"
     process = start_training(data, logdir, "--steps", "100000", "--checkpoint-every", "5",
@@ -109,6 +110,7 @@ def test_killed_run_resumes_at_its_last_checkpoint(data, tmp_path):
     assert again.returncode == 0 and f"{target} -> {target}" in again.stdout
 
 
+@pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_exits(data, tmp_path):
     logdir = tmp_path / "run"
     process = start_training(data, logdir, "--steps", "100000", "--checkpoint-every", "1000000",
@@ -125,6 +127,7 @@ def test_sigterm_saves_a_checkpoint_and_exits(data, tmp_path):
     assert len(steps) == 1 and steps[0] >= 10
 
 
+@pytest.mark.slow
 def test_config_guard_and_non_finite_loss(data, tmp_path):
     logdir = tmp_path / "run"
     first = train(data, logdir, "--steps", "10", "--checkpoint-every", "10", "--mixed-precision")
@@ -145,6 +148,7 @@ def test_config_guard_and_non_finite_loss(data, tmp_path):
     assert (logdir / "ckpt-10.index").read_bytes() == index
 
 
+@pytest.mark.slow
 def test_two_workers_with_multiworker_strategy(data, tmp_path):
     import socket
 
