@@ -40,10 +40,8 @@ def discard(tmp):
 
 
 @contextlib.contextmanager
-def writing(path, suffix=""):
-    """with writing(path) as tmp: write tmp; it becomes path when the block ends normally."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = partial_name(path, suffix)
+def _published(tmp, path):
+    """Yield tmp; publish it as path when the block ends normally, discard it otherwise."""
     try:
         yield tmp
     except BaseException:
@@ -52,18 +50,18 @@ def writing(path, suffix=""):
     publish(tmp, path)
 
 
-@contextlib.contextmanager
+def writing(path, suffix=""):
+    """with writing(path) as tmp: write tmp; it becomes path when the block ends normally."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return _published(partial_name(path, suffix), path)
+
+
 def writing_folder(path):
     """with writing_folder(path) as tmp: fill the folder tmp; it replaces path at the end."""
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
-    try:
-        yield tmp
-    except BaseException:
-        discard(tmp)
-        raise
-    publish(tmp, path)
+    return _published(tmp, path)
 
 
 def write_json(path, data):

@@ -3,7 +3,7 @@
 No TensorFlow here: the scripts read their flag defaults from this module, so `--help` and
 argument errors answer at once. The run folders' config.json hold these as dicts (to_dict).
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 VAE_FILTERS = (64, 64, 128, 128, 192, 256)
 VAE_KERNELS = (7, 5, 5, 3, 3, 3)
@@ -14,8 +14,24 @@ REFINER_KERNEL = 5
 OBJECTIVES = ("l1-ssim", "seed")
 
 
+class _NetworkConfig:
+    """What both network configs share: their frame size and their config.json form."""
+
+    @property
+    def frame_size(self):
+        """(width, height) of the frames the network takes and returns."""
+        return self.width, self.height
+
+    def to_dict(self):
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
 @dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(_NetworkConfig):
     width: int = 320
     height: int = 180
     filters: tuple = VAE_FILTERS
@@ -31,18 +47,6 @@ class VAEConfig:
         if min(self.filters + self.kernels) < 1 or self.code_size < 1:
             raise ValueError("filters, kernels and code size must be positive")
 
-    @property
-    def frame_size(self):
-        """(width, height) of the frames the model takes and returns."""
-        return self.width, self.height
-
-    def to_dict(self):
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data):
-        return cls(**{k: data[k] for k in ("width", "height", "filters", "kernels", "code_size")})
-
     def feature_sizes(self):
         """(height, width) of the input and after each stride-2 SAME conv: ceil halving."""
         sizes = [(self.height, self.width)]
@@ -53,7 +57,7 @@ class VAEConfig:
 
 
 @dataclass(frozen=True)
-class RefinerConfig:
+class RefinerConfig(_NetworkConfig):
     width: int = 320
     height: int = 180
     filters: int = REFINER_FILTERS
@@ -64,20 +68,6 @@ class RefinerConfig:
         object.__setattr__(self, "residual_filters", tuple(int(f) for f in self.residual_filters))
         if min((self.filters, self.kernel) + self.residual_filters) < 1:
             raise ValueError("refiner filters and kernel must be positive")
-
-    @property
-    def frame_size(self):
-        return self.width, self.height
-
-    def to_dict(self):
-        data = asdict(self)
-        data["residual_filters"] = list(self.residual_filters)
-        return data
-
-    @classmethod
-    def from_dict(cls, data):
-        return cls(**{k: data[k] for k in ("width", "height", "filters", "residual_filters",
-                                           "kernel")})
 
 
 @dataclass(frozen=True)
@@ -97,8 +87,3 @@ class RefinerObjective:
     def __post_init__(self):
         if self.name not in OBJECTIVES:
             raise ValueError(f"unknown refiner objective {self.name!r}")
-
-    @property
-    def terms(self):
-        """The names of the loss terms, whose sum is the loss."""
-        return ("toward_input", "away_from_vae") if self.name == "seed" else ("l1", "ssim")

@@ -302,11 +302,11 @@ class TrainingLoop:
         all values are finite: a blown-up update never replaces the last good checkpoint.
         Its values are logged as `fixed_batch/<name>`, a smoother curve than the training loss.
     preview: a function () -> (grid image uint8, short title) run every preview_every steps.
+    learning_rate: set by `train` for each phase; logged with the summaries when set.
     """
 
     def __init__(self, logdir, strategy, checkpoint, fixed_batch_loss, *, checkpoint_every,
-                 preview_every, summary_every=10, keep_checkpoints=3, preview=None,
-                 learning_rate=None):
+                 preview_every, summary_every=10, keep_checkpoints=3, preview=None):
         self.logdir = logdir
         self.strategy = strategy
         self.checkpoint = checkpoint
@@ -316,7 +316,7 @@ class TrainingLoop:
         self.preview_every = preview_every
         self.summary_every = summary_every
         self.preview = preview
-        self.learning_rate = learning_rate
+        self.learning_rate = None  # the running phase's, logged with the summaries
         self.progress_frames = None  # the preview grids that make up progress.mp4
         self.chief = is_chief(strategy)
         # Under MultiWorkerMirroredStrategy every worker must take part in saving; only the
