@@ -4,16 +4,22 @@
 The refiner learns to turn the VAE's blurry reconstructions back toward the real frames. Its
 objective (--objective) is l1-ssim by default: L1 and SSIM toward the real frame, which cannot
 reward noise; seed is the original loss (toward the real frame, away from the VAE's output),
-made per pixel. The VAE run folder is only read. Stop and resume exactly like train_vae.py.
+made per pixel; adversarial adds a PatchGAN discriminator to l1-ssim (a VAE-GAN refiner:
+feature matching + a small hinge GAN term), trained alongside with its own optimizer. The VAE
+run folder is only read. Stop and resume exactly like train_vae.py.
 
 Example:
   python train_refiner.py --vae runs/vae --logdir runs/refiner --steps 20000
 """
 import sys
 
-from cli import (add_training_flags, int_list, parser_for, positive_float, positive_int,
-                 report_input_errors, unit_float)
-from vae.configs import OBJECTIVES, REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS
+from cli import (add_training_flags, int_list, non_negative_float, parser_for, positive_float,
+                 positive_int, report_input_errors, unit_float)
+from vae.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, OBJECTIVES,
+                         REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS,
+                         RefinerObjective)
+
+ADVERSARIAL_ADAM = {"beta_1": 0.5}  # the usual GAN setting (Radford et al. 2016)
 
 
 def parse_args(argv):
@@ -31,13 +37,35 @@ def parse_args(argv):
                         help="l1-ssim (default): (1 - W) * L1 + W * (1 - SSIM) toward the real "
                              "frame, W = --ssim-weight; seed: --input-weight * MSE(refined, "
                              "input) + --vae-weight * s / MSE(refined, VAE output), the original "
-                             "loss per pixel (s makes it equal to 1e4 / SSE at 320x180)")
+                             "loss per pixel (s makes it equal to 1e4 / SSE at 320x180); "
+                             "adversarial: l1-ssim + --feature-weight * feature matching + "
+                             "--adversarial-weight * hinge GAN term, against a PatchGAN "
+                             "discriminator")
     parser.add_argument("--ssim-weight", type=unit_float, default=0.84, metavar="W",
                         help="l1-ssim: weight of the SSIM term, in [0, 1] (default: 0.84)")
     parser.add_argument("--input-weight", type=positive_float, default=0.6, metavar="W",
                         help="seed: weight of MSE(refined, input) (default: 0.6)")
     parser.add_argument("--vae-weight", type=positive_float, default=0.4, metavar="W",
                         help="seed: weight of the away-from-the-VAE-output term (default: 0.4)")
+    gan = parser.add_argument_group("adversarial objective")
+    gan.add_argument("--feature-weight", type=non_negative_float,
+                     default=RefinerObjective.feature_weight, metavar="W",
+                     help="weight of the distance of the discriminator's hidden activations "
+                          "for the real and the refined frame (default: "
+                          f"{RefinerObjective.feature_weight})")
+    gan.add_argument("--adversarial-weight", type=non_negative_float,
+                     default=RefinerObjective.adversarial_weight, metavar="W",
+                     help="weight of the hinge GAN term, -D(refined) (default: "
+                          f"{RefinerObjective.adversarial_weight})")
+    gan.add_argument("--discriminator-learning-rate", type=positive_float, default=2e-4,
+                     metavar="LR", help="the discriminator's Adam learning rate (default: 0.0002)")
+    gan.add_argument("--discriminator-filters", type=int_list,
+                     default=list(DISCRIMINATOR_FILTERS), metavar="N,N,...",
+                     help="feature maps of the discriminator's stride-2 convs, one per layer "
+                          f"(default: {','.join(map(str, DISCRIMINATOR_FILTERS))})")
+    gan.add_argument("--discriminator-kernel", type=positive_int, default=DISCRIMINATOR_KERNEL,
+                     metavar="K", help="kernel size of the discriminator's convs (default: "
+                                       f"{DISCRIMINATOR_KERNEL})")
     parser.add_argument("--filters", type=positive_int, default=REFINER_FILTERS, metavar="N",
                         help=f"feature maps of the full- and half-size convs "
                              f"(default: {REFINER_FILTERS})")
@@ -55,16 +83,18 @@ def parse_args(argv):
 
 class RefinerRecipe:
     """The refiner's own part of training: a frozen VAE, an identity pre-training phase, then
-    the objective on the VAE's output. vae.training.train does the rest."""
+    the objective on the VAE's output (with the adversarial objective, a discriminator and its
+    optimizer step in the same pass). vae.training.train does the rest."""
     kind = "refiner"
     preview_title = "input_vae_refined"
 
     def __init__(self, args):
         self.args = args
+        self.adversarial = args.objective == "adversarial"
 
     def prepare(self, manifest, data_dir):
         from vae import datafolder, runs
-        from vae.configs import RefinerConfig, RefinerObjective
+        from vae.configs import DiscriminatorConfig, RefinerConfig
 
         args = self.args
         self.vae = runs.load_vae(args.vae)
@@ -73,45 +103,89 @@ class RefinerRecipe:
         self.config = RefinerConfig(*datafolder.frame_size(manifest), args.filters,
                                     args.residual_filters, args.kernel)
         self.objective = RefinerObjective(args.objective, args.ssim_weight, args.input_weight,
-                                          args.vae_weight)
-        return {"model": self.config.to_dict(), "vae": self.vae.info(), "training": {
-            "pretrain_steps": args.pretrain_steps,
-            "pretrain_learning_rate": args.pretrain_learning_rate,
-            "objective": self.objective.name, "ssim_weight": self.objective.ssim_weight,
-            "input_weight": args.input_weight, "vae_weight": args.vae_weight}}
+                                          args.vae_weight, args.feature_weight,
+                                          args.adversarial_weight)
+        training = {"pretrain_steps": args.pretrain_steps,
+                    "pretrain_learning_rate": args.pretrain_learning_rate,
+                    "objective": self.objective.name, "ssim_weight": self.objective.ssim_weight,
+                    "input_weight": args.input_weight, "vae_weight": args.vae_weight}
+        sections = {"model": self.config.to_dict(), "vae": self.vae.info(), "training": training}
+        if self.adversarial:
+            self.discriminator_config = DiscriminatorConfig(args.discriminator_filters,
+                                                            args.discriminator_kernel)
+            sections["discriminator"] = self.discriminator_config.to_dict()
+            training.update(feature_weight=args.feature_weight,
+                            adversarial_weight=args.adversarial_weight,
+                            discriminator_learning_rate=args.discriminator_learning_rate)
+        return sections
 
     def build(self, make_optimizer):
-        from vae import refiner
+        from vae import adversarial, refiner
 
         self.net = refiner.build_refiner(self.config)
+        adam = ADVERSARIAL_ADAM if self.adversarial else {}
         self.pretrain_optimizer = make_optimizer(self.args.pretrain_learning_rate)
-        self.optimizer = make_optimizer(self.args.learning_rate)
+        self.optimizer = make_optimizer(self.args.learning_rate, **adam)
         for optimizer in (self.pretrain_optimizer, self.optimizer):
             optimizer.build(self.net.trainable_variables)
-        return {"refiner": self.net, "optimizer": self.optimizer,
-                "pretrain_optimizer": self.pretrain_optimizer}
+        objects = {"refiner": self.net, "optimizer": self.optimizer,
+                   "pretrain_optimizer": self.pretrain_optimizer}
+        if self.adversarial:  # not exported: the bundle holds the refiner alone
+            self.discriminator = adversarial.build_discriminator(self.discriminator_config)
+            self.discriminator_optimizer = make_optimizer(
+                self.args.discriminator_learning_rate, **adam)
+            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+            objects.update(discriminator=self.discriminator,
+                           discriminator_optimizer=self.discriminator_optimizer)
+        return objects
+
+    def loss_terms(self, images, training=False):
+        from vae import adversarial, refiner
+
+        vae = self.vae
+        if self.adversarial:
+            return adversarial.loss_terms(self.net, self.discriminator, vae.encoder, vae.decoder,
+                                          images, self.objective, training=training)
+        return refiner.loss_terms(self.net, vae.encoder, vae.decoder, images, self.objective,
+                                  training=training)
+
+    def losses(self):
+        """{loss name: the terms it sums}, the refiner's loss first."""
+        from vae import adversarial
+
+        if self.adversarial:
+            return {"loss": adversarial.REFINER_TERMS,
+                    "discriminator_loss": adversarial.DISCRIMINATOR_TERMS}
+        return None
 
     def phases(self, steps):
-        from vae import refiner
-        from vae.training import Phase
+        from vae import adversarial, refiner
+        from vae.training import Phase, Update
 
-        args, net, vae = self.args, self.net, self.vae
+        args, net = self.args, self.net
         variables = net.trainable_variables
+        updates = [Update(self.optimizer, args.learning_rate, variables)]
+        watch = None
+        if self.adversarial:
+            updates = [Update(self.optimizer, args.learning_rate, variables,
+                              adversarial.REFINER_TERMS),
+                       Update(self.discriminator_optimizer, args.discriminator_learning_rate,
+                              self.discriminator.trainable_variables,
+                              adversarial.DISCRIMINATOR_TERMS, "discriminator_loss")]
+            watch = adversarial.BalanceWatch()
         return [
-            Phase("pretraining", args.pretrain_steps, self.pretrain_optimizer,
-                  args.pretrain_learning_rate, variables,
-                  lambda images: refiner.identity_terms(net, images), "identity_loss"),
-            Phase("training", args.pretrain_steps + steps, self.optimizer, args.learning_rate,
-                  variables, lambda images: refiner.loss_terms(
-                      net, vae.encoder, vae.decoder, images, self.objective, training=True)),
+            Phase("pretraining", args.pretrain_steps,
+                  lambda images: refiner.identity_terms(net, images),
+                  [Update(self.pretrain_optimizer, args.pretrain_learning_rate, variables,
+                          loss_name="identity_loss")]),
+            Phase("training", args.pretrain_steps + steps,
+                  lambda images: self.loss_terms(images, training=True), updates, watch),
         ]
 
     def fixed_batch_loss(self, images):
-        from vae import refiner
         from vae.training import batch_means
 
-        return batch_means(refiner.loss_terms(self.net, self.vae.encoder, self.vae.decoder,
-                                              images, self.objective))
+        return batch_means(self.loss_terms(images), self.losses())
 
     def preview_rows(self, images):
         from vae import refiner

@@ -59,11 +59,12 @@ class VAERecipe:
 
     def phases(self, steps):
         from vae import model
-        from vae.training import Phase
+        from vae.training import Phase, Update
 
-        return [Phase("training", steps, self.optimizer, self.args.learning_rate, self.variables,
+        return [Phase("training", steps,
                       lambda images: model.loss_terms(self.encoder, self.decoder, images,
-                                                      training=True))]
+                                                      training=True),
+                      [Update(self.optimizer, self.args.learning_rate, self.variables)])]
 
     def fixed_batch_loss(self, images):
         from vae import model

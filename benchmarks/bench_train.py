@@ -77,7 +77,7 @@ def main():
     xla = training.use_xla(args.xla)
     variables = encoder.trainable_variables + decoder.trainable_variables
     step = training.make_train_step(
-        strategy, optimizer, variables,
+        strategy, [training.Update(optimizer, 2e-4, variables)],
         lambda images: model.loss_terms(encoder, decoder, images, training=True),
         args.batch_size, jit_compile=xla)
     if args.pipeline:

@@ -133,3 +133,17 @@ def runs(media, tmp_path_factory):
                         "--out", bundle, "--batch-size", "7")
     assert result.returncode == 0, result.stderr
     return {"data": data, "vae": vae, "refiner": refiner, "bundle": bundle, "export": result}
+
+
+@pytest.fixture(scope="session")
+def vae_run(media, tmp_path_factory):
+    """A data folder at 32x18 and a tiny VAE trained on it: (data, VAE run folder)."""
+    root = tmp_path_factory.mktemp("refiner")
+    data, vae = str(root / "data"), str(root / "vae")
+    result = run_script("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "1",
+                        "--paintings", media["paintings"], "--video", media["letterbox"])
+    assert result.returncode == 0, result.stderr
+    result = run_script("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "60",
+                        "--learning-rate", "2e-3", "--preview-every", "1000")
+    assert result.returncode == 0, result.stderr
+    return data, vae

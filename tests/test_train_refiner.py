@@ -7,22 +7,9 @@ import shutil
 import imageio.v3 as iio
 import pytest
 
-from conftest import TINY, TINY_REFINER, run_main, run_script
+from conftest import TINY_REFINER, run_main, run_script
 from test_train_vae import checkpoint_steps, scalars
 
-
-
-@pytest.fixture(scope="module")
-def vae_run(media, tmp_path_factory):
-    root = tmp_path_factory.mktemp("refiner")
-    data, vae = str(root / "data"), str(root / "vae")
-    result = run_script("extract_frames.py", "--out", data, "--size", "32x18", "--frame-step", "1",
-                        "--paintings", media["paintings"], "--video", media["letterbox"])
-    assert result.returncode == 0, result.stderr
-    result = run_script("train_vae.py", "--data", data, "--logdir", vae, *TINY, "--steps", "60",
-                        "--learning-rate", "2e-3", "--preview-every", "1000")
-    assert result.returncode == 0, result.stderr
-    return data, vae
 
 
 def folder_digest(folder):

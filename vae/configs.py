@@ -11,16 +11,13 @@ VAE_CODE_SIZE = 512
 REFINER_FILTERS = 32
 REFINER_RESIDUAL_FILTERS = (32, 64, 32)
 REFINER_KERNEL = 5
-OBJECTIVES = ("l1-ssim", "seed")
+OBJECTIVES = ("l1-ssim", "seed", "adversarial")
+DISCRIMINATOR_FILTERS = (64, 128, 256)
+DISCRIMINATOR_KERNEL = 4
 
 
-class _NetworkConfig:
-    """What both network configs share: their frame size and their config.json form."""
-
-    @property
-    def frame_size(self):
-        """(width, height) of the frames the network takes and returns."""
-        return self.width, self.height
+class _Config:
+    """A config's config.json form."""
 
     def to_dict(self):
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -28,6 +25,15 @@ class _NetworkConfig:
     @classmethod
     def from_dict(cls, data):
         return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+class _NetworkConfig(_Config):
+    """What both frame-to-frame network configs share: their frame size."""
+
+    @property
+    def frame_size(self):
+        """(width, height) of the frames the network takes and returns."""
+        return self.width, self.height
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,18 @@ class RefinerConfig(_NetworkConfig):
 
 
 @dataclass(frozen=True)
+class DiscriminatorConfig(_Config):
+    """The PatchGAN of the adversarial objective: stride-2 convs, then one logit per patch."""
+    filters: tuple = DISCRIMINATOR_FILTERS
+    kernel: int = DISCRIMINATOR_KERNEL
+
+    def __post_init__(self):
+        object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
+        if not self.filters or min(self.filters + (self.kernel,)) < 1:
+            raise ValueError("discriminator filters and kernel must be positive")
+
+
+@dataclass(frozen=True)
 class RefinerObjective:
     """What the refiner is trained to do.
 
@@ -78,11 +96,16 @@ class RefinerObjective:
     frame, the mix of Zhao et al. 2017; it pulls toward the real frame only, so it cannot
     reward noise. "seed": input_weight * MSE(refined, input) + vae_weight * SEED_AWAY_SCALE /
     MSE(refined, VAE output), the original objective made per pixel (vae/refiner.py).
+    "adversarial": the l1-ssim terms + feature_weight * the distance of a discriminator's
+    hidden activations for real and refined frames + adversarial_weight * the hinge GAN term
+    (vae/adversarial.py).
     """
     name: str = "l1-ssim"
     ssim_weight: float = 0.84
     input_weight: float = 0.6
     vae_weight: float = 0.4
+    feature_weight: float = 1.0
+    adversarial_weight: float = 0.05
 
     def __post_init__(self):
         if self.name not in OBJECTIVES:

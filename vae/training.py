@@ -12,6 +12,7 @@ the manner of Keras's fit with a model that knows its train_step:
         def prepare(self, manifest, data_dir):  # in the strategy's scope, before the run
             -> {"model": {...}, "training": {...}, ...}  # folder is checked: config.json
         def build(self, make_optimizer): -> {checkpoint name: model or optimizer}
+                                        # make_optimizer(rate, **adam) -> an Adam
         def phases(self, steps): -> [Phase, ...], the last ending at `steps`
         def fixed_batch_loss(self, images): -> {name: scalar}, inference mode
         def preview_rows(self, images): -> [images, outputs, ...]
@@ -51,19 +52,32 @@ class NonFiniteLoss(Exception):
 
 
 @dataclass
-class Phase:
-    """A stretch of training with its own optimizer and loss, up to a global step.
+class Update:
+    """One optimizer stepping some variables on the sum of some of a phase's loss terms.
 
-    loss_terms: images -> {term: per-image values}; the loss is their sum, averaged over the
-    global batch, logged as loss_name (and each term by its name when there are several).
-    The flag's learning_rate wins over the rate saved in a checkpoint."""
-    name: str
-    until: int
+    terms: the names of the terms it minimises (None: all of them); its loss is logged as
+    loss_name. The flag's learning_rate wins over the rate saved in a checkpoint."""
     optimizer: object
     learning_rate: float
     variables: list
-    loss_terms: Callable
+    terms: tuple = None
     loss_name: str = "loss"
+
+
+@dataclass
+class Phase:
+    """A stretch of training up to a global step: one forward pass per step gives the loss
+    terms, and each update (one for a plain network, two for a GAN's players) steps its own
+    variables on its own terms.
+
+    loss_terms: images -> {term: per-image values}, averaged over the global batch; each term
+    is logged by its name when there are several (terms no update names are only logged).
+    watch: (step, metrics) -> warning lines to print, or None."""
+    name: str
+    until: int
+    loss_terms: Callable
+    updates: list
+    watch: Callable = None
 
 
 def train(args, recipe):
@@ -78,7 +92,8 @@ def train(args, recipe):
         "seed": args.seed, **sections.get("training", {})}}
     resumed, dataset = start_run(args, strategy, run_config, manifest)
     with strategy.scope():
-        objects = recipe.build(lambda rate: make_optimizer(rate, args.mixed_precision))
+        objects = recipe.build(lambda rate, **adam: make_optimizer(rate, args.mixed_precision,
+                                                                   **adam))
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         checkpoint = tf.train.Checkpoint(step=step, **objects)
 
@@ -93,7 +108,8 @@ def train(args, recipe):
     phases = recipe.phases(total_steps(args.steps, args.epochs, record_count(manifest),
                                        args.batch_size))
     for phase in phases:
-        phase.optimizer.learning_rate = phase.learning_rate
+        for update in phase.updates:
+            update.optimizer.learning_rate = update.learning_rate
     announce(args.logdir, resumed, start, phases[-1].until, args.data, manifest,
              args.batch_size, strategy)
     if start == 0:
@@ -104,31 +120,34 @@ def train(args, recipe):
     for phase in phases:
         if int(step.numpy()) >= phase.until and phase is not phases[-1]:
             continue
-        loop.learning_rate = phase.learning_rate
-        train_step = make_train_step(strategy, phase.optimizer, phase.variables,
-                                     phase.loss_terms, args.batch_size, jit_compile=jit,
-                                     loss_name=phase.loss_name)
+        loop.learning_rate = phase.updates[0].learning_rate
+        train_step = make_train_step(strategy, phase.updates, phase.loss_terms,
+                                     args.batch_size, jit_compile=jit)
         try:
             result = loop.run_until(phase.until, train_step, iterator, args.batch_size,
-                                    desc=phase.name)
+                                    desc=phase.name, watch=phase.watch)
         except NonFiniteLoss as err:
             print(non_finite_message(err, args.logdir), file=sys.stderr)
             return 1
         if result["reason"] != "done" or phase is phases[-1]:
             return report(result, args.logdir, chief)
-        print(f"{phase.name} done at step {result['step']} ({phase.loss_name.replace('_', ' ')} "
-              f"{result['metrics'].get(phase.loss_name, float('nan')):.4g})")
+        loss_name = phase.updates[0].loss_name
+        print(f"{phase.name} done at step {result['step']} ({loss_name.replace('_', ' ')} "
+              f"{result['metrics'].get(loss_name, float('nan')):.4g})")
 
 
-def batch_means(terms):
-    """{term: per-image values} -> {"loss": mean of their sum, term: mean, ...}."""
+def batch_means(terms, losses=None):
+    """{term: per-image values} -> {loss name: mean of the sum of its terms, term: mean, ...};
+    losses: {loss name: term names}, default {"loss": all terms}."""
     means = {name: tf.reduce_mean(values) for name, values in terms.items()}
-    return {"loss": tf.add_n(list(means.values())), **means}
+    losses = losses or {"loss": tuple(means)}
+    return {**{name: tf.add_n([means[t] for t in names]) for name, names in losses.items()},
+            **means}
 
 
 # ---------------------------------------------------------------- run folder and its config
 
-def prepare_run(logdir, config, guarded=("kind", "model"), write=True):
+def prepare_run(logdir, config, guarded=("kind", "model", "discriminator"), write=True):
     """Check config against an existing run's config.json (resume) or write it (new run).
 
     The guarded sections must match exactly: resuming a checkpoint with another architecture
@@ -220,38 +239,44 @@ def use_xla(choice):
     return choice == "on"
 
 
-def make_optimizer(learning_rate, mixed_precision):
+def make_optimizer(learning_rate, mixed_precision, **adam):
+    """Adam (adam: its other arguments, e.g. beta_1), loss-scaled under mixed_float16."""
     import keras
 
-    optimizer = keras.optimizers.Adam(learning_rate)
+    optimizer = keras.optimizers.Adam(learning_rate, **adam)
     if mixed_precision and keras.mixed_precision.global_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
 
-def make_train_step(strategy, optimizer, variables, loss_terms, global_batch_size,
-                    jit_compile=False, loss_name="loss"):
+def make_train_step(strategy, updates, loss_terms, global_batch_size, jit_compile=False):
     """A tf.function running one step on next(iterator) on every replica: the loss terms of
-    the batch, averaged over the global batch, their sum's gradients (loss-scaled when the
-    optimizer is a LossScaleOptimizer) applied to variables. Returns the batch means of the
-    loss (as loss_name) and, when there are several, of each term, summed over replicas."""
-    scales_loss = hasattr(optimizer, "scale_loss")
+    the batch from one forward pass, averaged over the global batch; then each update's
+    gradients of the sum of its terms (loss-scaled when its optimizer is a
+    LossScaleOptimizer) applied to its variables. Returns the batch means of each update's
+    loss and, when there are several terms, of each term, summed over replicas."""
 
     def average(values):
         return tf.nn.compute_average_loss(values, global_batch_size=global_batch_size)
 
+    def scaled(update, loss):
+        return update.optimizer.scale_loss(loss) if hasattr(update.optimizer, "scale_loss") \
+            else loss
+
     @tf.function(jit_compile=jit_compile)
     def gradients(images):
-        with tf.GradientTape() as tape:
+        with tf.GradientTape(persistent=len(updates) > 1) as tape:
             terms = {name: average(values) for name, values in loss_terms(images).items()}
-            loss = tf.add_n(list(terms.values()))
-            scaled = optimizer.scale_loss(loss) if scales_loss else loss
-        metrics = {loss_name: loss, **terms} if len(terms) > 1 else {loss_name: loss}
-        return tape.gradient(scaled, variables), metrics
+            losses = [tf.add_n([terms[t] for t in (u.terms or terms)]) for u in updates]
+            targets = [scaled(u, loss) for u, loss in zip(updates, losses)]
+        grads = [tape.gradient(target, u.variables) for u, target in zip(updates, targets)]
+        metrics = {u.loss_name: loss for u, loss in zip(updates, losses)}
+        return grads, {**metrics, **terms} if len(terms) > 1 else metrics
 
     def replica_step(batch):
         grads, metrics = gradients(batch["image"])
-        optimizer.apply_gradients(zip(grads, variables))
+        for update, update_grads in zip(updates, grads):
+            update.optimizer.apply_gradients(zip(update_grads, update.variables))
         return metrics
 
     @tf.function
@@ -370,8 +395,10 @@ class TrainingLoop:
         if all(i.shape == images[-1].shape for i in images):
             write_video(os.path.join(self.logdir, PROGRESS_VIDEO), images, PROGRESS_FPS)
 
-    def run_until(self, steps, train_step, iterator, images_per_step, desc="training"):
-        """Call train_step(iterator) -> {name: scalar} until self.step reaches steps.
+    def run_until(self, steps, train_step, iterator, images_per_step, desc="training",
+                  watch=None):
+        """Call train_step(iterator) -> {name: scalar} until self.step reaches steps; watch:
+        (step, metrics) -> warning lines to print (the chief prints them).
 
         Returns a summary dict: steps done, stop reason, last metrics, images/s, checkpoint.
         """
@@ -397,6 +424,9 @@ class TrainingLoop:
                     self.step.assign_add(1)
                     step = int(self.step.numpy())
                     window_steps += 1
+                    for line in (watch(step, metrics) if watch else []):
+                        if self.chief:
+                            bar.write(line, file=sys.stderr)
                     if step % self.summary_every == 0 or step == steps:
                         now = time.time()
                         images_per_second = window_steps * images_per_step / max(now - window_start, 1e-9)
