@@ -12,7 +12,7 @@ REFINER_FILTERS = 32
 REFINER_RESIDUAL_FILTERS = (32, 64, 32)
 REFINER_KERNEL = 5
 OBJECTIVES = ("l1-ssim", "seed", "adversarial")
-DISCRIMINATOR_FILTERS = (64, 128, 256)
+DISCRIMINATOR_FILTERS = (32, 64, 128)
 DISCRIMINATOR_KERNEL = 4
 
 
@@ -104,7 +104,7 @@ class RefinerObjective:
     ssim_weight: float = 0.84
     input_weight: float = 0.6
     vae_weight: float = 0.4
-    feature_weight: float = 1.0
+    feature_weight: float = 5.0
     adversarial_weight: float = 0.05
 
     def __post_init__(self):
