@@ -72,7 +72,7 @@ class BalanceWatch:
     nothing), or the refined colours drifting from the input's. Each warning is given once,
     and again only after the condition has cleared."""
 
-    def __init__(self, window=100, high=0.95, chance=0.03, drift=0.05):
+    def __init__(self, window=100, high=0.95, chance=0.03, drift=0.03):
         self.window, self.high, self.chance, self.drift = window, high, chance, drift
         self.history = []
         self.active = set()
