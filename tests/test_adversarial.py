@@ -226,3 +226,17 @@ def test_switching_a_run_to_the_adversarial_objective_is_refused(vae_run, tmp_pa
     result = refine(data, vae, logdir, *TINY_GAN, "--steps", "2", runner=run_main)
     assert result.returncode == 2 and "discriminator" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_balance_warning_is_printed_during_a_run(vae_run, tmp_path, monkeypatch):
+    from vae import adversarial
+
+    # a watch that finds the discriminator winning after 3 steps, whatever it does
+    watch = adversarial.BalanceWatch
+    monkeypatch.setattr(adversarial, "BalanceWatch", lambda: watch(window=3, high=-1.0, drift=1.0))
+    data, vae = vae_run
+    result = refine(data, vae, tmp_path / "gan", *TINY_GAN, "--pretrain-steps", "0",
+                    "--steps", "6", runner=run_main)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning:" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("step 3: warning: the discriminator")
