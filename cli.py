@@ -6,6 +6,7 @@ import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
 from vae import InputError
+from vae.precision import PRECISIONS
 
 
 def value_type(parse):
@@ -106,8 +107,15 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000):
                         default="default",
                         help="default: one device; mirrored: all local GPUs; multiworker: "
                              "several machines described by TF_CONFIG (default: default)")
-    parser.add_argument("--mixed-precision", action="store_true",
-                        help="mixed_float16 with loss scaling (GPU only; ignored on CPU)")
+    precision = parser.add_mutually_exclusive_group()
+    precision.add_argument("--precision", choices=PRECISIONS, default="auto",
+                           help="arithmetic of the training step: auto (default) picks what the "
+                                "hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or "
+                                "AMX and on GPUs of compute capability 8.0+, float16 on 7.x "
+                                "GPUs (with loss scaling), float32 otherwise; variables, losses "
+                                "and checkpoints stay float32")
+    precision.add_argument("--mixed-precision", dest="precision", action="store_const",
+                           const="auto", help="the same as --precision auto (an older name)")
     parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                         help="compile the training step with XLA: auto (default) does on GPUs; "
                              "on CPUs TensorFlow's oneDNN kernels are faster than XLA's")

@@ -20,6 +20,7 @@ from cli import (finite_float, non_negative_float, parser_for, positive_int,
                  report_input_errors, unit_float, value_type)
 from vae import InputError, frames, video
 from vae.latent import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_DETAIL, DEFAULT_SMOOTHING
+from vae.precision import PRECISIONS
 
 
 @value_type
@@ -73,6 +74,11 @@ def parse_args(argv):
                         help="length of the excerpt (default: to the end)")
     parser.add_argument("--batch-size", type=positive_int, default=16, metavar="N",
                         help="frames per model call (default: 16)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
+                        help="arithmetic of the model: auto (default) picks bfloat16 where the "
+                             "CPU or GPU runs it natively (AVX512_BF16 or AMX; compute "
+                             "capability 8.0+), float16 on 7.x GPUs, float32 otherwise; the "
+                             "bundle on disk stays float32")
     args = parser.parse_args(argv)
     if args.duration == 0:
         parser.error("--duration must be more than 0")
@@ -82,7 +88,7 @@ def parse_args(argv):
 def process(args):
     from tqdm import tqdm
 
-    from vae import latent, stylize
+    from vae import latent, precision, stylize
     from vae.bundle import Bundle
     from vae.console import format_table
 
@@ -99,7 +105,9 @@ def process(args):
         raise InputError("the output would overwrite the input; choose another -o")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
-    bundle = Bundle(args.model)
+    arithmetic, line = precision.resolve(args.precision)
+    print(line)
+    bundle = Bundle(args.model, arithmetic)
     style_mean = bundle.means.style_mean(args.style)
     if args.source != "auto":
         source_mean = bundle.means.mean(args.source)

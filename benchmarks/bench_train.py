@@ -72,7 +72,7 @@ def main():
     config = configs.VAEConfig()
     strategy = tf.distribute.get_strategy()
     encoder, decoder = model.build_encoder(config), model.build_decoder(config)
-    optimizer = training.make_optimizer(2e-4, False)
+    optimizer = training.make_optimizer(2e-4)
     optimizer.build(encoder.trainable_variables + decoder.trainable_variables)
     xla = training.use_xla(args.xla)
     variables = encoder.trainable_variables + decoder.trainable_variables

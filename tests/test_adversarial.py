@@ -155,7 +155,7 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
                                      *TINY_REFINER, *TINY_GAN])
     recipe = train_refiner.RefinerRecipe(args)
     recipe.prepare(datafolder.load_manifest(data), data)
-    objects = recipe.build(lambda rate, **adam: training.make_optimizer(rate, False, **adam))
+    objects = recipe.build(lambda rate, **adam: training.make_optimizer(rate, **adam))
     step = tf.Variable(0, dtype=tf.int64)
     tf.train.Checkpoint(step=step, **objects).restore(path).assert_existing_objects_matched()
     assert int(step.numpy()) == stopped

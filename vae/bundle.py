@@ -134,9 +134,13 @@ def write_bundle(out_dir, module, config, means, style_stats=None):
 
 
 class Bundle:
-    """A loaded model bundle: the SavedModel's signatures, its config and latent means."""
+    """A loaded model bundle: the SavedModel's signatures, its config and latent means.
 
-    def __init__(self, folder):
+    precision: float32 runs the SavedModel as exported; bfloat16 or float16 rebuild the
+    networks from config.json under that Keras mixed policy and read the SavedModel's (float32)
+    weights into them, so the bundle on disk is the same whatever the precision."""
+
+    def __init__(self, folder, precision="float32"):
         from vae.latent import LatentMeans
 
         self.folder = folder
@@ -153,7 +157,34 @@ class Bundle:
         self.width = int(self.config["frame_size"]["width"])
         self.height = int(self.config["frame_size"]["height"])
         self.code_size = int(self.config["code_size"])
-        self.has_refiner = "refine" in self.model.signatures
+        self.signatures = set(self.model.signatures)
+        self.has_refiner = "refine" in self.signatures
+        self.precision = precision
+        if precision != "float32":
+            self.model = self._rebuild(precision)
+
+    def _rebuild(self, arithmetic):
+        """A StyleModel of the bundle's networks computing in another precision."""
+        from vae import model, precision, refiner
+        from vae.configs import RefinerConfig, VAEConfig
+
+        try:
+            vae_config = VAEConfig.from_dict(self.config["vae"]["model"])
+            refiner_config = (RefinerConfig.from_dict(self.config["refiner"]["model"])
+                              if self.has_refiner else None)
+        except (KeyError, TypeError):
+            raise InputError(f"{self.folder} predates --precision (its config.json lacks the "
+                             "networks' shapes): export it again, or use --precision float32"
+                             ) from None
+        with precision.policy(arithmetic):
+            networks = {"encoder": model.build_encoder(vae_config),
+                        "decoder": model.build_decoder(vae_config)}
+            if refiner_config:
+                networks["refiner"] = refiner.build_refiner(refiner_config)
+        weights = os.path.join(self.folder, SAVED_MODEL, "variables", "variables")
+        tf.train.Checkpoint(**networks).read(weights).expect_partial() \
+            .assert_existing_objects_matched()
+        return StyleModel(vae_config, **networks)
 
     def style_stats(self):
         """The paintings' statistics saved at export, or None (older bundles, no paintings)."""
@@ -185,7 +216,7 @@ class Bundle:
         images = tf.convert_to_tensor(images, tf.float32)
         shift = tf.convert_to_tensor(shift, tf.float32)
         if (refine or not self.has_refiner) and \
-                "stylize_and_reconstruct" in self.model.signatures:
+                "stylize_and_reconstruct" in self.signatures:
             result = self.model.stylize_and_reconstruct(images, shift)
             return result["images"], result["reconstructions"]
         z_mean = self.encode(images)["z_mean"]

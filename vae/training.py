@@ -32,7 +32,7 @@ from typing import Callable
 import imageio.v3 as iio
 import tensorflow as tf
 
-from vae import InputError, atomic
+from vae import InputError, atomic, precision
 from vae.gallery import stack_rows, write_png
 from vae.datafolder import load_manifest, record_count
 from vae.records import load_frames, make_dataset
@@ -82,6 +82,13 @@ class Phase:
 
 def train(args, recipe):
     """Run a recipe with the trainers' common flags (cli.add_training_flags); -> exit code."""
+    arithmetic, line = precision.resolve(args.precision)
+    print(line)
+    with precision.policy(arithmetic):  # before any model is built, the frozen VAE's too
+        return _train(args, recipe, arithmetic)
+
+
+def _train(args, recipe, arithmetic):
     manifest = load_manifest(args.data)
     strategy = make_strategy(args.strategy)
     chief = is_chief(strategy)
@@ -89,11 +96,10 @@ def train(args, recipe):
         sections = recipe.prepare(manifest, args.data)
     run_config = {"kind": recipe.kind, **sections, "training": {
         "data": args.data, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "seed": args.seed, **sections.get("training", {})}}
+        "seed": args.seed, "precision": arithmetic, **sections.get("training", {})}}
     resumed, dataset = start_run(args, strategy, run_config, manifest)
     with strategy.scope():
-        objects = recipe.build(lambda rate, **adam: make_optimizer(rate, args.mixed_precision,
-                                                                   **adam))
+        objects = recipe.build(make_optimizer)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         checkpoint = tf.train.Checkpoint(step=step, **objects)
 
@@ -220,18 +226,6 @@ def worker_name(strategy):
     return f"{resolver.task_type}-{resolver.task_id}"
 
 
-def setup_mixed_precision(enabled):
-    """mixed_float16 on GPUs; returns a line to print. CPUs gain nothing from float16."""
-    import keras
-
-    if not enabled:
-        return None
-    if not tf.config.list_physical_devices("GPU"):
-        return "--mixed-precision ignored: no GPU, training in float32"
-    keras.mixed_precision.set_global_policy("mixed_float16")
-    return "mixed precision: mixed_float16 compute, float32 variables, dynamic loss scaling"
-
-
 def use_xla(choice):
     """--xla auto|on|off -> bool; auto compiles only where a GPU is present."""
     if choice == "auto":
@@ -239,12 +233,13 @@ def use_xla(choice):
     return choice == "on"
 
 
-def make_optimizer(learning_rate, mixed_precision, **adam):
-    """Adam (adam: its other arguments, e.g. beta_1), loss-scaled under mixed_float16."""
+def make_optimizer(learning_rate, **adam):
+    """Adam (adam: its other arguments, e.g. beta_1); loss-scaled under mixed_float16, whose
+    small gradients would otherwise underflow (bfloat16 has float32's range: no need)."""
     import keras
 
     optimizer = keras.optimizers.Adam(learning_rate, **adam)
-    if mixed_precision and keras.mixed_precision.global_policy().name == "mixed_float16":
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
 
@@ -477,13 +472,10 @@ def distributed_dataset(strategy, data_dir, manifest, batch_size, seed):
 
 def start_run(args, strategy, run_config, manifest):
     """What every trainer does before building its models: check or write config.json, set
-    the precision policy and the seed, and open the distributed input. -> (resumed, dataset)"""
+    the seed, and open the distributed input. -> (resumed, dataset)"""
     import keras
 
     resumed = prepare_run(args.logdir, run_config, write=is_chief(strategy))
-    note = setup_mixed_precision(args.mixed_precision)
-    if note:
-        print(note)
     keras.utils.set_random_seed(args.seed)
     return resumed, distributed_dataset(strategy, args.data, manifest, args.batch_size, args.seed)
 
