@@ -101,7 +101,10 @@ def _train(args, recipe, arithmetic):
     with strategy.scope():
         objects = recipe.build(make_optimizer)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        checkpoint = tf.train.Checkpoint(step=step, **objects)
+        # A LossScaleOptimizer (float16) is saved as its inner Adam: the same checkpoint in every
+        # precision, so a run resumes in another one (the loss scale adapts again in a few steps).
+        checkpoint = tf.train.Checkpoint(step=step, **{
+            name: getattr(o, "inner_optimizer", o) for name, o in objects.items()})
 
     fixed_frames = load_frames(args.data, manifest, PREVIEW_FRAMES)
     loop = TrainingLoop(args.logdir, strategy, checkpoint,
