@@ -10,9 +10,11 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
 - model_only: batched stylize on frames already in memory, frames/s;
 - decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
 - ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
-- batch1_loop: a frame-by-frame loop (decode one, stylize one, write one), frames/s.
+- batch1_loop: a frame-by-frame loop (decode one, stylize one, write one), frames/s;
+- by_precision: end to end with --detail 0 and with detail, and model only, in float32 and in
+  the precision --precision auto picks here (with the CPU flags that decided it).
 
-  python benchmarks/bench_process.py [--seconds 4] [--batch-size 16]
+  python benchmarks/bench_process.py [--seconds 4] [--batch-size 16] [--precisions float32,auto]
 """
 import argparse
 import json
@@ -42,7 +44,8 @@ def make_bundle(folder):
     out = os.path.join(folder, "bundle")
     bundle.write_bundle(out, bundle.StyleModel(config, encoder, decoder, net),
                         {"frame_size": {"width": config.width, "height": config.height},
-                         "code_size": config.code_size}, means)
+                         "code_size": config.code_size, "vae": {"model": config.to_dict()},
+                         "refiner": {"model": configs.RefinerConfig().to_dict()}}, means)
     return out
 
 
@@ -66,6 +69,9 @@ def main():
     parser.add_argument("--seconds", type=float, default=4.0, help="clip length (25 fps)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--preset", default=None, help="x264 preset (default: the writer's)")
+    parser.add_argument("--precisions", default="float32,auto",
+                        help="comma-separated precisions to time end to end side by side, as "
+                             "--precision takes them (default: float32,auto)")
     parser.add_argument("--detail", type=float, default=latent.DEFAULT_DETAIL,
                         help="detail of the detail-transfer run "
                              f"(default: {latent.DEFAULT_DETAIL:g})")
@@ -74,7 +80,8 @@ def main():
     folder = tempfile.mkdtemp(prefix="bench-process-")
     clip = os.path.join(folder, "clip.mp4")
     make_clip(clip, args.seconds)
-    loaded = bundle.Bundle(make_bundle(folder))
+    bundle_folder = make_bundle(folder)
+    loaded = bundle.Bundle(bundle_folder)
     info = video.probe_video(clip)
     size = (loaded.width, loaded.height)
     shift = latent.style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
@@ -122,8 +129,29 @@ def main():
     _, batch1_seconds = timed(batch1_loop)
 
     floor = max(model_seconds, io_only)
+    about = machine.describe()
+    by_precision = {}
+    for name in args.precisions.split(","):
+        arithmetic = about["auto_precision"] if name == "auto" else name
+        if arithmetic == "float32" or arithmetic in by_precision:
+            continue
+        loaded = bundle.Bundle(bundle_folder, arithmetic)  # what stylizer and model_only use
+        stylizer(args.detail)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
+        _, low = timed(lambda: stream(stylizer(0.0)))
+        _, low_detail = timed(lambda: stream(stylizer(args.detail), args.detail))
+        _, low_model = timed(model_only)
+        by_precision[arithmetic] = {
+            "end_to_end_frames_per_second": round(count / low, 2),
+            "end_to_end_detail_frames_per_second": round(count / low_detail, 2),
+            "model_only_frames_per_second": round(count / low_model, 2),
+            "end_to_end_speed_vs_float32": round(end_to_end / low, 3)}
+    by_precision = {"float32": {
+        "end_to_end_frames_per_second": round(count / end_to_end, 2),
+        "end_to_end_detail_frames_per_second": round(count / end_to_end_detail, 2),
+        "model_only_frames_per_second": round(count / model_seconds, 2),
+        "end_to_end_speed_vs_float32": 1.0}, **by_precision}
     print(json.dumps({
-        "benchmark": "process_video", **machine.describe(), "clip": f"{info.width}x{info.height}, "
+        "benchmark": "process_video", **about, "clip": f"{info.width}x{info.height}, "
         f"{count} frames, audio", "model_frame": f"{loaded.width}x{loaded.height}",
         "batch_size": args.batch_size,
         "end_to_end_frames_per_second": round(count / end_to_end, 2),
@@ -133,6 +161,7 @@ def main():
         "decode_encode_only_frames_per_second": round(count / io_only, 2),
         "ratio_end_to_end_to_slower_floor": round(end_to_end / floor, 3),
         "batch1_loop_frames_per_second": round(count / batch1_seconds, 2),
+        "by_precision": by_precision,
     }, indent=2))
 
 

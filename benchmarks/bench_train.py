@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Training-step speed of the full-size VAE against this machine's float32 matmul peak.
 
-Prints one JSON object: images/s of a training step (batch 50, 320x180, default filters), the
-model's training FLOPs per image, the measured matmul peak (GFLOP/s) and the fraction of that
-peak the step reaches. The step runs exactly as in train_vae.py (same step function, same
+Prints one JSON object: images/s of a training step (batch 50, 320x180, default filters) in
+float32 and in the precision --precision auto picks here (side by side, with the CPU flags
+that decided it), the model's training FLOPs per image, the measured float32 matmul peak
+(GFLOP/s) and the fraction of that peak each step reaches. The step runs exactly as in train_vae.py (same step function, same
 optimizer), on frames already in memory, so the number is the model's, not the disk's;
 --pipeline also feeds it through the real tf.data reader over generated records.
 
   python benchmarks/bench_train.py [--steps 10] [--xla auto|on|off] [--pipeline]
+      [--precisions float32,auto]
 """
 import argparse
 import json
@@ -22,7 +24,8 @@ import vae  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from vae import configs, datafolder, model, records, training  # noqa: E402
+from benchmarks import machine  # noqa: E402
+from vae import configs, datafolder, model, precision, records, training  # noqa: E402
 
 
 def matmul_peak(n=2048, repeats=10, trials=7):
@@ -65,21 +68,14 @@ def main():
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                         help="as in train_vae.py (default: auto, on only with a GPU)")
+    parser.add_argument("--precisions", default="float32,auto",
+                        help="comma-separated precisions to time side by side, as "
+                             "--precision takes them (default: float32,auto)")
     parser.add_argument("--pipeline", action="store_true",
                         help="read batches through records.make_dataset from generated shards")
     args = parser.parse_args()
 
     config = configs.VAEConfig()
-    strategy = tf.distribute.get_strategy()
-    encoder, decoder = model.build_encoder(config), model.build_decoder(config)
-    optimizer = training.make_optimizer(2e-4)
-    optimizer.build(encoder.trainable_variables + decoder.trainable_variables)
-    xla = training.use_xla(args.xla)
-    variables = encoder.trainable_variables + decoder.trainable_variables
-    step = training.make_train_step(
-        strategy, [training.Update(optimizer, 2e-4, variables)],
-        lambda images: model.loss_terms(encoder, decoder, images, training=True),
-        args.batch_size, jit_compile=xla)
     if args.pipeline:
         folder = tempfile.mkdtemp(prefix="bench-train-")
         manifest = write_records(folder, 4 * args.batch_size, config.width, config.height)
@@ -87,29 +83,50 @@ def main():
     else:
         images = tf.random.uniform((args.batch_size, config.height, config.width, 3))
         dataset = tf.data.Dataset.from_tensors({"image": images}).repeat()
-    iterator = iter(dataset)
-
-    for _ in range(2):  # compile and warm up
-        step(iterator)["loss"].numpy()
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        loss = step(iterator)["loss"]
-    loss.numpy()
-    seconds = time.perf_counter() - start
-
-    images_per_second = args.steps * args.batch_size / seconds
+    xla = training.use_xla(args.xla)
     flops = model.training_flops_per_image(config)
     peak = matmul_peak()
+    about = machine.describe()
+    rows = {}
+    for name in args.precisions.split(","):
+        arithmetic = about["auto_precision"] if name == "auto" else name
+        if arithmetic not in rows:
+            images_per_second = time_steps(config, arithmetic, dataset, xla, args)
+            rows[arithmetic] = {
+                "images_per_second": round(images_per_second, 2),
+                "achieved_gflop_per_second": round(images_per_second * flops / 1e9, 1),
+                "fraction_of_float32_peak": round(images_per_second * flops / 1e9 / peak, 3)}
+    auto = rows.get(about["auto_precision"], {}).get("images_per_second")
     print(json.dumps({
-        "benchmark": "train_vae step", "device": "GPU" if tf.config.list_physical_devices("GPU")
-        else f"CPU ({os.cpu_count()} cores)", "frame": f"{config.width}x{config.height}",
+        "benchmark": "train_vae step", **about, "frame": f"{config.width}x{config.height}",
         "batch_size": args.batch_size, "xla": xla, "input": "tf.data records" if args.pipeline
-        else "in memory", "images_per_second": round(images_per_second, 2),
-        "training_gflop_per_image": round(flops / 1e9, 3),
-        "achieved_gflop_per_second": round(images_per_second * flops / 1e9, 1),
-        "matmul_peak_gflop_per_second": round(peak, 1),
-        "fraction_of_peak": round(images_per_second * flops / 1e9 / peak, 3),
+        else "in memory", "training_gflop_per_image": round(flops / 1e9, 3),
+        "matmul_peak_gflop_per_second": round(peak, 1), "by_precision": rows,
+        "auto_to_float32_speed": round(auto / rows["float32"]["images_per_second"], 3)
+        if auto and "float32" in rows else None,
     }, indent=2))
+
+
+def time_steps(config, arithmetic, dataset, xla, args):
+    """images/s of train_vae.py's step in one precision."""
+    strategy = tf.distribute.get_strategy()
+    with precision.policy(arithmetic):
+        encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+        variables = encoder.trainable_variables + decoder.trainable_variables
+        optimizer = training.make_optimizer(2e-4)
+        optimizer.build(variables)
+        step = training.make_train_step(
+            strategy, [training.Update(optimizer, 2e-4, variables)],
+            lambda images: model.loss_terms(encoder, decoder, images, training=True),
+            args.batch_size, jit_compile=xla)
+        iterator = iter(dataset)
+        for _ in range(2):  # compile and warm up
+            step(iterator)["loss"].numpy()
+        start = time.perf_counter()
+        for _ in range(args.steps):
+            loss = step(iterator)["loss"]
+        loss.numpy()
+        return args.steps * args.batch_size / (time.perf_counter() - start)
 
 
 if __name__ == "__main__":

@@ -2,22 +2,17 @@
 and only next to the CPU features that decide them."""
 import os
 
-import tensorflow as tf
-
 FEATURES = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
 def describe():
-    """{"device": ..., "cpu_flags": [the vector features present]}."""
-    flags = set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    break
-    except OSError:
-        pass
-    gpus = tf.config.list_physical_devices("GPU")
-    return {"device": "GPU" if gpus else f"CPU ({os.cpu_count()} cores)",
-            "cpu_flags": [f for f in FEATURES if f in flags]}
+    """{"device": ..., "cpu_flags": [the vector features present], "auto_precision": what
+    --precision auto picks here, and why}."""
+    from vae import precision
+
+    capability, flags = precision.local_hardware()
+    auto, why = precision.choose(capability, flags)
+    device = (f"GPU (compute capability {capability[0]}.{capability[1]})" if capability
+              else f"CPU ({os.cpu_count()} cores)")
+    return {"device": device, "cpu_flags": [f for f in FEATURES if f in flags],
+            "auto_precision": auto, "auto_precision_why": why}
