@@ -152,25 +152,9 @@ def test_config_guard_and_non_finite_loss(data, tmp_path):
 
 @pytest.mark.slow
 def test_two_workers_with_multiworker_strategy(data, tmp_path):
-    import socket
-
-    ports = []
-    for _ in range(2):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     logdir = tmp_path / "run"
-    workers = []
-    for index in range(2):
-        env = dict(os.environ, PYTHONPATH=REPO,
-                   TF_CONFIG=json.dumps({"cluster": cluster,
-                                         "task": {"type": "worker", "index": index}}))
-        workers.append(subprocess.Popen(
-            [sys.executable, os.path.join(REPO, "train_vae.py"), "--data", data, "--logdir",
-             str(logdir), *TINY, "--steps", "12", "--checkpoint-every", "6",
-             "--preview-every", "6", "--strategy", "multiworker"],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    workers = start_workers(data, logdir, "--steps", "12", "--checkpoint-every", "6",
+                            "--preview-every", "6")
     outputs = [w.communicate(timeout=400) for w in workers]
     for worker, (out, err) in zip(workers, outputs):
         assert worker.returncode == 0, err
@@ -207,3 +191,53 @@ def test_help():
     assert result.returncode == 0
     for flag in ("--steps", "--epochs", "--filters", "--strategy", "--mixed-precision"):
         assert flag in result.stdout
+
+
+def start_workers(data, logdir, *args):
+    """Two train_vae.py workers of one MultiWorkerMirroredStrategy cluster on 127.0.0.1."""
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    workers = []
+    for index in range(2):
+        env = dict(os.environ, PYTHONPATH=REPO,
+                   TF_CONFIG=json.dumps({"cluster": cluster,
+                                         "task": {"type": "worker", "index": index}}))
+        workers.append(subprocess.Popen(
+            [sys.executable, os.path.join(REPO, "train_vae.py"), "--data", data, "--logdir",
+             str(logdir), *TINY, "--strategy", "multiworker", *map(str, args)],
+            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return workers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signalled", [0, 1])  # the chief, or the other worker
+def test_a_signal_on_one_worker_stops_both(data, tmp_path, signalled):
+    logdir = tmp_path / "run"
+    workers = start_workers(data, logdir, "--steps", "100000", "--checkpoint-every", "1000000",
+                            "--preview-every", "1000000")
+    deadline = time.time() + 300
+    while not scalars(str(logdir), "loss") and time.time() < deadline:  # training has begun
+        assert all(w.poll() is None for w in workers), [w.communicate() for w in workers]
+        time.sleep(0.5)
+    workers[signalled].send_signal(signal.SIGTERM)
+    outputs = [w.communicate(timeout=120) for w in workers]
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 128 + signal.SIGTERM, err
+        assert "Traceback" not in err
+    assert "another worker was stopped" in outputs[1 - signalled][1]
+    [stopped] = checkpoint_steps(logdir)  # one checkpoint, by the chief, at the same step
+    assert f"stopped by SIGTERM at step {stopped}" in outputs[0][1]
+    assert f"stopped by SIGTERM at step {stopped}" in outputs[1][1]
+
+    workers = start_workers(data, logdir, "--steps", stopped + 3)
+    outputs = [w.communicate(timeout=300) for w in workers]
+    for worker, (out, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err
+        assert f"resuming {logdir} from step {stopped}" in out
+    assert checkpoint_steps(logdir)[-1] == stopped + 3

@@ -45,6 +45,7 @@ PREVIEW_DIR = "previews"
 PROGRESS_FPS = 4
 PREVIEW_FRAMES = 6
 STRATEGIES = ("default", "mirrored", "multiworker")
+STOP = "stop_requested"  # the training step's all-reduced stop flag
 
 
 class NonFiniteLoss(Exception):
@@ -252,7 +253,8 @@ def make_train_step(strategy, updates, loss_terms, global_batch_size, jit_compil
     the batch from one forward pass, averaged over the global batch; then each update's
     gradients of the sum of its terms (loss-scaled when its optimizer is a
     LossScaleOptimizer) applied to its variables. Returns the batch means of each update's
-    loss and, when there are several terms, of each term, summed over replicas."""
+    loss and, when there are several terms, of each term, summed over replicas, and STOP,
+    the sum of every worker's stop request."""
 
     def average(values):
         return tf.nn.compute_average_loss(values, global_batch_size=global_batch_size)
@@ -271,15 +273,19 @@ def make_train_step(strategy, updates, loss_terms, global_batch_size, jit_compil
         metrics = {u.loss_name: loss for u, loss in zip(updates, losses)}
         return grads, {**metrics, **terms} if len(terms) > 1 else metrics
 
-    def replica_step(batch):
+    def replica_step(batch, stop):
         grads, metrics = gradients(batch["image"])
         for update, update_grads in zip(updates, grads):
             update.optimizer.apply_gradients(zip(update_grads, update.variables))
-        return metrics
+        return {**metrics, STOP: stop}
 
     @tf.function
-    def train_step(iterator):
-        per_replica = strategy.run(replica_step, args=(next(iterator),))
+    def train_step(iterator, stop=0.0):
+        """stop: this worker's request to stop (a signal number, or 0); summed with the other
+        workers' in the same collective as the loss, so that every worker sees it after the
+        same step."""
+        per_replica = strategy.run(replica_step, args=(next(iterator),
+                                                      tf.cast(stop, tf.float32)))
         return {k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
                 for k, v in per_replica.items()}
 
@@ -410,11 +416,9 @@ class TrainingLoop:
                                             dynamic_ncols=True, disable=not self.chief) as bar:
             try:
                 while int(self.step.numpy()) < steps:
-                    if signals.received is not None:
-                        reason = signal.Signals(signals.received).name
-                        break
-                    values = train_step(iterator)
+                    values = train_step(iterator, tf.constant(float(signals.received or 0)))
                     metrics = {k: float(v) for k, v in values.items()}
+                    stop = metrics.pop(STOP, 0.0) > 0
                     if not all(math.isfinite(v) for v in metrics.values()):
                         raise NonFiniteLoss(
                             f"non-finite loss at step {int(self.step.numpy())}: "
@@ -438,6 +442,12 @@ class TrainingLoop:
                         self.save()
                     if self.preview_every and step % self.preview_every == 0:
                         self.write_preview()
+                    if stop:  # a signal here or on another worker: all stop at this step
+                        reason = signal.Signals(signals.received or signal.SIGTERM).name
+                        if signals.received is None:
+                            print(f"step {step}: another worker was stopped by a signal; "
+                                  "stopping too", file=sys.stderr)
+                        break
             except KeyboardInterrupt:
                 reason = "SIGINT"
             except NonFiniteLoss:
