@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from cli import finite_float, parser_for, positive_int, report_input_errors, unit_float
-from vae import atomic
+from vae import atomic, storage
 from vae.latent import DEFAULT_DETAIL
 
 SHOW = 6  # frames per picture row
@@ -72,7 +72,7 @@ def report_embeddings(args):
     manifest = datafolder.load_manifest(args.data)
     datafolder.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
     out = args.out or os.path.join(args.model, "evaluation")
-    os.makedirs(out, exist_ok=True)
+    storage.makedirs(out)
     rng = np.random.default_rng(args.seed)
     sources = {s["id"]: s for s in manifest["sources"]}
     frames = records.sample_by_source(args.data, manifest, args.samples)

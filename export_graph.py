@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from cli import parser_for, positive_int, report_input_errors
-from vae import InputError
+from vae import InputError, storage
 
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
 TOLERANCE = 1e-4
@@ -58,7 +58,7 @@ def export(args):
     trained_refiner, refiner = None, None
     if args.no_refiner:
         print("--no-refiner: exporting the VAE alone")
-    elif not os.path.exists(args.refiner):
+    elif not storage.exists(args.refiner):
         print(f"no refiner run at {args.refiner}: exporting the VAE alone "
               "(process_video.py will not refine)")
     else:

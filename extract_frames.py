@@ -11,7 +11,7 @@ import sys
 import time
 
 from cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
-from vae import InputError, datafolder, frames, holdout, video
+from vae import InputError, datafolder, frames, holdout, storage, video
 from vae.console import format_table
 
 DEFAULT_SIZE = "320x180"
@@ -62,7 +62,7 @@ def parse_args(argv):
 def load_existing(args):
     """The manifest to extend (with --append) or a new one; refuses to clobber existing data."""
     manifest_path = os.path.join(args.out, datafolder.MANIFEST)
-    exists = os.path.exists(manifest_path)
+    exists = storage.exists(manifest_path)
     if exists and not args.append:
         raise InputError(f"{manifest_path} already exists: pass --append to add sources to it, "
                          "or choose another --out")

@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from cli import parser_for, report_input_errors
-from vae import InputError, datafolder
+from vae import InputError, datafolder, storage
 from vae.console import format_table
 from vae.gallery import make_grid, write_png
 
@@ -65,7 +65,7 @@ def check_shard_file(data_dir, shard, width, height, source_ids, visit):
     from vae import records
 
     path = os.path.join(data_dir, shard["file"])
-    if not os.path.isfile(path):
+    if not storage.exists(path) or storage.isdir(path):
         return ["file is missing"]
     problems = []
     if records.file_sha256(path) != shard["sha256"]:
@@ -81,7 +81,7 @@ def validate(args):
     from tqdm import tqdm
 
     started = time.time()
-    if not os.path.isdir(args.data):
+    if not storage.isdir(args.data):
         raise InputError(f"data folder not found: {args.data}")
     manifest = datafolder.load_manifest(args.data)
     width, height = datafolder.frame_size(manifest)

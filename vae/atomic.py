@@ -3,12 +3,17 @@
 Everything the project writes goes to a temporary name beside the target and is renamed into
 place at the end; a failure or Ctrl-C in between removes the temporary and leaves whatever was
 there before. The rename is atomic on one file system, so readers see the old or the new.
+A target on another file system (gs://, ram://, ...: vae/storage.py) is written to a local
+temporary and copied into place at the end: object stores have no atomic rename, so there a
+reader can see a folder half copied (a file is copied whole).
 """
 import contextlib
 import json
 import os
 import shutil
 import tempfile
+
+from vae import storage
 
 
 def partial_name(path, suffix=""):
@@ -19,7 +24,13 @@ def partial_name(path, suffix=""):
 
 def publish(tmp, path):
     """Move a finished temporary file (or folder) to its name; an existing folder there is
-    swapped out first and removed afterwards."""
+    swapped out first and removed afterwards. tmp is local; path may be on any file system."""
+    if not storage.is_local(path):
+        if storage.isdir(path):
+            storage.remove(path)
+        storage.copy_tree(tmp, path)
+        discard(tmp)
+        return
     if not os.path.isdir(path):
         os.replace(tmp, path)
         return
@@ -50,17 +61,30 @@ def _published(tmp, path):
     publish(tmp, path)
 
 
+def temporary_name(path, suffix=""):
+    """Where to write path before publish(): beside it, or a local temporary file when path is
+    on another file system (so that any tool, ffmpeg too, can write it). Makes path's folder."""
+    storage.makedirs(storage.parent(path))
+    if storage.is_local(path):
+        return partial_name(path, suffix)
+    handle, tmp = tempfile.mkstemp(prefix=f"{os.path.basename(path)}.partial-", suffix=suffix)
+    os.close(handle)
+    return tmp
+
+
 def writing(path, suffix=""):
-    """with writing(path) as tmp: write tmp; it becomes path when the block ends normally."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return _published(partial_name(path, suffix), path)
+    """with writing(path) as tmp: write the local file tmp; it becomes path when the block ends
+    normally."""
+    return _published(temporary_name(path, suffix), path)
 
 
 def writing_folder(path):
-    """with writing_folder(path) as tmp: fill the folder tmp; it replaces path at the end."""
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
+    """with writing_folder(path) as tmp: fill the local folder tmp; it replaces path at the
+    end."""
+    parent = storage.parent(path)
+    storage.makedirs(parent)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-",
+                           dir=parent if storage.is_local(path) else None)
     return _published(tmp, path)
 
 

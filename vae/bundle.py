@@ -10,13 +10,14 @@ Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read
   style_stats.npz       the paintings' colour and texture statistics (vae/quality.py), when
                         the data had paintings
 """
+import io
 import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from vae import InputError, atomic
+from vae import InputError, atomic, storage
 
 SAVED_MODEL = "saved_model"
 FROZEN = "frozen"
@@ -144,11 +145,10 @@ class Bundle:
         from vae.latent import LatentMeans
 
         self.folder = folder
-        if not os.path.isdir(folder):
+        if not storage.isdir(folder):
             raise InputError(f"model bundle not found: {folder} (run export_graph.py first)")
         try:
-            with open(os.path.join(folder, CONFIG)) as f:
-                self.config = json.load(f)
+            self.config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
             self.means = LatentMeans.load(os.path.join(folder, MEANS))
             self.model = tf.saved_model.load(os.path.join(folder, SAVED_MODEL))
         except (OSError, ValueError, KeyError, tf.errors.OpError) as err:
@@ -189,9 +189,9 @@ class Bundle:
     def style_stats(self):
         """The paintings' statistics saved at export, or None (older bundles, no paintings)."""
         path = os.path.join(self.folder, STYLE_STATS)
-        if not os.path.exists(path):
+        if not storage.exists(path):
             return None
-        with np.load(path) as data:
+        with np.load(io.BytesIO(storage.read_bytes(path))) as data:
             return {name: data[name] for name in data.files}
 
     def encode(self, images):

@@ -5,7 +5,7 @@ Plain JSON, no TensorFlow: scripts read it before (or without) loading any model
 import json
 import os
 
-from vae import InputError, atomic
+from vae import InputError, atomic, storage
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -36,8 +36,7 @@ def source_count(source, split="train"):
 
 def read_manifest(data_dir):
     """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid."""
-    with open(os.path.join(data_dir, MANIFEST)) as f:
-        manifest = json.load(f)
+    manifest = json.loads(storage.read_text(os.path.join(data_dir, MANIFEST)))
     for key in ("frame_size", "sources", "shards"):
         if key not in manifest:
             raise ValueError(f"{MANIFEST} has no '{key}'")

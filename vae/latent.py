@@ -3,9 +3,11 @@
 Means and the codes of frames being stylised use z_mean, never a sampled z: a sample carries
 noise that shows up as flicker in video (docs/design.md, "Latent codes").
 """
+import io
+
 import numpy as np
 
-from vae import InputError
+from vae import InputError, storage
 
 # process_video.py's defaults, chosen with benchmarks/bench_quality.py on the demo (README,
 # "Choosing the settings"): how far the codes move, and how much of each frame's own detail
@@ -33,7 +35,7 @@ class LatentMeans:
 
     @classmethod
     def load(cls, path):
-        with np.load(path) as data:
+        with np.load(io.BytesIO(storage.read_bytes(path))) as data:
             return cls(data["ids"], data["names"], data["kinds"], data["counts"], data["means"])
 
     def summary(self):

@@ -13,7 +13,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from vae import atomic, datafolder
+from vae import atomic, datafolder, storage
 
 COMPRESSION = "GZIP"
 
@@ -58,7 +58,7 @@ def shard_name(index, count, prefix="records"):
 
 def file_sha256(path):
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with storage.open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -80,10 +80,12 @@ class ShuffledShardWriter:
         self.out_dir = out_dir
         self.prefix = prefix
         self.rng = np.random.default_rng(seed)
-        self.created_out_dir = not os.path.isdir(out_dir)
+        self.created_out_dir = not storage.isdir(out_dir)
         self.finished = False
-        os.makedirs(out_dir, exist_ok=True)
-        self.tmp_dir = tempfile.mkdtemp(prefix=".extract-", dir=out_dir)
+        storage.makedirs(out_dir)
+        # beside the shards for an atomic rename; local when out_dir is on another file system
+        self.tmp_dir = tempfile.mkdtemp(prefix=".extract-",
+                                        dir=out_dir if storage.is_local(out_dir) else None)
         self.bucket_paths = [os.path.join(self.tmp_dir, f"bucket-{i}.tfrecord")
                              for i in range(num_shards)]
         self.buckets = [tf.io.TFRecordWriter(p) for p in self.bucket_paths]
@@ -124,7 +126,7 @@ class ShuffledShardWriter:
             bucket.close()
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         if self.created_out_dir and not self.finished:
-            shutil.rmtree(self.out_dir, ignore_errors=True)
+            storage.remove(self.out_dir)
 
     def __enter__(self):
         return self

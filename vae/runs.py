@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from vae import InputError, model, refiner
+from vae import InputError, model, refiner, storage
 from vae.configs import RefinerConfig, VAEConfig
 
 CONFIG = "config.json"
@@ -20,8 +20,7 @@ def read_config(logdir):
     """The config.json of a run folder; InputError when it is missing or unreadable."""
     path = os.path.join(logdir, CONFIG)
     try:
-        with open(path) as f:
-            return json.load(f)
+        return json.loads(storage.read_text(path))
     except FileNotFoundError:
         raise InputError(f"{path} not found: is {logdir} a training run folder?") from None
     except (OSError, ValueError) as err:

@@ -17,7 +17,6 @@ the manner of Keras's fit with a model that knows its train_step:
         def fixed_batch_loss(self, images): -> {name: scalar}, inference mode
         def preview_rows(self, images): -> [images, outputs, ...]
 """
-import glob
 import json
 import math
 import os
@@ -32,7 +31,7 @@ from typing import Callable
 import imageio.v3 as iio
 import tensorflow as tf
 
-from vae import InputError, atomic, precision
+from vae import InputError, atomic, precision, storage
 from vae.gallery import stack_rows, write_png
 from vae.datafolder import load_manifest, record_count
 from vae.records import load_frames, make_dataset
@@ -164,7 +163,7 @@ def prepare_run(logdir, config, guarded=("kind", "model", "discriminator"), writ
     cannot work. Returns True when logdir already holds a run.
     """
     path = os.path.join(logdir, CONFIG)
-    if os.path.exists(path):
+    if storage.exists(path):
         old = read_config(logdir)
         for key in guarded:
             if old.get(key) != config.get(key):
@@ -173,7 +172,7 @@ def prepare_run(logdir, config, guarded=("kind", "model", "discriminator"), writ
                     "use another --logdir or the same flags as before")
         return True
     if write:
-        os.makedirs(logdir, exist_ok=True)
+        storage.makedirs(logdir)
         atomic.write_json(path, config)
     return False
 
@@ -391,8 +390,8 @@ class TrainingLoop:
         with self.writer.as_default(step=step):
             tf.summary.image(title, grid[None], max_outputs=1)
         if self.progress_frames is None:  # earlier runs' previews, read once per run
-            self.progress_frames = [iio.imread(f) for f in sorted(
-                glob.glob(os.path.join(folder, "step-*.png")))]
+            self.progress_frames = [iio.imread(storage.read_bytes(f)) for f in
+                                    storage.glob(os.path.join(folder, "step-*.png"))]
         else:
             self.progress_frames.append(grid)
         images = self.progress_frames

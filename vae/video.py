@@ -145,7 +145,7 @@ class VideoWriter:
                  companion=None, companion_start=None, companion_duration=None, audio=False,
                  inset_crop=None):
         self.path = path
-        self.tmp_path = atomic.partial_name(path, ".mp4")
+        self.tmp_path = atomic.temporary_name(path, ".mp4")
         self.frame_size = (width, height)
         out_w, out_h = output_size or (width + width % 2, height + height % 2)
         out_w, out_h = out_w - out_w % 2, out_h - out_h % 2
