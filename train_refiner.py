@@ -167,11 +167,11 @@ class RefinerRecipe:
         updates = [Update(self.optimizer, args.learning_rate, variables)]
         watch = None
         if self.adversarial:
-            updates = [Update(self.optimizer, args.learning_rate, variables,
-                              adversarial.REFINER_TERMS),
+            losses = self.losses()
+            updates = [Update(self.optimizer, args.learning_rate, variables, losses["loss"]),
                        Update(self.discriminator_optimizer, args.discriminator_learning_rate,
                               self.discriminator.trainable_variables,
-                              adversarial.DISCRIMINATOR_TERMS, "discriminator_loss")]
+                              losses["discriminator_loss"], "discriminator_loss")]
             watch = adversarial.BalanceWatch()
         return [
             Phase("pretraining", args.pretrain_steps,

@@ -109,17 +109,29 @@ def main():
     def stylizer(detail):
         return stylize.FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
 
-    stylizer(args.detail)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
-    count, end_to_end = timed(lambda: stream(stylizer(0.0)))
-    _, end_to_end_detail = timed(lambda: stream(stylizer(args.detail), args.detail))
-    _, io_only = timed(lambda: stream(lambda batch: batch))
-
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
+    count = len(in_memory)
 
     def model_only():
         for i in range(0, len(in_memory), args.batch_size):
             model_transform(in_memory[i:i + args.batch_size])
-    _, model_seconds = timed(model_only)
+
+    def pipeline_seconds():
+        """(end to end, end to end with detail, model only) seconds with the loaded bundle."""
+        stylizer(args.detail)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
+        return (timed(lambda: stream(stylizer(0.0)))[1],
+                timed(lambda: stream(stylizer(args.detail), args.detail))[1],
+                timed(model_only)[1])
+
+    def precision_row(seconds):
+        plain, detailed, model_part = seconds
+        return {"end_to_end_frames_per_second": round(count / plain, 2),
+                "end_to_end_detail_frames_per_second": round(count / detailed, 2),
+                "model_only_frames_per_second": round(count / model_part, 2),
+                "end_to_end_speed_vs_float32": round(end_to_end / plain, 3)}
+
+    end_to_end, end_to_end_detail, model_seconds = float32_seconds = pipeline_seconds()
+    _, io_only = timed(lambda: stream(lambda batch: batch))
 
     def batch1_loop():
         with writer() as w:
@@ -130,26 +142,12 @@ def main():
 
     floor = max(model_seconds, io_only)
     about = machine.describe()
-    by_precision = {}
+    by_precision = {"float32": precision_row(float32_seconds)}
     for name in args.precisions.split(","):
         arithmetic = about["auto_precision"] if name == "auto" else name
-        if arithmetic == "float32" or arithmetic in by_precision:
-            continue
-        loaded = bundle.Bundle(bundle_folder, arithmetic)  # what stylizer and model_only use
-        stylizer(args.detail)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
-        _, low = timed(lambda: stream(stylizer(0.0)))
-        _, low_detail = timed(lambda: stream(stylizer(args.detail), args.detail))
-        _, low_model = timed(model_only)
-        by_precision[arithmetic] = {
-            "end_to_end_frames_per_second": round(count / low, 2),
-            "end_to_end_detail_frames_per_second": round(count / low_detail, 2),
-            "model_only_frames_per_second": round(count / low_model, 2),
-            "end_to_end_speed_vs_float32": round(end_to_end / low, 3)}
-    by_precision = {"float32": {
-        "end_to_end_frames_per_second": round(count / end_to_end, 2),
-        "end_to_end_detail_frames_per_second": round(count / end_to_end_detail, 2),
-        "model_only_frames_per_second": round(count / model_seconds, 2),
-        "end_to_end_speed_vs_float32": 1.0}, **by_precision}
+        if arithmetic not in by_precision:
+            loaded = bundle.Bundle(bundle_folder, arithmetic)  # what the closures above use
+            by_precision[arithmetic] = precision_row(pipeline_seconds())
     print(json.dumps({
         "benchmark": "process_video", **about, "clip": f"{info.width}x{info.height}, "
         f"{count} frames, audio", "model_frame": f"{loaded.width}x{loaded.height}",

@@ -4,9 +4,10 @@
 Prints one JSON object: images/s of a training step (batch 50, 320x180, default filters) in
 float32 and in the precision --precision auto picks here (side by side, with the CPU flags
 that decided it), the model's training FLOPs per image, the measured float32 matmul peak
-(GFLOP/s) and the fraction of that peak each step reaches. The step runs exactly as in train_vae.py (same step function, same
-optimizer), on frames already in memory, so the number is the model's, not the disk's;
---pipeline also feeds it through the real tf.data reader over generated records.
+(GFLOP/s) and the fraction of that peak each step reaches. The step runs exactly as in
+train_vae.py (same step function, same optimizer), on frames already in memory, so the number
+is the model's, not the disk's; --pipeline also feeds it through the real tf.data reader over
+generated records.
 
   python benchmarks/bench_train.py [--steps 10] [--xla auto|on|off] [--pipeline]
       [--precisions float32,auto]

@@ -159,7 +159,6 @@ class Bundle:
         self.code_size = int(self.config["code_size"])
         self.signatures = set(self.model.signatures)
         self.has_refiner = "refine" in self.signatures
-        self.precision = precision
         if precision != "float32":
             self.model = self._rebuild(precision)
 
