@@ -141,7 +141,8 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 128 + signal.SIGTERM, stderr
     stopped = checkpoint_steps(logdir)[-1]  # the pre-training saved one at step 5 too
-    assert stopped >= 15
+    # the first discriminator_loss summary is at step 10; the signal is taken after one more
+    assert stopped >= 11
     path = str(logdir / f"ckpt-{stopped}")
     # the discriminator and its optimizer are in the checkpoint (each variable once, under
     # whichever path the checkpoint met it first)
