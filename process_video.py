@@ -85,12 +85,23 @@ def parse_args(argv):
     return args
 
 
-def process(args):
-    from tqdm import tqdm
+def check_output(args):
+    """The output path: -o, or <input stem>-stylized.mp4 here; InputError when unusable."""
+    output = args.output or f"{os.path.splitext(os.path.basename(args.input))[0]}-stylized.mp4"
+    if os.path.abspath(output) == os.path.abspath(args.input):
+        raise InputError("the output would overwrite the input; choose another -o")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
+    return output
 
+
+def render(args, bundle=None, progress=None, report=print):
+    """Stylise args.input into the output file; the live page's Render runs this too, so both
+    write the same frames. bundle: a loaded Bundle (default: load args.model). progress(n)
+    is called as frames are written; an exception it raises stops the run and leaves no file.
+    Returns the summary row of the table process() prints."""
     from vae import latent, precision, stylize
     from vae.bundle import Bundle
-    from vae.console import format_table
 
     started = time.time()
     info = video.probe_video(args.input)
@@ -100,14 +111,11 @@ def process(args):
     if info.duration and args.duration and args.start + args.duration > info.duration + 0.5:
         raise InputError(f"--start {args.start:g} + --duration {args.duration:g} s runs past the "
                          f"end of {args.input} ({info.duration:.2f} s)")
-    output = args.output or f"{os.path.splitext(os.path.basename(args.input))[0]}-stylized.mp4"
-    if os.path.abspath(output) == os.path.abspath(args.input):
-        raise InputError("the output would overwrite the input; choose another -o")
-    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
-        raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
-    arithmetic, line = precision.resolve(args.precision)
-    print(line)
-    bundle = Bundle(args.model, arithmetic)
+    output = check_output(args)
+    if bundle is None:
+        arithmetic, line = precision.resolve(args.precision)
+        report(line)
+        bundle = Bundle(args.model, arithmetic)
     style_mean = bundle.means.style_mean(args.style)
     if args.source != "auto":
         source_mean = bundle.means.mean(args.source)
@@ -115,39 +123,65 @@ def process(args):
     crop = video.detect_video_borders(info) if args.crop == "auto" else args.crop
     frames.check_crop(crop, info.width, info.height, args.input)
     width, height = crop.cropped_size(info.width, info.height)
-    print(f"{args.input}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s, "
-          f"{'audio' if info.has_audio else 'no audio'}; crop top,right,bottom,left = {crop}")
+    report(f"{args.input}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s, "
+           f"{'audio' if info.has_audio else 'no audio'}; crop top,right,bottom,left = {crop}")
     if args.source == "auto":
         source_mean = stylize.clip_mean_code(bundle, info, crop, args.start, args.duration)
     shift = latent.style_shift(source_mean, style_mean, args.alpha, args.beta)
     refine = args.refine and bundle.has_refiner
     if args.refine and not bundle.has_refiner:
-        print("the bundle has no refiner: frames are decoded without refining")
+        report("the bundle has no refiner: frames are decoded without refining")
     transform = stylize.FrameStylizer(bundle, shift, refine, args.detail, args.smoothing)
     # Detail transfer works at the output size; without it frames go through at the model's
     # size and the writer scales them up.
     frame_size = (width, height) if args.detail > 0 else (bundle.width, bundle.height)
 
-    seconds = args.duration or max(info.duration - args.start, 0)
-    estimate = max(1, round(seconds * info.fps)) if info.fps else None
     audio = args.audio and info.has_audio
     writer = video.VideoWriter(output, *frame_size, info.fps, (width, height),
-                         companion=args.input, companion_start=args.start,
-                         companion_duration=args.duration, audio=audio,
-                         inset_crop=crop if args.inset else None)
-    with writer, tqdm(total=estimate, unit="frame", desc="stylizing", dynamic_ncols=True) as bar:
+                               companion=args.input, companion_start=args.start,
+                               companion_duration=args.duration, audio=audio,
+                               inset_crop=crop if args.inset else None)
+    with writer:
         stream = video.video_frames(info, crop, None if args.detail > 0 else frame_size,
-                                     start=args.start, duration=args.duration)
+                                    start=args.start, duration=args.duration)
         count = stylize.stylize_stream(stream, transform, writer, args.batch_size,
-                                       progress=bar.update)
+                                       progress=progress)
         if count == 0:
             raise InputError(f"no frames in the selected range of {args.input}")
     elapsed = time.time() - started
-    print(format_table(["output", "frames", "size", "fps", "audio", "refined", "alpha", "beta",
-                        "detail", "time", "frames/s"], [
-        (output, count, f"{writer.output_size[0]}x{writer.output_size[1]}", f"{info.fps:g}",
-         "yes" if audio else "no", "yes" if refine else "no", f"{args.alpha:g}",
-         f"{args.beta:g}", f"{args.detail:g}", f"{elapsed:.1f} s", f"{count / elapsed:.1f}")]))
+    return {"output": output, "frames": count,
+            "size": f"{writer.output_size[0]}x{writer.output_size[1]}", "fps": f"{info.fps:g}",
+            "audio": "yes" if audio else "no", "refined": "yes" if refine else "no",
+            "alpha": f"{args.alpha:g}", "beta": f"{args.beta:g}", "detail": f"{args.detail:g}",
+            "time": f"{elapsed:.1f} s", "frames/s": f"{count / elapsed:.1f}"}
+
+
+def estimated_frames(args):
+    """The number of frames render() will write, from the clip's duration and rate, or None."""
+    info = video.probe_video(args.input)
+    seconds = args.duration or max(info.duration - args.start, 0)
+    return max(1, round(seconds * info.fps)) if info.fps else None
+
+
+def process(args):
+    from tqdm import tqdm
+
+    from vae.console import format_table
+
+    bars = []  # the progress bar appears when the first frames are written
+
+    def progress(count):
+        if not bars:
+            bars.append(tqdm(total=estimated_frames(args), unit="frame", desc="stylizing",
+                             dynamic_ncols=True))
+        bars[0].update(count)
+
+    try:
+        row = render(args, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    print(format_table(list(row), [tuple(row.values())]))
     return 0
 
 

@@ -111,31 +111,47 @@ class FrameStylizer:
     detail 0: frames come at the model's size and leave at it (the writer upscales), exactly
     the original stylisation. detail > 0: frames come at the output size; the model sees them
     scaled down, and the result is y = up(S(z') - detail * S(z)) + detail * x at full size.
+    full_size=True takes frames at the output size whatever the detail (the live page, where
+    the settings change between frames). configure() changes the settings between batches.
     """
 
-    def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0):
-        self.bundle, self.shift, self.detail = bundle, np.asarray(shift, np.float32), float(detail)
-        self.refine = refine and bundle.has_refiner
+    def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0, full_size=None):
+        self.bundle = bundle
         self.smooth = Smoother(smoothing)
+        self.full_size = detail > 0 if full_size is None else full_size
         self.transfer = None  # a DetailTransfer, made for the size of the first frames
+        self.configure(shift, refine, detail, smoothing)
+
+    def configure(self, shift, refine, detail, smoothing):
+        self.shift = np.asarray(shift, np.float32)
+        self.refine = refine and self.bundle.has_refiner
+        self.detail = float(detail)
+        self.smooth.strength = float(smoothing)
+        if self.detail > 0 and not self.full_size:
+            raise ValueError("detail transfer needs frames at the output size (full_size)")
+
+    def _styled(self, images):
+        """S(z + shift): decoded, and refined when the refiner is on."""
+        bundle = self.bundle
+        if self.refine:
+            return bundle.stylize(images, self.shift)
+        return bundle.decode(bundle.encode(images)["z_mean"] + self.shift)
 
     def __call__(self, batch):
-        bundle = self.bundle
-        if self.detail == 0:
-            images = batch.astype(np.float32) / 255.0
-            if self.refine:
-                styled = bundle.stylize(images, self.shift).numpy()
-            else:
-                styled = bundle.decode(bundle.encode(images)["z_mean"] + self.shift).numpy()
-            return to_uint8(self.smooth(styled))
+        if not self.full_size:
+            return to_uint8(self.smooth(self._styled(batch.astype(np.float32) / 255.0).numpy()))
         if self.transfer is None:
             self.transfer = DetailTransfer((batch.shape[2], batch.shape[1]),
-                                           (bundle.width, bundle.height))
+                                           (self.bundle.width, self.bundle.height))
         small = self.transfer.shrink(batch)
-        styled, reconstructed = bundle.stylize_and_reconstruct(small, self.shift, self.refine)
-        model_part = self.smooth((styled - self.detail * reconstructed).numpy())
-        out = self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
-        return out
+        if self.detail > 0:
+            styled, reconstructed = self.bundle.stylize_and_reconstruct(small, self.shift,
+                                                                        self.refine)
+            model_part = styled - self.detail * reconstructed
+        else:
+            model_part = self._styled(small)
+        model_part = self.smooth(model_part.numpy())
+        return self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
 
 
 def _produce(items, out_queue, stop):
