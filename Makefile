@@ -1,5 +1,6 @@
 # make setup : create .venv and install the requirements (no-op when up to date)
-# make test  : setup + the test suite
+# make browser: Debian's chromium + chromedriver, for the live page's browser test (as root)
+# make test  : setup + browser + the test suite
 # make demo  : setup + the whole pipeline on bundled sample data, at a reduced size
 PYTHON ?= python3
 VENV   := .venv
@@ -7,7 +8,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.demo-installed
 
-.PHONY: setup test demo clean
+.PHONY: setup browser test demo clean
 
 setup: $(STAMP)
 
@@ -18,8 +19,20 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# The live page is tested in a real headless browser: Debian's chromium, driven through its
+# chromedriver (no browser download). Installing them needs root; without it the browser test
+# is skipped with a note (on CI, where CI=true, it fails instead).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver (Debian packages)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver >/dev/null; \
+	else echo "note: chromium/chromedriver missing and not root: the browser test will be" \
+		"skipped (run 'sudo make browser' once)"; fi
+
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: setup
+test: setup browser
 	$(PY) -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 

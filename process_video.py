@@ -8,11 +8,16 @@ H.264 MP4 with the input's audio. With --detail D, the frame's own detail that t
 cannot encode is added back at full resolution: y = up(S(z')) + D * (x - up(S(z))), so the
 clip keeps its content while it takes the paintings' palette. Re-run it on any new clip.
 
+With --live, the clip plays stylised in a local web page instead, with sliders for the
+settings; its Render button then writes the whole clip as this command would (README, "Live").
+
 Example:
   python process_video.py clip.mp4                       # -> clip-stylized.mp4
   python process_video.py clip.mp4 -o out.mp4 --detail 0 --inset --start 10 --duration 5
+  python process_video.py clip.mp4 --live                # then open http://127.0.0.1:8000/
 """
 import os
+import shlex
 import sys
 import time
 
@@ -31,9 +36,18 @@ def smoothing_value(text):
     return value
 
 
+@value_type
+def port_number(text):
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"expected a port number in [1, 65535], got {text!r}")
+    return int(text)
+
+
 def parse_args(argv):
     parser = parser_for(__doc__)
-    parser.add_argument("input", metavar="INPUT", help="video file to stylise")
+    parser.add_argument("input", metavar="INPUT",
+                        help="video file to stylise (with --live also a camera such as "
+                             "/dev/video0, or a stream URL)")
     parser.add_argument("-o", "--output", default=None, metavar="OUTPUT",
                         help="output MP4 (default: <input stem>-stylized.mp4 in this folder)")
     parser.add_argument("--model", default="exported", metavar="DIR",
@@ -79,7 +93,19 @@ def parse_args(argv):
                              "CPU or GPU runs it natively (AVX512_BF16 or AMX; compute "
                              "capability 8.0+), float16 on 7.x GPUs, float32 otherwise; the "
                              "bundle on disk stays float32")
+    live = parser.add_argument_group("live tuning page")
+    live.add_argument("--live", action="store_true",
+                      help="serve a page that plays INPUT stylised while sliders change the "
+                           "settings (the flags above set their first values), and renders "
+                           "the whole clip to OUTPUT on request")
+    live.add_argument("--port", type=port_number, default=8000,
+                      help="the page's port (default: 8000)")
+    live.add_argument("--host", default="127.0.0.1",
+                      help="the address to listen on (default: 127.0.0.1, this machine only; "
+                           "another one is reachable from elsewhere and prints a warning)")
     args = parser.parse_args(argv)
+    if (args.port != 8000 or args.host != "127.0.0.1") and not args.live:
+        parser.error("--port and --host go with --live")
     if args.duration == 0:
         parser.error("--duration must be more than 0")
     return args
@@ -185,9 +211,46 @@ def process(args):
     return 0
 
 
+def command_line(args):
+    """The plain command that renders what args describe: the live page shows it to copy."""
+    words = ["python", "process_video.py", args.input, "-o", args.output, "--model", args.model,
+             "--alpha", repr(args.alpha), "--beta", repr(args.beta), "--detail",
+             repr(args.detail), "--smoothing", repr(args.smoothing)]
+    if args.style is not None:
+        words += ["--style", args.style]
+    if not args.refine:
+        words.append("--no-refine")
+    if args.source != "auto":
+        words += ["--source", args.source]
+    if args.crop != "auto":
+        words += ["--crop", "none" if not any(args.crop.as_list()) else str(args.crop)]
+    if args.inset:
+        words.append("--inset")
+    if not args.audio:
+        words.append("--no-audio")
+    if args.start:
+        words += ["--start", repr(args.start)]
+    if args.duration is not None:
+        words += ["--duration", repr(args.duration)]
+    if args.batch_size != 16:
+        words += ["--batch-size", str(args.batch_size)]
+    if args.precision != "auto":
+        words += ["--precision", args.precision]
+    return shlex.join(words)
+
+
+def live(args):
+    from vae import live_server
+
+    if os.path.isfile(args.input):
+        args.output = check_output(args)
+    return live_server.serve(args, render, command_line, estimated_frames)
+
+
 def main(argv=None):
     try:
-        return report_input_errors(process, parse_args(argv))
+        args = parse_args(argv)
+        return report_input_errors(live if args.live else process, args)
     except KeyboardInterrupt:
         print("interrupted: no output written", file=sys.stderr)
         return 130

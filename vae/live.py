@@ -1,0 +1,336 @@
+"""The live preview behind `process_video.py --live`: the settings a page may change, the input
+played frame by frame, and each frame stylised with the settings of that moment.
+
+This is plain Python (a thread, numpy, the bundle), testable without a browser or an event
+loop; vae/live_server.py only carries it over HTTP. The preview runs at a small size
+(PREVIEW_SCALE times the model's height) so that it keeps pace on a CPU; Render writes the
+whole clip at full size through process_video.render, the plain command's own code.
+"""
+import math
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, replace
+
+import imageio_ffmpeg
+import numpy as np
+
+from vae import InputError, video
+
+# (lowest, highest, slider step) of each number a page may set; the server refuses others.
+RANGES = {"alpha": (0.0, 2.0, 0.05), "beta": (0.0, 2.0, 0.05), "detail": (0.0, 1.0, 0.05),
+          "smoothing": (0.0, 0.95, 0.05)}
+PREVIEW_SCALE = 2  # preview height = this x the model's height (at most the input's)
+STREAM_MEAN_FRAMES = 16  # a camera's or stream's own mean code: from its first frames
+JPEG_QUALITY = 85
+# Sources that deliver frames as they happen; any other URL (a file over HTTP, HLS) is read at
+# its own frame rate (ffmpeg -re) so that it plays rather than being read as fast as possible.
+LIVE_PROTOCOLS = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the page can change: the stylisation flags of process_video.py, nothing else
+    (no path, no file)."""
+    alpha: float
+    beta: float
+    detail: float
+    smoothing: float
+    style: str | None  # a painting source, or None: all the bundle's paintings
+    refine: bool
+
+    @classmethod
+    def from_args(cls, args):
+        settings = cls(args.alpha, args.beta, args.detail, args.smoothing, args.style,
+                       args.refine)
+        for name, (low, high, _) in RANGES.items():
+            if not low <= getattr(settings, name) <= high:
+                raise InputError(f"--{name} {getattr(settings, name):g} is outside the live "
+                                 f"page's range [{low:g}, {high:g}]")
+        return settings
+
+    def changed(self, changes, styles):
+        """These settings with `changes` (a dict from a request) applied; ValueError, naming
+        the culprit, for an unknown name, a wrong type, NaN, infinity or a value out of range.
+        styles: the painting sources a page may choose."""
+        if not isinstance(changes, dict):
+            raise ValueError("expected a JSON object of settings")
+        values = {}
+        for name, value in changes.items():
+            if name in RANGES:
+                low, high, _ = RANGES[name]
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{name} must be a number, got {value!r}")
+                if not math.isfinite(value) or not low <= value <= high:
+                    raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], "
+                                     f"got {value!r}")
+                values[name] = float(value)
+            elif name == "style":
+                if value not in (None, "") and value not in styles:
+                    raise ValueError(f"style must be one of the bundle's painting sources "
+                                     f"({', '.join(styles)}) or empty, got {value!r}")
+                values[name] = value or None
+            elif name == "refine":
+                if not isinstance(value, bool):
+                    raise ValueError(f"refine must be true or false, got {value!r}")
+                values[name] = value
+            else:
+                raise ValueError(f"unknown setting {name!r}; the settings are: "
+                                 + ", ".join([*RANGES, "style", "refine"]))
+        return replace(self, **values)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One preview step: the input and stylised frames as JPEG, and what produced them."""
+    serial: int  # counts every frame shown since the start
+    index: int  # the input frame's number in the clip (it restarts when a file loops)
+    version: int  # the settings version used
+    width: int
+    height: int
+    input_jpeg: bytes
+    output_jpeg: bytes
+
+
+def preview_size(width, height, model_height):
+    """(w, h), both even: PREVIEW_SCALE x the model's height, never above the input's, with
+    the input's aspect ratio."""
+    target = min(height, PREVIEW_SCALE * model_height)
+    target -= target % 2
+    return max(2, round(width * target / height / 2) * 2), max(2, target)
+
+
+class FileInput:
+    """A video file's frames (its --start/--duration excerpt), at preview size, looped."""
+    renderable = True
+
+    def __init__(self, path, crop, start, duration, model_height):
+        self.path = path
+        self.info = video.probe_video(path)
+        self.crop = video.detect_video_borders(self.info) if crop == "auto" else crop
+        self.size = preview_size(*self.crop.cropped_size(self.info.width, self.info.height),
+                                 model_height)
+        self.fps = self.info.fps or 25.0
+        self.start, self.duration = start, duration
+
+    def frames(self):
+        """(index, frame) forever, restarting the excerpt when it ends."""
+        while True:
+            count = 0
+            for count, (index, frame) in enumerate(video.video_frames(
+                    self.info, self.crop, self.size, start=self.start, duration=self.duration),
+                    start=1):
+                yield index, frame
+            if count == 0:
+                raise InputError(f"no frames in the selected range of {self.path}")
+
+    def close(self):
+        pass
+
+
+class StreamInput:
+    """A camera (/dev/video*) or a stream URL, at preview size. A reader thread keeps only the
+    newest frame, so a slow model drops frames instead of falling behind the live picture."""
+    renderable = False
+
+    def __init__(self, path, crop, model_height):
+        self.path = path
+        if path.startswith("/dev/video"):
+            params = ["-f", "v4l2"]
+        else:
+            params = [] if path.split("://")[0].lower() in LIVE_PROTOCOLS else ["-re"]
+        filters = []
+        if crop != "auto" and any(crop.as_list()):
+            filters.append(f"crop=in_w-{crop.left + crop.right}:in_h-{crop.top + crop.bottom}:"
+                           f"{crop.left}:{crop.top}")
+        target = PREVIEW_SCALE * model_height
+        filters.append(f"scale=-2:'min({target},ih)':flags=lanczos")
+        self._reader = imageio_ffmpeg.read_frames(path, input_params=params,
+                                                  output_params=["-vf", ",".join(filters)])
+        try:
+            meta = next(self._reader)
+        except (OSError, RuntimeError, StopIteration) as err:
+            raise InputError(f"cannot open {path}: {video.first_line(err)}") from None
+        self.size = tuple(meta["size"])
+        self.fps = float(meta.get("fps") or 25.0)
+        self._latest, self._count, self._error = None, 0, None
+        self._changed = threading.Condition()
+        self._closed = False
+        threading.Thread(target=self._read, daemon=True, name="stream-reader").start()
+
+    def _read(self):
+        width, height = self.size
+        try:
+            for data in self._reader:
+                with self._changed:
+                    if self._closed:
+                        break
+                    self._latest = np.frombuffer(data, np.uint8).reshape(height, width, 3)
+                    self._count += 1
+                    self._changed.notify_all()
+        except Exception as err:  # reported to the consumer
+            self._error = err
+        finally:
+            self._reader.close()  # ends ffmpeg; only this thread may close the generator
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def frames(self):
+        seen = 0
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._count > seen or self._closed)
+                if self._count == seen:
+                    raise InputError(f"{self.path} ended" + (
+                        f": {video.first_line(self._error)}" if self._error else ""))
+                seen, frame = self._count, self._latest
+            yield seen - 1, frame
+
+    def close(self):
+        """Stop reading: the reader thread ends ffmpeg after its next frame (a camera that
+        sends none keeps it, a daemon thread, until the program exits)."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+
+def open_input(path, crop, start, duration, model_height):
+    """A FileInput for a file (played in a loop, can be rendered), else a StreamInput."""
+    if os.path.isfile(path):
+        return FileInput(path, crop, start, duration, model_height)
+    if "://" not in path and not path.startswith("/dev/"):
+        raise InputError(f"video not found: {path}")
+    return StreamInput(path, crop, model_height)
+
+
+def stream_mean_code(bundle, frames):
+    """The mean z_mean of a few frames at the model's size: a stream's own 'source mean'."""
+    import tensorflow as tf
+
+    images = tf.image.resize(np.stack(frames).astype(np.float32) / 255.0,
+                             (bundle.height, bundle.width), antialias=True)
+    return bundle.encode(images)["z_mean"].numpy().mean(axis=0)
+
+
+def encode_jpeg(frame):
+    import tensorflow as tf
+
+    return tf.io.encode_jpeg(frame, quality=JPEG_QUALITY).numpy()
+
+
+class Preview:
+    """Plays `source` through the model on a thread, one frame at a time, with the settings of
+    that moment, and calls on_frame() after each new Frame (in `latest`).
+
+    File input plays at most at the clip's frame rate. paused: the current input frame is
+    held and stylised again (without smoothing) whenever the settings change. hold(): no
+    frames while a render uses the CPU.
+    """
+
+    def __init__(self, bundle, source, settings, source_mean, on_frame=lambda: None):
+        from vae import stylize
+
+        self.bundle, self.source, self.source_mean = bundle, source, source_mean
+        self.on_frame = on_frame
+        self.styles = bundle.means.names_of("painting")
+        self.settings, self.version = settings, 0
+        self.stylizer = stylize.FrameStylizer(bundle, self._shift(settings), settings.refine,
+                                              settings.detail, settings.smoothing,
+                                              full_size=True)
+        self.latest, self.fps, self.error = None, 0.0, None
+        self.paused, self._held, self._stopped = False, 0, False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="live-preview")
+
+    def _shift(self, settings):
+        from vae import latent
+
+        return latent.style_shift(self.source_mean, self.bundle.means.style_mean(settings.style),
+                                  settings.alpha, settings.beta)
+
+    def start(self):
+        self._thread.start()
+
+    def update(self, changes):
+        """Apply a page's changes (validated: ValueError leaves everything as it was); returns
+        (settings, version)."""
+        with self._changed:
+            settings = self.settings.changed(changes, self.styles)
+            if settings != self.settings:
+                self.settings, self.version = settings, self.version + 1
+                self._changed.notify_all()
+            return self.settings, self.version
+
+    def set_paused(self, paused):
+        with self._changed:
+            self.paused = bool(paused)
+            self._changed.notify_all()
+
+    def hold(self):
+        """A context manager: no preview frames inside it."""
+        preview = self
+
+        class Held:
+            def __enter__(self):
+                with preview._changed:
+                    preview._held += 1
+
+            def __exit__(self, *_):
+                with preview._changed:
+                    preview._held -= 1
+                    preview._changed.notify_all()
+        return Held()
+
+    def stop(self):
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self.source.close()
+
+    def _run(self):
+        try:
+            self._play()
+        except Exception as err:  # shown on the page and printed by the server
+            self.error = f"{type(err).__name__}: {err}" if not isinstance(err, InputError) \
+                else str(err)
+            self.on_frame()
+
+    def _play(self):
+        frames = self.source.frames()
+        index, frame = next(frames)
+        applied, serial, shown_at = None, 0, []
+        interval = 1.0 / self.source.fps if isinstance(self.source, FileInput) else 0.0
+        next_due = time.monotonic()
+        while True:
+            with self._changed:
+                # Paused: wait for a change of settings; held: wait for the render to end.
+                self._changed.wait_for(lambda: self._stopped or (not self._held and not (
+                    self.paused and applied == self.version)))
+                if self._stopped:
+                    return
+                settings, version, paused = self.settings, self.version, self.paused
+            if not paused and applied is not None:
+                index, frame = next(frames)
+            if applied != version:
+                self.stylizer.configure(self._shift(settings), settings.refine, settings.detail,
+                                        settings.smoothing)
+            if paused:
+                self.stylizer.smooth.previous = None  # a held frame shows its steady state
+            output = self.stylizer(frame[np.newaxis])[0]
+            applied, serial = version, serial + 1
+            now = time.monotonic()
+            shown_at = [t for t in shown_at if t > now - 2.0] + [now]
+            self.fps = (len(shown_at) - 1) / max(shown_at[-1] - shown_at[0], 1e-6) \
+                if len(shown_at) > 1 else 0.0
+            self.latest = Frame(serial, index, version, frame.shape[1], frame.shape[0],
+                                encode_jpeg(frame), encode_jpeg(output))
+            self.on_frame()
+            next_due = max(next_due + interval, now)
+            if next_due > now:
+                time.sleep(next_due - now)
