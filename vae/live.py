@@ -241,7 +241,8 @@ class Preview:
         self.stylizer = stylize.FrameStylizer(bundle, self._shift(settings), settings.refine,
                                               settings.detail, settings.smoothing,
                                               full_size=True)
-        self.latest, self.fps, self.error = None, 0.0, None
+        # fps: frames shown a second; frame_ms: the model's and JPEG's time for one of them
+        self.latest, self.fps, self.frame_ms, self.error = None, 0.0, 0.0, None
         self.paused, self._held, self._stopped = False, 0, False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name="live-preview")
@@ -322,14 +323,15 @@ class Preview:
                                         settings.smoothing)
             if paused:
                 self.stylizer.smooth.previous = None  # a held frame shows its steady state
+            began = time.monotonic()
             output = self.stylizer(frame[np.newaxis])[0]
+            self.latest = Frame(serial + 1, index, version, frame.shape[1], frame.shape[0],
+                                encode_jpeg(frame), encode_jpeg(output))
             applied, serial = version, serial + 1
             now = time.monotonic()
-            shown_at = [t for t in shown_at if t > now - 2.0] + [now]
-            self.fps = (len(shown_at) - 1) / max(shown_at[-1] - shown_at[0], 1e-6) \
-                if len(shown_at) > 1 else 0.0
-            self.latest = Frame(serial, index, version, frame.shape[1], frame.shape[0],
-                                encode_jpeg(frame), encode_jpeg(output))
+            shown_at = [(t, d) for t, d in shown_at if t > now - 2.0] + [(now, now - began)]
+            self.fps = (len(shown_at) - 1) / max(now - shown_at[0][0], 1e-6)
+            self.frame_ms = 1000 * sum(d for _, d in shown_at) / len(shown_at)
             self.on_frame()
             next_due = max(next_due + interval, now)
             if next_due > now:

@@ -112,11 +112,12 @@ class FrameFeed:
         await self._event.wait()
 
 
-def pack_frame(frame, fps):
+def pack_frame(frame, fps, frame_ms):
     """One websocket message: a 4-byte big-endian header length, a JSON header, then the input
     JPEG and the output JPEG."""
     header = json.dumps({"serial": frame.serial, "index": frame.index, "version": frame.version,
                          "width": frame.width, "height": frame.height, "fps": round(fps, 2),
+                         "frame_ms": round(frame_ms, 1),
                          "input_bytes": len(frame.input_jpeg)}).encode()
     return struct.pack(">I", len(header)) + header + frame.input_jpeg + frame.output_jpeg
 
@@ -172,7 +173,8 @@ class LiveApp:
             "ranges": {name: {"min": lo, "max": hi, "step": step}
                        for name, (lo, hi, step) in live.RANGES.items()},
             "styles": preview.styles, "has_refiner": preview.bundle.has_refiner,
-            "paused": preview.paused, "fps": round(preview.fps, 2), "error": preview.error,
+            "paused": preview.paused, "fps": round(preview.fps, 2),
+            "frame_ms": round(preview.frame_ms, 1), "error": preview.error,
             "render": {**self.job.to_dict(), "available": source.renderable,
                        "output": self.args.output if source.renderable else None,
                        "why_not": None if source.renderable else
@@ -224,7 +226,8 @@ class LiveApp:
                 await self.feed.wait()
                 continue
             try:
-                await socket_.send_bytes(pack_frame(frame, self.preview.fps))
+                await socket_.send_bytes(pack_frame(frame, self.preview.fps,
+                                                       self.preview.frame_ms))
             except (ConnectionError, RuntimeError):
                 break
             sent = frame.serial
