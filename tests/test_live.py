@@ -138,6 +138,9 @@ def test_port_in_use_and_bad_flags_exit_2(runs, clip):
     for args, message in cases:
         result = run_main("process_video.py", clip, "--model", runs["bundle"], *args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
+    result = run_main("process_video.py", clip + ".missing", "--model", runs["bundle"], "--live",
+                      "--port", free_port())
+    assert result.returncode == 2 and "error: video not found" in result.stderr
 
 
 def test_ctrl_c_during_a_render_leaves_no_file(runs, tmp_path):

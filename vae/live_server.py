@@ -255,10 +255,37 @@ def serve(args, render, command_line, estimate):
     return asyncio.run(_serve(args, render, command_line, estimate))
 
 
-async def _serve(args, render, command_line, estimate):
+def prepare(args, render, command_line, estimate, feed):
+    """Load the bundle, open the input, and make the preview, the render job and the routes."""
     from vae import precision, stylize
     from vae.bundle import Bundle
 
+    settings = live.Settings.from_args(args)
+    arithmetic, line = precision.resolve(args.precision)
+    print(line, flush=True)
+    bundle = Bundle(args.model, arithmetic)
+    bundle.means.style_mean(settings.style)  # an unknown --style is an error before serving
+    source = live.open_input(args.input, args.crop, args.start, args.duration, bundle.height)
+    try:
+        if args.source != "auto":
+            source_mean = bundle.means.mean(args.source)
+        elif source.renderable:
+            source_mean = stylize.clip_mean_code(bundle, source.info, source.crop, args.start,
+                                                 args.duration)
+        else:
+            first = [frame for _, (_, frame) in zip(range(live.STREAM_MEAN_FRAMES),
+                                                    source.frames())]
+            source_mean = live.stream_mean_code(bundle, first)
+        total = estimate(args) if source.renderable else None
+    except BaseException:
+        source.close()
+        raise
+    preview = live.Preview(bundle, source, settings, source_mean, on_frame=feed.notify)
+    job = RenderJob(render, preview, bundle)
+    return LiveApp(args, preview, job, feed, command_line, total)
+
+
+async def _serve(args, render, command_line, estimate):
     if args.host != "127.0.0.1":
         print(f"warning: --host {args.host}: the page is reachable at that address, not only "
               "from this machine, and anyone who reaches it can change the settings and start "
@@ -269,33 +296,20 @@ async def _serve(args, render, command_line, estimate):
         loop.add_signal_handler(signum, stop.set)
 
     listener = bind(args.host, args.port)  # before loading anything: a taken port fails fast
-    arithmetic, line = precision.resolve(args.precision)
-    print(line, flush=True)
-    bundle = Bundle(args.model, arithmetic)
-    source = live.open_input(args.input, args.crop, args.start, args.duration, bundle.height)
-    settings = live.Settings.from_args(args)
-    bundle.means.style_mean(settings.style)  # an unknown --style is an error before serving
-    if args.source != "auto":
-        source_mean = bundle.means.mean(args.source)
-    elif source.renderable:
-        source_mean = stylize.clip_mean_code(bundle, source.info, source.crop, args.start,
-                                             args.duration)
-    else:
-        first = [frame for _, (_, frame) in zip(range(live.STREAM_MEAN_FRAMES),
-                                                source.frames())]
-        source_mean = live.stream_mean_code(bundle, first)
     feed = FrameFeed(loop)
-    preview = live.Preview(bundle, source, settings, source_mean, on_frame=feed.notify)
-    job = RenderJob(render, preview, bundle)
-    total = estimate(args) if source.renderable else None
-    app = LiveApp(args, preview, job, feed, command_line, total)
+    try:
+        app = prepare(args, render, command_line, estimate, feed)
+    except BaseException:
+        listener.close()
+        raise
+    preview, job = app.preview, app.job
     runner = web.AppRunner(app.app, handle_signals=False)
     await runner.setup()
     await web.SockSite(runner, listener).start()
     preview.start()
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"live page: http://{host}:{args.port}/  ({args.input}, preview "
-          f"{source.size[0]}x{source.size[1]}; Ctrl-C to stop)", flush=True)
+          f"{preview.source.size[0]}x{preview.source.size[1]}; Ctrl-C to stop)", flush=True)
     reported = None
     try:
         while not stop.is_set():
@@ -304,7 +318,7 @@ async def _serve(args, render, command_line, estimate):
             except asyncio.TimeoutError:
                 pass
             if preview.error and preview.error != reported:
-                print(f"error: {preview.error}", flush=True)
+                print(f"preview stopped: {preview.error}", flush=True)
                 reported = preview.error
     finally:
         interrupted = job.cancel(wait=60)
