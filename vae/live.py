@@ -6,6 +6,7 @@ loop; vae/live_server.py only carries it over HTTP. The preview runs at a small 
 (PREVIEW_SCALE times the model's height) so that it keeps pace on a CPU; Render writes the
 whole clip at full size through process_video.render, the plain command's own code.
 """
+import contextlib
 import math
 import os
 import threading
@@ -271,28 +272,25 @@ class Preview:
             self.paused = bool(paused)
             self._changed.notify_all()
 
+    @contextlib.contextmanager
     def hold(self):
-        """A context manager: no preview frames inside it."""
-        preview = self
-
-        class Held:
-            def __enter__(self):
-                with preview._changed:
-                    preview._held += 1
-
-            def __exit__(self, *_):
-                with preview._changed:
-                    preview._held -= 1
-                    preview._changed.notify_all()
-        return Held()
+        """No preview frames inside this block (a render has the CPU)."""
+        with self._changed:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= 1
+                self._changed.notify_all()
 
     def stop(self):
         with self._changed:
             self._stopped = True
             self._changed.notify_all()
+        self.source.close()  # wakes a thread waiting for a camera's next frame
         if self._thread.is_alive():
             self._thread.join(timeout=30)
-        self.source.close()
 
     def _run(self):
         try:

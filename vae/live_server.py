@@ -65,7 +65,7 @@ class RenderJob:
         try:
             with self.preview.hold():
                 self.summary = self.render(self.args, self.bundle, progress=self._progress,
-                                           report=lambda line: print(f"render: {line}"))
+                                           report=lambda line: print(f"render: {line}", flush=True))
             self.state = "done"
             print(f"render: wrote {self.summary['output']} ({self.summary['frames']} frames, "
                   f"{self.summary['time']})", flush=True)
@@ -134,9 +134,9 @@ def is_loopback(host):
 class LiveApp:
     """The routes, over one Preview and one RenderJob."""
 
-    def __init__(self, args, preview, job, feed, command_line, estimate):
+    def __init__(self, args, preview, job, feed, command_line, render_frames):
         self.args, self.preview, self.job, self.feed = args, preview, job, feed
-        self.command_line, self.estimate = command_line, estimate
+        self.command_line, self.render_frames = command_line, render_frames
         self.port = args.port
         self.app = web.Application(middlewares=[self.guard], client_max_size=64 * 1024)
         self.app.add_routes([
@@ -210,7 +210,7 @@ class LiveApp:
             return error(409, "a camera or stream has no end: Render needs a video file")
         if self.job.running:
             return error(409, "a render is already running")
-        self.job.start(self.render_args(self.preview.settings), self.estimate)
+        self.job.start(self.render_args(self.preview.settings), self.render_frames)
         return web.json_response(self.job.to_dict(), status=202)
 
     async def cancel_render(self, request):
