@@ -110,8 +110,7 @@ def plan_sources(args, manifest):
 
     for path in args.video:
         info = video.probe_video(path)
-        crop = video.detect_video_borders(info) if args.crop == "auto" else args.crop
-        frames.check_crop(crop, info.width, info.height, path)
+        crop = video.clip_crop(info, args.crop)
         add("video", path, os.path.splitext(os.path.basename(path))[0], info=info, crop=crop,
             estimate=math.ceil(info.estimated_frames / args.frame_step))
         print(f"{path}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s; "

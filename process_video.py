@@ -104,7 +104,8 @@ def parse_args(argv):
                       help="the address to listen on (default: 127.0.0.1, this machine only; "
                            "another one is reachable from elsewhere and prints a warning)")
     args = parser.parse_args(argv)
-    if (args.port != 8000 or args.host != "127.0.0.1") and not args.live:
+    if not args.live and (args.port, args.host) != (parser.get_default("port"),
+                                                     parser.get_default("host")):
         parser.error("--port and --host go with --live")
     if args.duration == 0:
         parser.error("--duration must be more than 0")
@@ -123,8 +124,9 @@ def check_output(args):
 
 def render(args, bundle=None, progress=None, report=print):
     """Stylise args.input into the output file; the live page's Render runs this too, so both
-    write the same frames. bundle: a loaded Bundle (default: load args.model). progress(n)
-    is called as frames are written; an exception it raises stops the run and leaves no file.
+    write the same frames. bundle: a loaded Bundle (default: load args.model).
+    progress(n, total) is called as n more frames are written, with the expected total (None
+    when the clip's rate is unknown); an exception it raises stops the run and leaves no file.
     Returns the summary row of the table process() prints."""
     from vae import latent, precision, stylize
     from vae.bundle import Bundle
@@ -146,8 +148,7 @@ def render(args, bundle=None, progress=None, report=print):
     if args.source != "auto":
         source_mean = bundle.means.mean(args.source)
 
-    crop = video.detect_video_borders(info) if args.crop == "auto" else args.crop
-    frames.check_crop(crop, info.width, info.height, args.input)
+    crop = video.clip_crop(info, args.crop)
     width, height = crop.cropped_size(info.width, info.height)
     report(f"{args.input}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s, "
            f"{'audio' if info.has_audio else 'no audio'}; crop top,right,bottom,left = {crop}")
@@ -163,6 +164,8 @@ def render(args, bundle=None, progress=None, report=print):
     frame_size = (width, height) if args.detail > 0 else (bundle.width, bundle.height)
 
     audio = args.audio and info.has_audio
+    seconds = args.duration or max(info.duration - args.start, 0)
+    total = max(1, round(seconds * info.fps)) if info.fps else None
     writer = video.VideoWriter(output, *frame_size, info.fps, (width, height),
                                companion=args.input, companion_start=args.start,
                                companion_duration=args.duration, audio=audio,
@@ -171,7 +174,7 @@ def render(args, bundle=None, progress=None, report=print):
         stream = video.video_frames(info, crop, None if args.detail > 0 else frame_size,
                                     start=args.start, duration=args.duration)
         count = stylize.stylize_stream(stream, transform, writer, args.batch_size,
-                                       progress=progress)
+                                       progress=progress and (lambda n: progress(n, total)))
         if count == 0:
             raise InputError(f"no frames in the selected range of {args.input}")
     elapsed = time.time() - started
@@ -182,13 +185,6 @@ def render(args, bundle=None, progress=None, report=print):
             "time": f"{elapsed:.1f} s", "frames/s": f"{count / elapsed:.1f}"}
 
 
-def estimated_frames(args):
-    """The number of frames render() will write, from the clip's duration and rate, or None."""
-    info = video.probe_video(args.input)
-    seconds = args.duration or max(info.duration - args.start, 0)
-    return max(1, round(seconds * info.fps)) if info.fps else None
-
-
 def process(args):
     from tqdm import tqdm
 
@@ -196,10 +192,9 @@ def process(args):
 
     bars = []  # the progress bar appears when the first frames are written
 
-    def progress(count):
+    def progress(count, total):
         if not bars:
-            bars.append(tqdm(total=estimated_frames(args), unit="frame", desc="stylizing",
-                             dynamic_ncols=True))
+            bars.append(tqdm(total=total, unit="frame", desc="stylizing", dynamic_ncols=True))
         bars[0].update(count)
 
     try:
@@ -244,7 +239,7 @@ def live(args):
 
     if os.path.isfile(args.input):
         args.output = check_output(args)
-    return live_server.serve(args, render, command_line, estimated_frames)
+    return live_server.serve(args, render, command_line)
 
 
 def main(argv=None):

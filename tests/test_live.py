@@ -134,7 +134,9 @@ def test_port_in_use_and_bad_flags_exit_2(runs, clip):
     cases = [(["--live", "--port", "70000"], "expected a port number"),
              (["--port", "8001"], "--port and --host go with --live"),
              (["--live", "--beta", "3", "--port", free_port()], "outside the live page's range"),
-             (["--live", "--style", "nonexistent", "--port", free_port()], "no source named")]
+             (["--live", "--style", "nonexistent", "--port", free_port()], "no source named"),
+             (["--live", "--crop", "30,50,30,50", "--port", free_port()],
+              "leaves no picture")]
     for args, message in cases:
         result = run_main("process_video.py", clip, "--model", runs["bundle"], *args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)

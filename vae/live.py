@@ -105,16 +105,17 @@ def preview_size(width, height, model_height):
 
 
 class FileInput:
-    """A video file's frames (its --start/--duration excerpt), at preview size, looped."""
+    """A video file's frames (its --start/--duration excerpt), at preview size, looped, and
+    played at most at the clip's frame rate (frame_interval seconds apart)."""
     renderable = True
 
     def __init__(self, path, crop, start, duration, model_height):
         self.path = path
         self.info = video.probe_video(path)
-        self.crop = video.detect_video_borders(self.info) if crop == "auto" else crop
+        self.crop = video.clip_crop(self.info, crop)
         self.size = preview_size(*self.crop.cropped_size(self.info.width, self.info.height),
                                  model_height)
-        self.fps = self.info.fps or 25.0
+        self.frame_interval = 1.0 / (self.info.fps or 25.0)
         self.start, self.duration = start, duration
 
     def frames(self):
@@ -136,6 +137,7 @@ class StreamInput:
     """A camera (/dev/video*) or a stream URL, at preview size. A reader thread keeps only the
     newest frame, so a slow model drops frames instead of falling behind the live picture."""
     renderable = False
+    frame_interval = 0.0  # frames come at the source's own pace
 
     def __init__(self, path, crop, model_height):
         self.path = path
@@ -145,8 +147,7 @@ class StreamInput:
             params = [] if path.split("://")[0].lower() in LIVE_PROTOCOLS else ["-re"]
         filters = []
         if crop != "auto" and any(crop.as_list()):
-            filters.append(f"crop=in_w-{crop.left + crop.right}:in_h-{crop.top + crop.bottom}:"
-                           f"{crop.left}:{crop.top}")
+            filters.append(video.crop_filter(crop))
         target = PREVIEW_SCALE * model_height
         filters.append(f"scale=-2:'min({target},ih)':flags=lanczos")
         self._reader = imageio_ffmpeg.read_frames(path, input_params=params,
@@ -156,7 +157,6 @@ class StreamInput:
         except (OSError, RuntimeError, StopIteration) as err:
             raise InputError(f"cannot open {path}: {video.first_line(err)}") from None
         self.size = tuple(meta["size"])
-        self.fps = float(meta.get("fps") or 25.0)
         self._latest, self._count, self._error = None, 0, None
         self._changed = threading.Condition()
         self._closed = False
@@ -227,7 +227,7 @@ class Preview:
     """Plays `source` through the model on a thread, one frame at a time, with the settings of
     that moment, and calls on_frame() after each new Frame (in `latest`).
 
-    File input plays at most at the clip's frame rate. paused: the current input frame is
+    paused: the current input frame is
     held and stylised again (without smoothing) whenever the settings change. hold(): no
     frames while a render uses the CPU.
     """
@@ -304,7 +304,6 @@ class Preview:
         frames = self.source.frames()
         index, frame = next(frames)
         applied, serial, shown_at = None, 0, []
-        interval = 1.0 / self.source.fps if isinstance(self.source, FileInput) else 0.0
         next_due = time.monotonic()
         while True:
             with self._changed:
@@ -331,6 +330,6 @@ class Preview:
             self.fps = (len(shown_at) - 1) / max(now - shown_at[0][0], 1e-6)
             self.frame_ms = 1000 * sum(d for _, d in shown_at) / len(shown_at)
             self.on_frame()
-            next_due = max(next_due + interval, now)
+            next_due = max(next_due + self.source.frame_interval, now)
             if next_due > now:
                 time.sleep(next_due - now)

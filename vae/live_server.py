@@ -27,6 +27,7 @@ from vae import InputError, live
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live_page.html")
 LOOPBACK_NAMES = ("localhost",)
+NO_RENDER = "a camera or stream has no end: Render needs a video file"
 
 
 class RenderCancelled(Exception):
@@ -48,18 +49,18 @@ class RenderJob:
     def running(self):
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, args, total):
-        self.args, self.total, self.done = args, total, 0
+    def start(self, args):
+        self.args, self.total, self.done = args, None, 0
         self.state, self.error, self.summary = "running", None, None
         self.started = time.time()
         self._cancel.clear()
         self._thread = threading.Thread(target=self._run, daemon=True, name="render")
         self._thread.start()
 
-    def _progress(self, count):
+    def _progress(self, count, total):
         if self._cancel.is_set():
             raise RenderCancelled()
-        self.done += count
+        self.done, self.total = self.done + count, total
 
     def _run(self):
         try:
@@ -134,10 +135,9 @@ def is_loopback(host):
 class LiveApp:
     """The routes, over one Preview and one RenderJob."""
 
-    def __init__(self, args, preview, job, feed, command_line, render_frames):
+    def __init__(self, args, preview, job, feed, command_line):
         self.args, self.preview, self.job, self.feed = args, preview, job, feed
-        self.command_line, self.render_frames = command_line, render_frames
-        self.port = args.port
+        self.command_line = command_line
         self.app = web.Application(middlewares=[self.guard], client_max_size=64 * 1024)
         self.app.add_routes([
             web.get("/", self.page), web.get("/state", self.state),
@@ -148,7 +148,7 @@ class LiveApp:
     @web.middleware
     async def guard(self, request, handler):
         if is_loopback(self.args.host):
-            allowed = {f"{name}:{self.port}" for name in
+            allowed = {f"{name}:{self.args.port}" for name in
                        ("127.0.0.1", "localhost", "[::1]", self.args.host)}
             if request.host not in allowed:
                 return error(403, f"unexpected Host {request.host!r}")
@@ -177,8 +177,7 @@ class LiveApp:
             "frame_ms": round(preview.frame_ms, 1), "error": preview.error,
             "render": {**self.job.to_dict(), "available": source.renderable,
                        "output": self.args.output if source.renderable else None,
-                       "why_not": None if source.renderable else
-                       "a camera or stream has no end: Render needs a video file"},
+                       "why_not": None if source.renderable else NO_RENDER},
             "command": self.command_line(self.render_args(settings)),
         }
 
@@ -207,10 +206,10 @@ class LiveApp:
 
     async def start_render(self, request):
         if not self.preview.source.renderable:
-            return error(409, "a camera or stream has no end: Render needs a video file")
+            return error(409, NO_RENDER)
         if self.job.running:
             return error(409, "a render is already running")
-        self.job.start(self.render_args(self.preview.settings), self.render_frames)
+        self.job.start(self.render_args(self.preview.settings))
         return web.json_response(self.job.to_dict(), status=202)
 
     async def cancel_render(self, request):
@@ -248,14 +247,14 @@ def error(status, message):
     return web.json_response({"error": message}, status=status)
 
 
-def serve(args, render, command_line, estimate):
-    """Run the live page until Ctrl-C (or SIGTERM). render, command_line, estimate: the
-    script's own process_video.render, the command line for a Namespace, and the frame count
-    of a render. Returns the exit code: 0, or 130 when the stop cut a render short."""
-    return asyncio.run(_serve(args, render, command_line, estimate))
+def serve(args, render, command_line):
+    """Run the live page until Ctrl-C (or SIGTERM). render, command_line: the script's own
+    process_video.render, and the command line for a Namespace. Returns the exit code: 0, or
+    130 when the stop cut a render short."""
+    return asyncio.run(_serve(args, render, command_line))
 
 
-def prepare(args, render, command_line, estimate, feed):
+def prepare(args, render, command_line, feed):
     """Load the bundle, open the input, and make the preview, the render job and the routes."""
     from vae import precision, stylize
     from vae.bundle import Bundle
@@ -276,16 +275,15 @@ def prepare(args, render, command_line, estimate, feed):
             first = [frame for _, (_, frame) in zip(range(live.STREAM_MEAN_FRAMES),
                                                     source.frames())]
             source_mean = live.stream_mean_code(bundle, first)
-        total = estimate(args) if source.renderable else None
     except BaseException:
         source.close()
         raise
     preview = live.Preview(bundle, source, settings, source_mean, on_frame=feed.notify)
     job = RenderJob(render, preview, bundle)
-    return LiveApp(args, preview, job, feed, command_line, total)
+    return LiveApp(args, preview, job, feed, command_line)
 
 
-async def _serve(args, render, command_line, estimate):
+async def _serve(args, render, command_line):
     if args.host != "127.0.0.1":
         print(f"warning: --host {args.host}: the page is reachable at that address, not only "
               "from this machine, and anyone who reaches it can change the settings and start "
@@ -298,7 +296,7 @@ async def _serve(args, render, command_line, estimate):
     listener = bind(args.host, args.port)  # before loading anything: a taken port fails fast
     feed = FrameFeed(loop)
     try:
-        app = prepare(args, render, command_line, estimate, feed)
+        app = prepare(args, render, command_line, feed)
     except BaseException:
         listener.close()
         raise

@@ -16,7 +16,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from vae import InputError, atomic
-from vae.frames import Crop, detect_borders, fill_region
+from vae.frames import Crop, check_crop, detect_borders, fill_region
 
 BORDER_SAMPLES = 12  # frames sampled over a clip to find its black borders
 
@@ -88,6 +88,21 @@ def detect_video_borders(info, samples=BORDER_SAMPLES):
     return detect_borders(frames)
 
 
+def clip_crop(info, crop):
+    """A --crop value ("auto" or a frames.Crop) for this clip: auto-detected borders, or the
+    given crop; InputError when it leaves no picture."""
+    if crop == "auto":
+        crop = detect_video_borders(info)
+    check_crop(crop, info.width, info.height, info.path)
+    return crop
+
+
+def crop_filter(crop):
+    """ffmpeg's crop filter removing these borders; in_w/in_h keep it valid for any input."""
+    return (f"crop=in_w-{crop.left + crop.right}:in_h-{crop.top + crop.bottom}:"
+            f"{crop.left}:{crop.top}")
+
+
 def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, duration=None):
     """Yield (frame_index, uint8 RGB array) for every step-th frame of a probed video, streamed.
 
@@ -119,10 +134,9 @@ def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, d
 
 
 def _crop_filter(info, crop, fill_size):
-    # ffmpeg's crop filter takes w:h:x:y; in_w/in_h keep the expression valid for any input size.
+    # ffmpeg's crop filter takes w:h:x:y.
     if fill_size is None:
-        return (f"crop=in_w-{crop.left + crop.right}:in_h-{crop.top + crop.bottom}:"
-                f"{crop.left}:{crop.top}")
+        return crop_filter(crop)
     width, height = crop.cropped_size(info.width, info.height)
     x, y, w, h = fill_region(width, height, *fill_size)
     return f"crop={w}:{h}:{crop.left + x}:{crop.top + y}"
@@ -162,11 +176,9 @@ class VideoWriter:
                 cmd += ["-t", f"{companion_duration:.3f}"]
             cmd += ["-i", companion]
         if use_companion and inset_crop is not None:
-            c = inset_crop
             inset_w = max(2, (out_w // 4) // 2 * 2)
             margin = max(2, out_w // 64)
-            graph.append(f"[1:v]crop=in_w-{c.left + c.right}:in_h-{c.top + c.bottom}:"
-                         f"{c.left}:{c.top},scale={inset_w}:-2:flags=area[inset]")
+            graph.append(f"[1:v]{crop_filter(inset_crop)},scale={inset_w}:-2:flags=area[inset]")
             graph.append(f"[main][inset]overlay=W-w-{margin}:H-h-{margin}:eof_action=pass[video]")
         else:
             graph[0] = graph[0].replace("[main]", "[video]")
