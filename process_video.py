@@ -235,9 +235,9 @@ def command_line(args):
 
 
 def live(args):
-    from vae import live_server
+    from vae import live, live_server
 
-    if os.path.isfile(args.input):
+    if live.is_file(args.input):  # a missing input is an error before the bundle loads
         args.output = check_output(args)
     return live_server.serve(args, render, command_line)
 

@@ -199,12 +199,19 @@ class StreamInput:
             self._changed.notify_all()
 
 
-def open_input(path, crop, start, duration, model_height):
-    """A FileInput for a file (played in a loop, can be rendered), else a StreamInput."""
+def is_file(path):
+    """True for a video file, False for a camera (/dev/...) or a URL; InputError otherwise."""
     if os.path.isfile(path):
-        return FileInput(path, crop, start, duration, model_height)
+        return True
     if "://" not in path and not path.startswith("/dev/"):
         raise InputError(f"video not found: {path}")
+    return False
+
+
+def open_input(path, crop, start, duration, model_height):
+    """A FileInput for a file (played in a loop, can be rendered), else a StreamInput."""
+    if is_file(path):
+        return FileInput(path, crop, start, duration, model_height)
     return StreamInput(path, crop, model_height)
 
 
