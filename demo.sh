@@ -42,10 +42,10 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     -filter_complex "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[a][b]hstack" -frames:v 1 \
     "$OUT/still.png"
 step "8/8 quality of the stylised clip: without detail transfer, and at the defaults"
-"$PY" benchmarks/bench_quality.py "$NEW_CLIP" --model "$OUT/exported" --setting detail=0 \
+"$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting detail=0 \
     --setting "detail=$("$PY" -c 'from vae.latent import DEFAULT_DETAIL as d; print(d)')" \
     > "$OUT/quality.json"
-"$PY" benchmarks/quality_table.py "$OUT/quality.json"
+"$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
 echo
 echo "demo finished in $(( $(date +%s) - started )) s"

@@ -21,9 +21,10 @@ import time
 
 import numpy as np
 
-from cli import finite_float, parser_for, positive_int, report_input_errors, unit_float
-from vae import atomic, storage
-from vae.latent import DEFAULT_DETAIL
+from vae.cli import finite_float, parser_for, positive_int, report_input_errors, unit_float
+from vae.media import atomic
+from vae.media import storage
+from vae.bundle.latent import DEFAULT_DETAIL
 
 SHOW = 6  # frames per picture row
 SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
@@ -57,15 +58,16 @@ class Pictures:
         self.folder, self.names = folder, {}
 
     def __call__(self, name, rows):
-        from vae.gallery import stack_rows, write_png
+        from vae.media.gallery import stack_rows, write_png
 
         write_png(os.path.join(self.folder, f"{name}.png"), stack_rows(rows))
         self.names[name] = f"{name}.png"
 
 
 def report_embeddings(args):
-    from vae import datafolder, records
-    from vae.bundle import Bundle
+    from vae.data import datafolder
+    from vae.data import records
+    from vae.bundle.loader import Bundle
 
     started = time.time()
     bundle = Bundle(args.model)
@@ -120,7 +122,7 @@ def reconstructions(bundle, frames, sources, pictures):
 
 def held_out_reconstructions(bundle, frames, sources, pictures):
     """The same on held-out frames, with the sharpness of real, VAE and refined frames."""
-    from vae import quality
+    from vae.metrics import quality
 
     report = {}
     for source, images in frames.items():
@@ -137,7 +139,7 @@ def held_out_reconstructions(bundle, frames, sources, pictures):
 
 def salting(bundle, images, codes, rng, pictures):
     """Gaussian noise of growing sigma added to the codes: slightly new images."""
-    from vae import latent
+    from vae.bundle import latent
 
     pictures("salting", [images] + [
         bundle.refine(bundle.decode(latent.salt(codes, sigma, rng))).numpy()
@@ -146,7 +148,7 @@ def salting(bundle, images, codes, rng, pictures):
 
 def swapping(bundle, images, codes, pick, rng, pictures):
     """Halves of the code swapped between pairs of frames, and dimensions shuffled."""
-    from vae import latent
+    from vae.bundle import latent
 
     a, b = codes[pick], codes[np.roll(pick, 1)]
     first, second = latent.swap_halves(a, b)
@@ -158,7 +160,7 @@ def swapping(bundle, images, codes, pick, rng, pictures):
 def style_shift_grid(bundle, frames, codes, sources, args, pictures):
     """Every video source's first frame over a grid of alpha and beta, plus a detail-transfer
     row, and how far the shift moves the source's codes toward the paintings' mean."""
-    from vae import latent
+    from vae.bundle import latent
 
     means = bundle.means
     style = means.style_mean() if means.names_of("painting") else None
@@ -193,7 +195,7 @@ def style_shift_grid(bundle, frames, codes, sources, args, pictures):
 
 def latent_health(bundle, codes, log_sigmas):
     """KL per dimension, active units and the distances between the sources' mean codes."""
-    from vae import latent
+    from vae.bundle import latent
 
     kl = latent.kl_per_dimension(codes, log_sigmas)
     means = bundle.means
@@ -238,7 +240,7 @@ def print_summary(report, args):
 
 def reconstruction_metrics(bundle, images, codes):
     """(VAE output, refined output, PSNR and SSIM of both against the input frames)."""
-    from vae import quality
+    from vae.metrics import quality
 
     decoded = bundle.decode(codes).numpy()
     refined = bundle.refine(decoded).numpy()

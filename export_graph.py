@@ -16,8 +16,9 @@ import time
 
 import numpy as np
 
-from cli import parser_for, positive_int, report_input_errors
-from vae import InputError, storage
+from vae.cli import parser_for, positive_int, report_input_errors
+from vae import InputError
+from vae.media import storage
 
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
 TOLERANCE = 1e-4
@@ -48,7 +49,12 @@ def parse_args(argv):
 def export(args):
     from tqdm import tqdm
 
-    from vae import bundle, datafolder, latent, quality, records, runs
+    from vae.bundle.export import StyleModel, write_bundle
+    from vae.data import datafolder
+    from vae.bundle import latent
+    from vae.metrics import quality
+    from vae.data import records
+    from vae.train import runs
 
     started = time.time()
     manifest = datafolder.load_manifest(args.data)
@@ -99,8 +105,8 @@ def export(args):
         "data": os.path.abspath(args.data),
         "sources": manifest["sources"],
     }
-    module = bundle.StyleModel(vae.config, encoder, decoder, refiner)
-    frozen = bundle.write_bundle(args.out, module, config, means, style_stats)
+    module = StyleModel(vae.config, encoder, decoder, refiner)
+    frozen = write_bundle(args.out, module, config, means, style_stats)
 
     differences = verify(args.out, encoder, decoder, refiner, frozen,
                          records.load_frames(args.data, manifest, SAMPLE_FRAMES),
@@ -129,9 +135,10 @@ def verify(folder, encoder, decoder, refiner, frozen, images, shift):
     SavedModel and every frozen graph) on a sample batch."""
     import tensorflow as tf
 
-    from vae import bundle
+    from vae.bundle.loader import Bundle
+    from vae.bundle.export import run_frozen
 
-    loaded = bundle.Bundle(folder)
+    loaded = Bundle(folder)
     z_mean, z_log_sigma = (t.numpy() for t in encoder(images, training=False))
     decoded = decoder(z_mean, training=False).numpy()
     expected = {"encode": {"z_mean": z_mean, "z_log_sigma": z_log_sigma},
@@ -153,7 +160,7 @@ def verify(folder, encoder, decoder, refiner, frozen, images, shift):
     for name, outputs in expected.items():
         saved = getattr(loaded.model, name)(*[tf.constant(v) for v in inputs[name]])
         graph_def, graph_inputs, graph_outputs = frozen[name]
-        graph = bundle.run_frozen(graph_def, graph_inputs, graph_outputs, *inputs[name])
+        graph = run_frozen(graph_def, graph_inputs, graph_outputs, *inputs[name])
         differences[f"saved_model {name}"] = max(
             float(np.abs(saved[k].numpy() - v).max()) for k, v in outputs.items())
         differences[f"frozen {name}"] = max(

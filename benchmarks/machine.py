@@ -8,7 +8,7 @@ FEATURES = ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_til
 def describe():
     """{"device": ..., "cpu_flags": [the vector features present], "auto_precision": what
     --precision auto picks here, and why}."""
-    from vae import precision
+    from vae.models import precision
 
     capability, flags = precision.local_hardware()
     auto, why = precision.choose(capability, flags)

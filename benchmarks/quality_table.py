@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print bench_quality.py's JSON (a file, or stdin) as a table: one row per setting.
 
-  python benchmarks/quality_table.py demo_output/quality.json
+  python -m benchmarks.quality_table demo_output/quality.json
 """
 import json
 import sys

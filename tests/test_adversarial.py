@@ -20,11 +20,13 @@ TINY_GAN = ["--objective", "adversarial", "--discriminator-filters", "8,16",
 
 
 def tiny_players(height=18, width=32):
-    from vae import adversarial, model, refiner
-    from vae.configs import DiscriminatorConfig, RefinerConfig, VAEConfig
+    from vae.models import adversarial
+    from vae.models import autoencoder
+    from vae.models import refiner
+    from vae.models.configs import DiscriminatorConfig, RefinerConfig, VAEConfig
 
     vae_config = VAEConfig(width, height, (8, 8, 16), (3, 3, 3), 16)
-    encoder, decoder = model.build_encoder(vae_config), model.build_decoder(vae_config)
+    encoder, decoder = autoencoder.build_encoder(vae_config), autoencoder.build_decoder(vae_config)
     net = refiner.build_refiner(RefinerConfig(width, height, 8, (8,), 3))
     discriminator = adversarial.build_discriminator(DiscriminatorConfig((8, 16), 3))
     return encoder, decoder, net, discriminator
@@ -32,7 +34,7 @@ def tiny_players(height=18, width=32):
 
 def train_on(frames, updates, loss_terms, steps):
     """Run a two-player step of vae.training on one fixed batch; -> metrics per step."""
-    from vae import training
+    from vae.train import training
 
     step = training.make_train_step(tf.distribute.get_strategy(), updates, loss_terms,
                                     len(frames))
@@ -43,9 +45,9 @@ def train_on(frames, updates, loss_terms, steps):
 def test_each_player_lowers_its_own_loss():
     import keras
 
-    from vae import adversarial
-    from vae.configs import RefinerObjective
-    from vae.training import Update
+    from vae.models import adversarial
+    from vae.models.configs import RefinerObjective
+    from vae.train.training import Update
 
     keras.utils.set_random_seed(0)
     frames = tf.constant(np.random.default_rng(0).uniform(0, 1, (4, 18, 32, 3)), tf.float32)
@@ -79,8 +81,8 @@ def test_each_player_lowers_its_own_loss():
 
 
 def test_feature_matching_and_hinge_terms():
-    from vae import adversarial
-    from vae.configs import RefinerObjective
+    from vae.models import adversarial
+    from vae.models.configs import RefinerObjective
 
     frames = tf.constant(np.random.default_rng(1).uniform(0, 1, (2, 18, 32, 3)), tf.float32)
     encoder, decoder, _, discriminator = tiny_players()
@@ -100,7 +102,7 @@ def test_feature_matching_and_hinge_terms():
 
 
 def test_balance_watch_warns_once_per_episode():
-    from vae.adversarial import BalanceWatch
+    from vae.models.adversarial import BalanceWatch
 
     watch = BalanceWatch(window=5)
     said = []
@@ -150,7 +152,8 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
     assert len(saved) >= 3 * 6 + 1  # D's 6 weights, Adam's 2 slots of each, iterations
     # what a resume restores: the discriminator's weights and its optimizer's slots, exactly
     import train_refiner
-    from vae import datafolder, training
+    from vae.data import datafolder
+    from vae.train import training
 
     args = train_refiner.parse_args(["--data", data, "--vae", vae, "--logdir", str(logdir),
                                      *TINY_REFINER, *TINY_GAN])
@@ -230,7 +233,7 @@ def test_switching_a_run_to_the_adversarial_objective_is_refused(vae_run, tmp_pa
 
 
 def test_balance_warning_is_printed_during_a_run(vae_run, tmp_path, monkeypatch):
-    from vae import adversarial
+    from vae.models import adversarial
 
     # a watch that finds the discriminator winning after 3 steps, whatever it does
     watch = adversarial.BalanceWatch

@@ -113,8 +113,10 @@ def test_evaluation_report(runs, tmp_path):
             assert np.isfinite(metrics[key])
     assert set(report["style_shift"]["sources"]) == {"letterbox", "pillarbox"}
     # latent health is computed from the sampled frames' codes and the bundle's means
-    from vae import datafolder, latent, records
-    from vae.bundle import Bundle
+    from vae.data import datafolder
+    from vae.bundle import latent
+    from vae.data import records
+    from vae.bundle.loader import Bundle
 
     bundle = Bundle(runs["bundle"])
     manifest = datafolder.load_manifest(runs["data"])
@@ -169,8 +171,8 @@ def test_evaluation_of_a_folder_without_held_out_frames(runs, tmp_path):
 
 
 def test_bundle_style_statistics_are_the_paintings(runs):
-    from vae import quality
-    from vae.bundle import Bundle
+    from vae.metrics import quality
+    from vae.bundle.loader import Bundle
 
     manifest, recs = read_records(runs["data"])
     painting = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"][0]

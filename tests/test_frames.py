@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from vae import InputError, frames, video
+from vae import InputError
+from vae.media import frames
+from vae.media import video
 
 
 def test_parse_size_and_crop():

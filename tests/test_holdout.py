@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import read_records, run_script
-from vae import datafolder, holdout, records
+from vae.data import datafolder
+from vae.data import holdout
+from vae.data import records
 
 
 def test_video_stretches_guard_and_share():

@@ -18,11 +18,11 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from benchmarks.live_harness import (LiveServer, chromium, find_chromium, free_port, page_stats,
+from live_harness import (LiveServer, chromium, find_chromium, free_port, page_stats,
                                      wait_until)
 from conftest import REPO, make_clip, run_main, run_script
 from test_process_video import probe, read_all
-from vae import live
+from vae.live import session
 
 
 def request(url, body=None, content_type="application/json", headers=None, method=None):
@@ -38,7 +38,7 @@ def request(url, body=None, content_type="application/json", headers=None, metho
         return err.code, json.loads(err.read() or b"{}")
 
 
-SETTINGS = live.Settings(alpha=1.0, beta=0.8, detail=0.7, smoothing=0.2, style=None, refine=True)
+SETTINGS = session.Settings(alpha=1.0, beta=0.8, detail=0.7, smoothing=0.2, style=None, refine=True)
 BAD_CHANGES = [
     ({"alpha": math.nan}, "alpha must be a number in"),
     ({"alpha": math.inf}, "alpha must be a number in"),
@@ -65,15 +65,15 @@ def test_settings_refuse_bad_values(changes, message):
 def test_settings_accept_values_in_range():
     changed = SETTINGS.changed({"alpha": 0, "beta": 2, "detail": 1, "smoothing": 0.95,
                                 "style": "paintings", "refine": False}, styles=["paintings"])
-    assert changed == live.Settings(0.0, 2.0, 1.0, 0.95, "paintings", False)
+    assert changed == session.Settings(0.0, 2.0, 1.0, 0.95, "paintings", False)
     assert SETTINGS.changed({"style": ""}, ["paintings"]).style is None
     assert SETTINGS.changed({}, ["paintings"]) == SETTINGS
 
 
 def test_preview_size_keeps_aspect_and_never_upscales():
-    assert live.preview_size(1280, 720, 72) == (256, 144)
-    assert live.preview_size(64, 36, 72) == (64, 36)
-    assert live.preview_size(1000, 500, 90) == (360, 180)
+    assert session.preview_size(1280, 720, 72) == (256, 144)
+    assert session.preview_size(64, 36, 72) == (64, 36)
+    assert session.preview_size(1000, 500, 90) == (360, 180)
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vae import configs, model
+from vae.models import configs
+from vae.models import autoencoder
 
 
 @pytest.mark.parametrize("width, height, filters", [(32, 18, (4, 4, 8)), (320, 180, (2,) * 6),
                                                      (33, 17, (4, 4, 4, 4))])
 def test_decoder_mirrors_encoder_for_any_size(width, height, filters):
     config = configs.VAEConfig(width, height, filters, (3,) * len(filters), 8)
-    encoder, decoder = model.build_encoder(config), model.build_decoder(config)
+    encoder, decoder = autoencoder.build_encoder(config), autoencoder.build_decoder(config)
     images = tf.random.uniform((2, height, width, 3))
     z_mean, z_log_sigma = encoder(images)
     assert z_mean.shape == z_log_sigma.shape == (2, 8)
@@ -21,10 +22,10 @@ def test_decoder_mirrors_encoder_for_any_size(width, height, filters):
 
 def test_loss_terms():
     images = tf.zeros((2, 4, 4, 3))
-    sse, kl = model.vae_loss(images, tf.fill((2, 4, 4, 3), 0.5), tf.zeros((2, 3)), tf.zeros((2, 3)))
+    sse, kl = autoencoder.vae_loss(images, tf.fill((2, 4, 4, 3), 0.5), tf.zeros((2, 3)), tf.zeros((2, 3)))
     np.testing.assert_allclose(sse.numpy(), [12.0, 12.0])  # 48 pixels * 0.25
     np.testing.assert_allclose(kl.numpy(), [0.0, 0.0], atol=1e-7)  # N(0, I) has no KL
-    _, kl = model.vae_loss(images, images, tf.ones((1, 3)), tf.zeros((1, 3)))
+    _, kl = autoencoder.vae_loss(images, images, tf.ones((1, 3)), tf.zeros((1, 3)))
     np.testing.assert_allclose(kl.numpy(), [1.5])  # 0.5 * sum(mean^2)
 
 
@@ -39,4 +40,4 @@ def test_training_flops_match_a_hand_count():
     config = configs.VAEConfig(4, 4, (2,), (3,), 5)
     conv = 2 * 2 * 2 * 9 * 3 * 2  # 2x2 outputs, 3x3x3 kernel, 2 filters
     dense = 2 * (2 * 2 * 2) * 5 * 3
-    assert model.training_flops_per_image(config) == 3 * (2 * conv + dense)
+    assert autoencoder.training_flops_per_image(config) == 3 * (2 * conv + dense)

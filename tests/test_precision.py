@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from conftest import TINY, make_clip, run_main, run_script
 from test_train_vae import checkpoint_steps, scalars
-from vae import precision
+from vae.models import precision
 
 
 @pytest.mark.parametrize("gpu, flags, expected", [
@@ -71,8 +71,8 @@ def test_a_run_resumes_in_another_precision(vae_run, tmp_path, first):
 
 
 def test_bundle_in_bfloat16_matches_float32(runs):
-    from vae import quality
-    from vae.bundle import Bundle
+    from vae.metrics import quality
+    from vae.bundle.loader import Bundle
 
     plain, low = Bundle(runs["bundle"]), Bundle(runs["bundle"], "bfloat16")
     frames = tf.random.uniform((4, plain.height, plain.width, 3), seed=3)
@@ -96,7 +96,7 @@ def test_process_video_in_bfloat16(runs, tmp_path):
         assert f"precision: {name}" in result.stdout
     import imageio.v3 as iio
 
-    from vae import quality
+    from vae.metrics import quality
 
     a, b = (iio.imread(outputs[n]).astype(np.float32) / 255 for n in ("float32", "bfloat16"))
     assert a.shape == b.shape and quality.psnr(a, b) > 35

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, make_clip, run_main, run_script
-from vae import frames, video
+from vae.media import frames
+from vae.media import video
 
 
 @pytest.fixture(scope="module")
@@ -193,9 +194,10 @@ def test_help():
 
 
 def test_detail_zero_is_the_plain_stylisation(runs, clips):
-    from vae import latent, stylize
-    from vae.bundle import Bundle
-    from vae.gallery import to_uint8
+    from vae.bundle import latent
+    from vae.stylize import pipeline
+    from vae.bundle.loader import Bundle
+    from vae.media.gallery import to_uint8
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
@@ -203,7 +205,7 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
                                                         (bundle.width, bundle.height))][:8])
     shift = latent.style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
     plain = to_uint8(bundle.stylize(batch / np.float32(255), shift).numpy())
-    out = stylize.FrameStylizer(bundle, shift, detail=0.0)(batch)
+    out = pipeline.FrameStylizer(bundle, shift, detail=0.0)(batch)
     np.testing.assert_array_equal(out, plain)
     # one batched call returns both decodes, the styled one equal to stylize's
     styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift)
@@ -220,21 +222,21 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
 
 
 def test_full_detail_and_no_shift_returns_the_input(runs, clips):
-    from vae import stylize
-    from vae.bundle import Bundle
+    from vae.stylize import pipeline
+    from vae.bundle.loader import Bundle
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
     batch = np.stack([f for _, f in video.video_frames(info)][:6])  # output size: 160x120
-    out = stylize.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
+    out = pipeline.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
     assert out.shape == batch.shape
     assert np.abs(out.astype(int) - batch).max() <= 1
-    half = stylize.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=0.5)(batch)
+    half = pipeline.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=0.5)(batch)
     assert np.abs(half.astype(int) - batch).mean() > 2  # half the detail is the model's
 
 
 def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
-    from vae import quality
+    from vae.metrics import quality
 
     outputs = {}
     for detail in ("0", "0.7", "1"):
@@ -257,7 +259,7 @@ def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
     import json
 
     result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "benchmarks", "bench_quality.py"), clips["letterbox"],
+        [sys.executable, "-m", "benchmarks.bench_quality", clips["letterbox"],
          "--model", runs["bundle"], "--setting", "detail=0", "--setting",
          "alpha=0,beta=0,detail=1,smoothing=0"], capture_output=True, text=True, cwd=REPO,
         timeout=600)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from vae import quality
+from vae.metrics import quality
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from vae import records
+from vae.data import records
 
 
 def frame(value, size=(4, 6)):

@@ -9,7 +9,8 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO, TINY, TINY_REFINER, run_main
-from vae import atomic, storage
+from vae.media import atomic
+from vae.media import storage
 
 
 def ram_folder():

@@ -71,8 +71,8 @@ def test_objectives():
     import numpy as np
     import tensorflow as tf
 
-    from vae.configs import RefinerObjective
-    from vae.refiner import refiner_loss
+    from vae.models.configs import RefinerObjective
+    from vae.models.refiner import refiner_loss
 
     rng = np.random.default_rng(0)
     frames = tf.constant(rng.uniform(0.2, 0.8, (2, 36, 64, 3)), tf.float32)
@@ -83,7 +83,7 @@ def test_objectives():
         return float(tf.reduce_mean(tf.add_n(list(refiner_loss(refined, images, vae,
                                                                objective).values()))))
 
-    from vae.refiner import ssim_per_image
+    from vae.models.refiner import ssim_per_image
 
     np.testing.assert_allclose(ssim_per_image(noisy, frames).numpy(),
                                tf.image.ssim(noisy, frames, 1.0).numpy(), atol=1e-5)

@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from conftest import REPO, TINY, run_main, run_script
-from vae import precision
+from vae.models import precision
 
 
 

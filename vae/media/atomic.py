@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from vae import storage
+from vae.media import storage
 
 
 def partial_name(path, suffix=""):

@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 import keras
 import tensorflow as tf
 
-from vae import InputError, model, refiner, storage
-from vae.configs import RefinerConfig, VAEConfig
+from vae import InputError
+from vae.models import autoencoder
+from vae.models import refiner
+from vae.media import storage
+from vae.models.configs import RefinerConfig, VAEConfig
 
 CONFIG = "config.json"
 
@@ -86,7 +89,7 @@ def load_vae(run_dir, flag="--vae"):
     config = _config_of_kind(run_dir, "vae", flag)
     path, step = latest_checkpoint(run_dir, "VAE (train_vae.py)")
     vae_config = VAEConfig.from_dict(config["model"])
-    encoder, decoder = model.build_encoder(vae_config), model.build_decoder(vae_config)
+    encoder, decoder = autoencoder.build_encoder(vae_config), autoencoder.build_decoder(vae_config)
     _restore(path, encoder=encoder, decoder=decoder)
     encoder.trainable = decoder.trainable = False
     return TrainedVAE(encoder, decoder, vae_config, run_dir, path, step)

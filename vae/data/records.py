@@ -13,7 +13,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from vae import atomic, datafolder, storage
+from vae.media import atomic
+from vae.data import datafolder
+from vae.media import storage
 
 COMPRESSION = "GZIP"
 

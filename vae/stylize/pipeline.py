@@ -18,8 +18,8 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from vae import video
-from vae.gallery import to_uint8
+from vae.media import video
+from vae.media.gallery import to_uint8
 
 _DONE = object()
 

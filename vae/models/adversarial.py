@@ -12,7 +12,7 @@ no normalisation layer: the content terms and a small adversarial weight keep it
 import keras
 import tensorflow as tf
 
-from vae.refiner import refiner_loss, vae_output
+from vae.models.refiner import refiner_loss, vae_output
 
 LEAK = 0.2
 REFINER_TERMS = ("l1", "ssim", "feature_matching", "adversarial")

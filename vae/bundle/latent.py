@@ -7,7 +7,8 @@ import io
 
 import numpy as np
 
-from vae import InputError, storage
+from vae import InputError
+from vae.media import storage
 
 # process_video.py's defaults, chosen with benchmarks/bench_quality.py on the demo (README,
 # "Choosing the settings"): how far the codes move, and how much of each frame's own detail

@@ -6,7 +6,7 @@ import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
 from vae import InputError
-from vae.precision import PRECISIONS
+from vae.models.precision import PRECISIONS
 
 
 def value_type(parse):

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import imageio_ffmpeg
 import numpy as np
 
-from vae import InputError, atomic
-from vae.frames import Crop, check_crop, detect_borders, fill_region
+from vae import InputError
+from vae.media import atomic
+from vae.media.frames import Crop, check_crop, detect_borders, fill_region
 
 BORDER_SAMPLES = 12  # frames sampled over a clip to find its black borders
 

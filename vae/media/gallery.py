@@ -2,7 +2,7 @@
 import imageio.v3 as iio
 import numpy as np
 
-from vae import atomic
+from vae.media import atomic
 
 
 def to_uint8(images):

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vae.model import sum_squared_error
+from vae.models.autoencoder import sum_squared_error
 
 # The seed's "away from the VAE output" term was 1e4 / SSE at 320x180x3 values. Per pixel it
 # is SEED_AWAY_SCALE / MSE: the same balance against the toward-input term at every frame size

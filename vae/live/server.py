@@ -23,9 +23,10 @@ from argparse import Namespace
 
 from aiohttp import web
 
-from vae import InputError, live
+from vae import InputError
+from vae.live import session
 
-PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "live_page.html")
+PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 LOOPBACK_NAMES = ("localhost",)
 NO_RENDER = "a camera or stream has no end: Render needs a video file"
 
@@ -171,7 +172,7 @@ class LiveApp:
             "input": self.args.input, "width": source.size[0], "height": source.size[1],
             "settings": settings.to_dict(), "version": preview.version,
             "ranges": {name: {"min": lo, "max": hi, "step": step}
-                       for name, (lo, hi, step) in live.RANGES.items()},
+                       for name, (lo, hi, step) in session.RANGES.items()},
             "styles": preview.styles, "has_refiner": preview.bundle.has_refiner,
             "paused": preview.paused, "fps": round(preview.fps, 2),
             "frame_ms": round(preview.frame_ms, 1), "error": preview.error,
@@ -256,29 +257,30 @@ def serve(args, render, command_line):
 
 def prepare(args, render, command_line, feed):
     """Load the bundle, open the input, and make the preview, the render job and the routes."""
-    from vae import precision, stylize
-    from vae.bundle import Bundle
+    from vae.models import precision
+    from vae.stylize import pipeline
+    from vae.bundle.loader import Bundle
 
-    settings = live.Settings.from_args(args)
+    settings = session.Settings.from_args(args)
     arithmetic, line = precision.resolve(args.precision)
     print(line, flush=True)
     bundle = Bundle(args.model, arithmetic)
     bundle.means.style_mean(settings.style)  # an unknown --style is an error before serving
-    source = live.open_input(args.input, args.crop, args.start, args.duration, bundle.height)
+    source = session.open_input(args.input, args.crop, args.start, args.duration, bundle.height)
     try:
         if args.source != "auto":
             source_mean = bundle.means.mean(args.source)
         elif source.renderable:
-            source_mean = stylize.clip_mean_code(bundle, source.info, source.crop, args.start,
+            source_mean = pipeline.clip_mean_code(bundle, source.info, source.crop, args.start,
                                                  args.duration)
         else:
-            first = [frame for _, (_, frame) in zip(range(live.STREAM_MEAN_FRAMES),
+            first = [frame for _, (_, frame) in zip(range(session.STREAM_MEAN_FRAMES),
                                                     source.frames())]
-            source_mean = live.stream_mean_code(bundle, first)
+            source_mean = session.stream_mean_code(bundle, first)
     except BaseException:
         source.close()
         raise
-    preview = live.Preview(bundle, source, settings, source_mean, on_frame=feed.notify)
+    preview = session.Preview(bundle, source, settings, source_mean, on_frame=feed.notify)
     job = RenderJob(render, preview, bundle)
     return LiveApp(args, preview, job, feed, command_line)
 

@@ -31,12 +31,15 @@ from typing import Callable
 import imageio.v3 as iio
 import tensorflow as tf
 
-from vae import InputError, atomic, precision, storage
-from vae.gallery import stack_rows, write_png
-from vae.datafolder import load_manifest, record_count
-from vae.records import load_frames, make_dataset
-from vae.runs import CONFIG, read_config
-from vae.video import write_video
+from vae import InputError
+from vae.media import atomic
+from vae.models import precision
+from vae.media import storage
+from vae.media.gallery import stack_rows, write_png
+from vae.data.datafolder import load_manifest, record_count
+from vae.data.records import load_frames, make_dataset
+from vae.train.runs import CONFIG, read_config
+from vae.media.video import write_video
 
 PREVIEW = "preview.png"
 PROGRESS_VIDEO = "progress.mp4"

@@ -5,7 +5,9 @@ Plain JSON, no TensorFlow: scripts read it before (or without) loading any model
 import json
 import os
 
-from vae import InputError, atomic, storage
+from vae import InputError
+from vae.media import atomic
+from vae.media import storage
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1

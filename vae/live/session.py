@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, replace
 import imageio_ffmpeg
 import numpy as np
 
-from vae import InputError, video
+from vae import InputError
+from vae.media import video
 
 # (lowest, highest, slider step) of each number a page may set; the server refuses others.
 RANGES = {"alpha": (0.0, 2.0, 0.05), "beta": (0.0, 2.0, 0.05), "detail": (0.0, 1.0, 0.05),
@@ -240,13 +241,13 @@ class Preview:
     """
 
     def __init__(self, bundle, source, settings, source_mean, on_frame=lambda: None):
-        from vae import stylize
+        from vae.stylize import pipeline
 
         self.bundle, self.source, self.source_mean = bundle, source, source_mean
         self.on_frame = on_frame
         self.styles = bundle.means.names_of("painting")
         self.settings, self.version = settings, 0
-        self.stylizer = stylize.FrameStylizer(bundle, self._shift(settings), settings.refine,
+        self.stylizer = pipeline.FrameStylizer(bundle, self._shift(settings), settings.refine,
                                               settings.detail, settings.smoothing,
                                               full_size=True)
         # fps: frames shown a second; frame_ms: the model's and JPEG's time for one of them
@@ -256,7 +257,7 @@ class Preview:
         self._thread = threading.Thread(target=self._run, daemon=True, name="live-preview")
 
     def _shift(self, settings):
-        from vae import latent
+        from vae.bundle import latent
 
         return latent.style_shift(self.source_mean, self.bundle.means.style_mean(settings.style),
                                   settings.alpha, settings.beta)
