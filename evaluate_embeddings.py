@@ -24,7 +24,7 @@ import numpy as np
 from vae.cli import finite_float, parser_for, positive_int, report_input_errors, unit_float
 from vae.media import atomic
 from vae.media import storage
-from vae.bundle.latent import DEFAULT_DETAIL
+from vae.stylize.settings import StyleSettings
 
 SHOW = 6  # frames per picture row
 SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
@@ -42,9 +42,9 @@ def parse_args(argv):
                         help="style shift: weight of the source mean removed (default: 0.25)")
     parser.add_argument("--beta", type=finite_float, default=1.0,
                         help="style shift: weight of the paintings' mean added (default: 1.0)")
-    parser.add_argument("--detail", type=unit_float, default=DEFAULT_DETAIL, metavar="D",
+    parser.add_argument("--detail", type=unit_float, default=StyleSettings.detail, metavar="D",
                         help="detail transfer of the style-shift grid's last row "
-                             f"(default: {DEFAULT_DETAIL:g})")
+                             f"(default: {StyleSettings.detail:g})")
     parser.add_argument("--samples", type=positive_int, default=64, metavar="N",
                         help="frames per source for the metrics (default: 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -157,6 +157,18 @@ def swapping(bundle, images, codes, pick, rng, pictures):
         for z in (first, second, latent.shuffle_between(a, rng))])
 
 
+def detail_transfer(styled, reconstructed, images, detail):
+    """styled + detail * (images - reconstructed) at the model's size, through the same
+    DetailTransfer that process_video.py uses at the output's."""
+    from vae.media.gallery import to_uint8
+    from vae.stylize.transform import DetailTransfer
+
+    height, width = images.shape[1:3]
+    transfer = DetailTransfer((width, height), (width, height))
+    combined = transfer.combine(styled - detail * reconstructed, to_uint8(images), detail)
+    return combined.numpy().astype(np.float32) / 255
+
+
 def style_shift_grid(bundle, frames, codes, sources, args, pictures):
     """Every video source's first frame over a grid of alpha and beta, plus a detail-transfer
     row, and how far the shift moves the source's codes toward the paintings' mean."""
@@ -180,7 +192,7 @@ def style_shift_grid(bundle, frames, codes, sources, args, pictures):
             grid.append(bundle.refine(bundle.decode(codes[source][:1] + shifts)).numpy())
         reconstructed = bundle.refine(bundle.decode(codes[source][:1])).numpy()
         at_alpha = grid[alphas.index(args.alpha)]
-        grid.append(latent.add_detail(at_alpha, reconstructed, images[:1], args.detail))
+        grid.append(detail_transfer(at_alpha, reconstructed, images[:1], args.detail))
         shifted = codes[source] + latent.style_shift(source_mean, style, args.alpha, args.beta)
         report["sources"][name] = {
             "distance_to_paintings_before": float(np.mean(np.linalg.norm(codes[source] - style,

@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import sysconfig
 import time
 import urllib.request

@@ -6,7 +6,7 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
 - end_to_end: process_video.py's own pipeline (decode, model, encode overlapped) with
   --detail 0, frames/s;
 - end_to_end_detail: the same with detail transfer at the output size (--detail, default
-  latent.DEFAULT_DETAIL), and its ratio to end_to_end;
+  StyleSettings.detail), and its ratio to end_to_end;
 - model_only: batched stylize on frames already in memory, frames/s;
 - decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
 - ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -30,7 +29,7 @@ import imageio_ffmpeg
 import numpy as np
 
 from benchmarks import machine
-from vae import video
+from vae.media import video
 from vae.bundle import export
 from vae.bundle.loader import Bundle
 from vae.models import configs
@@ -38,6 +37,8 @@ from vae.bundle import latent
 from vae.models import autoencoder
 from vae.models import refiner
 from vae.stylize import pipeline
+from vae.stylize.settings import StyleSettings
+from vae.stylize.transform import FrameStylizer
 
 
 def make_bundle(folder):
@@ -78,9 +79,9 @@ def main():
     parser.add_argument("--precisions", default="float32,auto",
                         help="comma-separated precisions to time end to end side by side, as "
                              "--precision takes them (default: float32,auto)")
-    parser.add_argument("--detail", type=float, default=latent.DEFAULT_DETAIL,
+    parser.add_argument("--detail", type=float, default=StyleSettings.detail,
                         help="detail of the detail-transfer run "
-                             f"(default: {latent.DEFAULT_DETAIL:g})")
+                             f"(default: {StyleSettings.detail:g})")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="bench-process-")
@@ -113,7 +114,7 @@ def main():
                 args.batch_size)
 
     def stylizer(detail):
-        return pipeline.FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
+        return FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
     count = len(in_memory)

@@ -20,27 +20,25 @@ Needs the dev requirements (OpenCV for the optical flow).
 """
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
 import tempfile
 import time
 
-
-import vae  # noqa: F401
+import vae  # noqa: F401  (quietens TensorFlow)
 import numpy as np
 
-import process_video
 from benchmarks import machine
-from vae import video
-from vae.media import frames
-from vae.bundle import latent
+from vae.bundle.loader import open_bundle
+from vae.media import frames, video
 from vae.metrics import quality
-from vae.bundle.loader import Bundle
+from vae.stylize.render import render
+from vae.stylize.settings import RenderOptions, StyleSettings
 
 SETTING_KEYS = ("alpha", "beta", "detail", "smoothing")
-DEFAULT_SETTINGS = ("detail=0", "detail=0.5", f"detail={latent.DEFAULT_DETAIL:g}",
-                    "detail=1")
+DEFAULT_SETTINGS = ("detail=0", "detail=0.5", f"detail={StyleSettings.detail:g}", "detail=1")
 
 
 def parse_setting(text):
@@ -99,14 +97,14 @@ def main():
     args = parser.parse_args()
     settings = args.setting or [parse_setting(s) for s in DEFAULT_SETTINGS]
 
-    bundle = Bundle(args.model)
+    bundle = open_bundle(args.model, report=lambda line: print(line, file=sys.stderr))
     style = bundle.style_stats()
     info = video.probe_video(args.clip)
     crop = video.detect_video_borders(info)
     width, height = crop.cropped_size(info.width, info.height)
     size = analysis_size(width, height, args.analysis_width)
     model_size = (bundle.width, bundle.height)
-    excerpt = ["--duration", str(args.duration)] if args.duration else []
+    options = RenderOptions(audio=False, duration=args.duration)
 
     started = time.time()
     inputs = load_frames(args.clip, crop, size)
@@ -119,17 +117,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
         for number, setting in enumerate(settings):
             out = os.path.join(folder, f"out{number}.mp4")
-            flags = [f"--{k}={v:g}" for k, v in setting.items()]
+            settings = dataclasses.replace(StyleSettings(), **setting)
             with contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON
-                status = process_video.main([args.clip, "-o", out, "--model", args.model,
-                                             "--no-audio", *excerpt, *flags])
-            if status != 0:
-                sys.exit(f"process_video.py {' '.join(flags)} failed with exit code {status}")
+                render(args.clip, out, bundle, settings, options)
             outputs = load_frames(out, frames.Crop(), size)[:len(inputs)]
             model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
-            full = {"alpha": latent.DEFAULT_ALPHA, "beta": latent.DEFAULT_BETA,
-                    "detail": latent.DEFAULT_DETAIL,
-                    "smoothing": latent.DEFAULT_SMOOTHING, **setting}
+            full = {name: getattr(settings, name) for name in SETTING_KEYS}
             rows.append({**full, **measure(inputs, outputs, model_inputs, model_outputs, warps,
                                            style)})
     print(json.dumps({

@@ -14,8 +14,6 @@ generated records.
 """
 import argparse
 import json
-import os
-import sys
 import tempfile
 import time
 
@@ -25,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import machine
-from vae import training
+from vae.train import training
 from vae.models import configs
 from vae.data import datafolder
 from vae.models import autoencoder

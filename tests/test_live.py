@@ -23,6 +23,7 @@ from live_harness import (LiveServer, chromium, find_chromium, free_port, page_s
 from conftest import REPO, make_clip, run_main, run_script
 from test_process_video import probe, read_all
 from vae.live import session
+from vae.stylize.settings import StyleSettings
 
 
 def request(url, body=None, content_type="application/json", headers=None, method=None):
@@ -38,7 +39,7 @@ def request(url, body=None, content_type="application/json", headers=None, metho
         return err.code, json.loads(err.read() or b"{}")
 
 
-SETTINGS = session.Settings(alpha=1.0, beta=0.8, detail=0.7, smoothing=0.2, style=None, refine=True)
+SETTINGS = StyleSettings()
 BAD_CHANGES = [
     ({"alpha": math.nan}, "alpha must be a number in"),
     ({"alpha": math.inf}, "alpha must be a number in"),
@@ -65,7 +66,7 @@ def test_settings_refuse_bad_values(changes, message):
 def test_settings_accept_values_in_range():
     changed = SETTINGS.changed({"alpha": 0, "beta": 2, "detail": 1, "smoothing": 0.95,
                                 "style": "paintings", "refine": False}, styles=["paintings"])
-    assert changed == session.Settings(0.0, 2.0, 1.0, 0.95, "paintings", False)
+    assert changed == StyleSettings(0.0, 2.0, 1.0, 0.95, "paintings", "auto", False)
     assert SETTINGS.changed({"style": ""}, ["paintings"]).style is None
     assert SETTINGS.changed({}, ["paintings"]) == SETTINGS
 
@@ -133,7 +134,7 @@ def test_port_in_use_and_bad_flags_exit_2(runs, clip):
     assert "Traceback" not in result.stderr
     cases = [(["--live", "--port", "70000"], "expected a port number"),
              (["--port", "8001"], "--port and --host go with --live"),
-             (["--live", "--beta", "3", "--port", free_port()], "outside the live page's range"),
+             (["--live", "--beta", "3", "--port", free_port()], "beta must be a number in [0, 2]"),
              (["--live", "--style", "nonexistent", "--port", free_port()], "no source named"),
              (["--live", "--crop", "30,50,30,50", "--port", free_port()],
               "leaves no picture")]

@@ -123,11 +123,12 @@ def test_inset_shows_the_original_in_a_corner(runs, clips, tmp_path):
                                   "missing bundle", "broken bundle", "unknown style",
                                   "style is a video", "unknown source", "start past end",
                                   "range past end", "bad smoothing", "alpha nan", "beta inf",
+                                  "alpha above 2", "beta 1e30",
                                   "detail above 1", "detail nan"])
 def test_bad_input_exit_2_no_output(case, runs, clips, tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
-    (broken / "config.json").write_text("{}")
+    (broken / "config.json").write_text('{"format": 1}')
     clip, model, extra = clips["letterbox"], runs["bundle"], []
     if case == "missing file":
         clip = str(tmp_path / "nope.mp4")
@@ -148,6 +149,8 @@ def test_bad_input_exit_2_no_output(case, runs, clips, tmp_path):
                  "bad smoothing": ["--smoothing", "1.5"],
                  "alpha nan": ["--alpha", "nan"],
                  "beta inf": ["--beta", "inf"],
+                 "alpha above 2": ["--alpha", "3"],  # the live page's range, for both
+                 "beta 1e30": ["--beta", "1e30"],
                  "detail above 1": ["--detail", "1.5"],
                  "detail nan": ["--detail", "nan"]}[case]
     out = tmp_path / "out.mp4"
@@ -195,9 +198,9 @@ def test_help():
 
 def test_detail_zero_is_the_plain_stylisation(runs, clips):
     from vae.bundle import latent
-    from vae.stylize import pipeline
     from vae.bundle.loader import Bundle
     from vae.media.gallery import to_uint8
+    from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
@@ -205,7 +208,7 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
                                                         (bundle.width, bundle.height))][:8])
     shift = latent.style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
     plain = to_uint8(bundle.stylize(batch / np.float32(255), shift).numpy())
-    out = pipeline.FrameStylizer(bundle, shift, detail=0.0)(batch)
+    out = FrameStylizer(bundle, shift, detail=0.0)(batch)
     np.testing.assert_array_equal(out, plain)
     # one batched call returns both decodes, the styled one equal to stylize's
     styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift)
@@ -213,7 +216,7 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
                                                               shift).numpy(), atol=1e-5)
     unshifted = bundle.stylize(batch / np.float32(255), np.zeros_like(shift)).numpy()
     np.testing.assert_allclose(reconstructed.numpy(), unshifted, atol=1e-5)
-    # without the refiner: the decoder's outputs (the path older bundles take too)
+    # without the refiner: the decoder's outputs
     styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift,
                                                            refine=False)
     codes = bundle.encode(batch / np.float32(255))["z_mean"]
@@ -222,16 +225,16 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
 
 
 def test_full_detail_and_no_shift_returns_the_input(runs, clips):
-    from vae.stylize import pipeline
     from vae.bundle.loader import Bundle
+    from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
     batch = np.stack([f for _, f in video.video_frames(info)][:6])  # output size: 160x120
-    out = pipeline.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
+    out = FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
     assert out.shape == batch.shape
     assert np.abs(out.astype(int) - batch).max() <= 1
-    half = pipeline.FrameStylizer(bundle, np.zeros(bundle.code_size), detail=0.5)(batch)
+    half = FrameStylizer(bundle, np.zeros(bundle.code_size), detail=0.5)(batch)
     assert np.abs(half.astype(int) - batch).mean() > 2  # half the detail is the model's
 
 

@@ -5,7 +5,7 @@ Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read
                         stylize_and_reconstruct (both S(z + shift) and S(z), for --detail)
   frozen/<name>.pb      the same functions as frozen GraphDefs; frozen/signatures.json names
                         their input and output tensors
-  config.json           frame size, code size, both runs' configurations and steps
+  config.json           format, frame size, code size, both runs' configurations and steps
   latent_means.npz      mean z_mean per source (+ latent_means.json, readable)
   style_stats.npz       the paintings' colour and texture statistics (vae/quality.py), when
                         the data had paintings
@@ -23,6 +23,8 @@ CONFIG = "config.json"
 MEANS = "latent_means.npz"
 MEANS_JSON = "latent_means.json"
 STYLE_STATS = "style_stats.npz"
+# config.json's "format": a bundle of another format must be exported again.
+BUNDLE_FORMAT = 1
 
 
 class StyleModel(tf.Module):
@@ -124,7 +126,7 @@ def write_bundle(out_dir, module, config, means, style_stats=None):
             frozen[name] = (graph_def, inputs, outputs)
             names[name] = {"file": f"{name}.pb", "inputs": inputs, "outputs": outputs}
         atomic.write_json(os.path.join(frozen_dir, "signatures.json"), names)
-        atomic.write_json(os.path.join(tmp, CONFIG), config)
+        atomic.write_json(os.path.join(tmp, CONFIG), {"format": BUNDLE_FORMAT, **config})
         np.savez(os.path.join(tmp, MEANS), **means.to_arrays())
         atomic.write_json(os.path.join(tmp, MEANS_JSON), means.summary())
         if style_stats is not None:

@@ -10,15 +10,6 @@ import numpy as np
 from vae import InputError
 from vae.media import storage
 
-# process_video.py's defaults, chosen with benchmarks/bench_quality.py on the demo (README,
-# "Choosing the settings"): how far the codes move, and how much of each frame's own detail
-# comes back.
-DEFAULT_ALPHA = 1.0
-DEFAULT_BETA = 0.8
-DEFAULT_DETAIL = 0.7
-DEFAULT_SMOOTHING = 0.2
-
-
 class LatentMeans:
     """The mean z_mean of every source of a data folder, with names, kinds and counts."""
 
@@ -87,13 +78,6 @@ def compute_means(encode, batches, sources, code_size):
 def style_shift(source_mean, style_mean, alpha, beta):
     """The vector added to each code: z' = z - alpha * mean_source + beta * mean_style."""
     return (beta * np.asarray(style_mean) - alpha * np.asarray(source_mean)).astype(np.float32)
-
-
-def add_detail(styled, reconstructed, images, detail):
-    """Detail transfer at one resolution: styled + detail * (images - reconstructed), clipped
-    to [0, 1]: the shifted output keeps what the model could not encode of each frame."""
-    return np.clip(np.asarray(styled) + detail * (np.asarray(images) - np.asarray(reconstructed)),
-                   0.0, 1.0)
 
 
 def salt(codes, sigma, rng):

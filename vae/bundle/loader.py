@@ -1,4 +1,5 @@
-"""Loading a model bundle written by export.py, in the precision a run asks for."""
+"""Loading a model bundle written by export.py: in the precision a run asks for, with the
+source and style means that a stylisation's settings name."""
 import io
 import json
 import os
@@ -7,8 +8,19 @@ import numpy as np
 import tensorflow as tf
 
 from vae import InputError
-from vae.bundle.export import CONFIG, MEANS, SAVED_MODEL, STYLE_STATS, StyleModel
+from vae.bundle.export import BUNDLE_FORMAT, CONFIG, MEANS, SAVED_MODEL, STYLE_STATS, StyleModel
+from vae.bundle.latent import LatentMeans, style_shift
 from vae.media import storage
+
+
+def open_bundle(folder, precision="auto", report=print):
+    """Resolve --precision (auto: what this hardware runs natively), report the choice, and
+    load the bundle in it."""
+    from vae.models import precision as precisions
+
+    arithmetic, line = precisions.resolve(precision)
+    report(line)
+    return Bundle(folder, arithmetic)
 
 
 class Bundle:
@@ -19,13 +31,15 @@ class Bundle:
     weights into them, so the bundle on disk is the same whatever the precision."""
 
     def __init__(self, folder, precision="float32"):
-        from vae.bundle.latent import LatentMeans
-
         self.folder = folder
         if not storage.isdir(folder):
             raise InputError(f"model bundle not found: {folder} (run export_graph.py first)")
         try:
             self.config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
+            found = self.config.get("format") if isinstance(self.config, dict) else None
+            if found != BUNDLE_FORMAT:
+                raise InputError(f"{folder} is a bundle of format {found}, not {BUNDLE_FORMAT}: "
+                                 "re-export it with export_graph.py")
             self.means = LatentMeans.load(os.path.join(folder, MEANS))
             self.model = tf.saved_model.load(os.path.join(folder, SAVED_MODEL))
         except (OSError, ValueError, KeyError, tf.errors.OpError) as err:
@@ -46,14 +60,9 @@ class Bundle:
         from vae.models import refiner
         from vae.models.configs import RefinerConfig, VAEConfig
 
-        try:
-            vae_config = VAEConfig.from_dict(self.config["vae"]["model"])
-            refiner_config = (RefinerConfig.from_dict(self.config["refiner"]["model"])
-                              if self.has_refiner else None)
-        except (KeyError, TypeError):
-            raise InputError(f"{self.folder} predates --precision (its config.json lacks the "
-                             "networks' shapes): export it again, or use --precision float32"
-                             ) from None
+        vae_config = VAEConfig.from_dict(self.config["vae"]["model"])
+        refiner_config = (RefinerConfig.from_dict(self.config["refiner"]["model"])
+                          if self.has_refiner else None)
         with precision.policy(arithmetic):
             networks = {"encoder": autoencoder.build_encoder(vae_config),
                         "decoder": autoencoder.build_decoder(vae_config)}
@@ -65,7 +74,7 @@ class Bundle:
         return StyleModel(vae_config, **networks)
 
     def style_stats(self):
-        """The paintings' statistics saved at export, or None (older bundles, no paintings)."""
+        """The paintings' statistics saved at export, or None (the data had no paintings)."""
         path = os.path.join(self.folder, STYLE_STATS)
         if not storage.exists(path):
             return None
@@ -89,17 +98,25 @@ class Bundle:
 
     def stylize_and_reconstruct(self, images, shift, refine=True):
         """(S(z + shift), S(z)) with S = decode, then refine (when refine and there is a
-        refiner). Bundles exported before this signature existed get the same from encode,
-        one batched decode of both codes, and refine."""
+        refiner): the bundle's own signature, or, without the refiner, one batched decode of
+        both codes."""
         images = tf.convert_to_tensor(images, tf.float32)
         shift = tf.convert_to_tensor(shift, tf.float32)
-        if (refine or not self.has_refiner) and \
-                "stylize_and_reconstruct" in self.signatures:
+        if refine or not self.has_refiner:
             result = self.model.stylize_and_reconstruct(images, shift)
             return result["images"], result["reconstructions"]
         z_mean = self.encode(images)["z_mean"]
-        both = self.decode(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0))
-        if refine:
-            both = self.refine(both)
-        styled, reconstructed = tf.split(both, 2)
-        return styled, reconstructed
+        return tf.split(self.decode(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0)), 2)
+
+    def check(self, settings):
+        """InputError when the settings name a style or source the bundle does not have."""
+        self.means.style_mean(settings.style)
+        if settings.source != "auto":
+            self.means.mean(settings.source)
+
+    def shift(self, settings, clip_mean=None):
+        """The vector added to every code: beta * the style's mean - alpha * the source's
+        (the named source's, or clip_mean, the clip's own, for source "auto")."""
+        source_mean = clip_mean if settings.source == "auto" else self.means.mean(settings.source)
+        return style_shift(source_mean, self.means.style_mean(settings.style), settings.alpha,
+                           settings.beta)

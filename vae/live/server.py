@@ -19,16 +19,38 @@ import socket
 import struct
 import threading
 import time
-from argparse import Namespace
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from vae import InputError
 from vae.live import session
+from vae.stylize.settings import RANGES, RenderOptions, StyleSettings
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 LOOPBACK_NAMES = ("localhost",)
 NO_RENDER = "a camera or stream has no end: Render needs a video file"
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What the command line fixes for the page's lifetime: the input, Render's output, the
+    bundle and its precision, the first settings, the clip options, and where to listen."""
+    input: str
+    output: str
+    model: str
+    precision: str
+    settings: StyleSettings
+    options: RenderOptions
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    def command(self, settings):
+        """The plain command that renders the clip with these settings."""
+        from vae.stylize.render import command_line
+
+        return command_line(self.input, self.output, self.model, self.precision, settings,
+                            self.options)
 
 
 class RenderCancelled(Exception):
@@ -36,13 +58,13 @@ class RenderCancelled(Exception):
 
 
 class RenderJob:
-    """The page's Render: process_video.render on a thread with a snapshot of the settings,
+    """The page's Render: vae.stylize.render on a thread with a snapshot of the settings,
     with the preview held meanwhile so that the render has the CPU."""
 
-    def __init__(self, render, preview, bundle):
-        self.render, self.preview, self.bundle = render, preview, bundle
+    def __init__(self, config, preview, bundle):
+        self.config, self.preview, self.bundle = config, preview, bundle
         self.state, self.done, self.total, self.error, self.summary = "idle", 0, None, None, None
-        self.args, self.started = None, None
+        self.settings, self.started = None, None
         self._cancel = threading.Event()
         self._thread = None
 
@@ -50,8 +72,8 @@ class RenderJob:
     def running(self):
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, args):
-        self.args, self.total, self.done = args, None, 0
+    def start(self, settings):
+        self.settings, self.total, self.done = settings, None, 0
         self.state, self.error, self.summary = "running", None, None
         self.started = time.time()
         self._cancel.clear()
@@ -64,10 +86,14 @@ class RenderJob:
         self.done, self.total = self.done + count, total
 
     def _run(self):
+        from vae.stylize.render import render
+
         try:
             with self.preview.hold():
-                self.summary = self.render(self.args, self.bundle, progress=self._progress,
-                                           report=lambda line: print(f"render: {line}", flush=True))
+                self.summary = render(self.config.input, self.config.output, self.bundle,
+                                      self.settings, self.config.options,
+                                      progress=self._progress,
+                                      report=lambda line: print(f"render: {line}", flush=True))
             self.state = "done"
             print(f"render: wrote {self.summary['output']} ({self.summary['frames']} frames, "
                   f"{self.summary['time']})", flush=True)
@@ -136,9 +162,8 @@ def is_loopback(host):
 class LiveApp:
     """The routes, over one Preview and one RenderJob."""
 
-    def __init__(self, args, preview, job, feed, command_line):
-        self.args, self.preview, self.job, self.feed = args, preview, job, feed
-        self.command_line = command_line
+    def __init__(self, config, preview, job, feed):
+        self.config, self.preview, self.job, self.feed = config, preview, job, feed
         self.app = web.Application(middlewares=[self.guard], client_max_size=64 * 1024)
         self.app.add_routes([
             web.get("/", self.page), web.get("/state", self.state),
@@ -148,9 +173,9 @@ class LiveApp:
 
     @web.middleware
     async def guard(self, request, handler):
-        if is_loopback(self.args.host):
-            allowed = {f"{name}:{self.args.port}" for name in
-                       ("127.0.0.1", "localhost", "[::1]", self.args.host)}
+        if is_loopback(self.config.host):
+            allowed = {f"{name}:{self.config.port}" for name in
+                       ("127.0.0.1", "localhost", "[::1]", self.config.host)}
             if request.host not in allowed:
                 return error(403, f"unexpected Host {request.host!r}")
         if request.method == "POST":
@@ -161,25 +186,21 @@ class LiveApp:
                 return error(415, "expected Content-Type: application/json")
         return await handler(request)
 
-    def render_args(self, settings):
-        """process_video's arguments for a render with these settings."""
-        return Namespace(**{**vars(self.args), **settings.to_dict(), "live": False})
-
     def snapshot(self):
         preview, source = self.preview, self.preview.source
         settings = preview.settings
         return {
-            "input": self.args.input, "width": source.size[0], "height": source.size[1],
+            "input": self.config.input, "width": source.size[0], "height": source.size[1],
             "settings": settings.to_dict(), "version": preview.version,
             "ranges": {name: {"min": lo, "max": hi, "step": step}
-                       for name, (lo, hi, step) in session.RANGES.items()},
+                       for name, (lo, hi, step) in RANGES.items()},
             "styles": preview.styles, "has_refiner": preview.bundle.has_refiner,
             "paused": preview.paused, "fps": round(preview.fps, 2),
             "frame_ms": round(preview.frame_ms, 1), "error": preview.error,
             "render": {**self.job.to_dict(), "available": source.renderable,
-                       "output": self.args.output if source.renderable else None,
+                       "output": self.config.output if source.renderable else None,
                        "why_not": None if source.renderable else NO_RENDER},
-            "command": self.command_line(self.render_args(settings)),
+            "command": self.config.command(settings),
         }
 
     async def page(self, request):
@@ -195,7 +216,7 @@ class LiveApp:
         except ValueError as err:
             return error(400, str(err))
         return web.json_response({"settings": settings.to_dict(), "version": version,
-                                  "command": self.command_line(self.render_args(settings))})
+                                  "command": self.config.command(settings)})
 
     async def playback(self, request):
         body = await read_json(request)
@@ -210,7 +231,7 @@ class LiveApp:
             return error(409, NO_RENDER)
         if self.job.running:
             return error(409, "a render is already running")
-        self.job.start(self.render_args(self.preview.settings))
+        self.job.start(self.preview.settings)
         return web.json_response(self.job.to_dict(), status=202)
 
     async def cancel_render(self, request):
@@ -248,46 +269,51 @@ def error(status, message):
     return web.json_response({"error": message}, status=status)
 
 
-def serve(args, render, command_line):
-    """Run the live page until Ctrl-C (or SIGTERM). render, command_line: the script's own
-    process_video.render, and the command line for a Namespace. Returns the exit code: 0, or
-    130 when the stop cut a render short."""
-    return asyncio.run(_serve(args, render, command_line))
+def serve(config):
+    """Run the live page for a LiveConfig until Ctrl-C (or SIGTERM). Returns the exit code:
+    0, or 130 when the stop cut a render short."""
+    return asyncio.run(_serve(config))
 
 
-def prepare(args, render, command_line, feed):
+def source_mean_code(bundle, source, config):
+    """The mean code the settings move away from, for source "auto": a file's, from a sample
+    over its excerpt, or a camera's or stream's, from its first frames; None otherwise."""
+    from vae.stylize.pipeline import clip_mean_code, mean_code
+
+    if config.settings.source != "auto":
+        return None
+    if source.renderable:
+        return clip_mean_code(bundle, source.info, source.crop, config.options.start,
+                              config.options.duration)
+    first = source.frames()
+    return mean_code(bundle, (frame for _, (_, frame) in zip(range(session.STREAM_MEAN_FRAMES),
+                                                             first)))
+
+
+def prepare(config, feed):
     """Load the bundle, open the input, and make the preview, the render job and the routes."""
-    from vae.models import precision
-    from vae.stylize import pipeline
-    from vae.bundle.loader import Bundle
+    from vae.bundle.loader import open_bundle
 
-    settings = session.Settings.from_args(args)
-    arithmetic, line = precision.resolve(args.precision)
-    print(line, flush=True)
-    bundle = Bundle(args.model, arithmetic)
-    bundle.means.style_mean(settings.style)  # an unknown --style is an error before serving
-    source = session.open_input(args.input, args.crop, args.start, args.duration, bundle.height)
+    bundle = open_bundle(config.model, config.precision,
+                         report=lambda line: print(line, flush=True))
+    bundle.check(config.settings)  # an unknown --style or --source is an error before serving
+    options = config.options
+    source = session.open_input(config.input, options.crop, options.start, options.duration,
+                                bundle.height)
     try:
-        if args.source != "auto":
-            source_mean = bundle.means.mean(args.source)
-        elif source.renderable:
-            source_mean = pipeline.clip_mean_code(bundle, source.info, source.crop, args.start,
-                                                 args.duration)
-        else:
-            first = [frame for _, (_, frame) in zip(range(session.STREAM_MEAN_FRAMES),
-                                                    source.frames())]
-            source_mean = session.stream_mean_code(bundle, first)
+        source_mean = source_mean_code(bundle, source, config)
     except BaseException:
         source.close()
         raise
-    preview = session.Preview(bundle, source, settings, source_mean, on_frame=feed.notify)
-    job = RenderJob(render, preview, bundle)
-    return LiveApp(args, preview, job, feed, command_line)
+    preview = session.Preview(bundle, source, config.settings, source_mean,
+                              on_frame=feed.notify)
+    job = RenderJob(config, preview, bundle)
+    return LiveApp(config, preview, job, feed)
 
 
-async def _serve(args, render, command_line):
-    if args.host != "127.0.0.1":
-        print(f"warning: --host {args.host}: the page is reachable at that address, not only "
+async def _serve(config):
+    if config.host != "127.0.0.1":
+        print(f"warning: --host {config.host}: the page is reachable at that address, not only "
               "from this machine, and anyone who reaches it can change the settings and start "
               "renders", flush=True)
     loop = asyncio.get_running_loop()
@@ -295,10 +321,10 @@ async def _serve(args, render, command_line):
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    listener = bind(args.host, args.port)  # before loading anything: a taken port fails fast
+    listener = bind(config.host, config.port)  # before loading anything: a taken port fails fast
     feed = FrameFeed(loop)
     try:
-        app = prepare(args, render, command_line, feed)
+        app = prepare(config, feed)
     except BaseException:
         listener.close()
         raise
@@ -307,8 +333,8 @@ async def _serve(args, render, command_line):
     await runner.setup()
     await web.SockSite(runner, listener).start()
     preview.start()
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"live page: http://{host}:{args.port}/  ({args.input}, preview "
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    print(f"live page: http://{host}:{config.port}/  ({config.input}, preview "
           f"{preview.source.size[0]}x{preview.source.size[1]}; Ctrl-C to stop)", flush=True)
     reported = None
     try:

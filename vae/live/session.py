@@ -1,88 +1,25 @@
-"""The live preview behind `process_video.py --live`: the settings a page may change, the input
-played frame by frame, and each frame stylised with the settings of that moment.
+"""The live preview behind `process_video.py --live`: the input played frame by frame, and each
+frame stylised with the settings of that moment.
 
 This is plain Python (a thread, numpy, the bundle), testable without a browser or an event
-loop; vae/live_server.py only carries it over HTTP. The preview runs at a small size
+loop; vae/live/server.py only carries it over HTTP. The preview runs at a small size
 (PREVIEW_SCALE times the model's height) so that it keeps pace on a CPU; Render writes the
-whole clip at full size through process_video.render, the plain command's own code.
+whole clip at full size through vae.stylize.render, the plain command's own code.
 """
 import contextlib
-import math
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
-import imageio_ffmpeg
 import numpy as np
 
 from vae import InputError
 from vae.media import video
 
-# (lowest, highest, slider step) of each number a page may set; the server refuses others.
-RANGES = {"alpha": (0.0, 2.0, 0.05), "beta": (0.0, 2.0, 0.05), "detail": (0.0, 1.0, 0.05),
-          "smoothing": (0.0, 0.95, 0.05)}
 PREVIEW_SCALE = 2  # preview height = this x the model's height (at most the input's)
 STREAM_MEAN_FRAMES = 16  # a camera's or stream's own mean code: from its first frames
 JPEG_QUALITY = 85
-# Sources that deliver frames as they happen; any other URL (a file over HTTP, HLS) is read at
-# its own frame rate (ffmpeg -re) so that it plays rather than being read as fast as possible.
-LIVE_PROTOCOLS = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the page can change: the stylisation flags of process_video.py, nothing else
-    (no path, no file)."""
-    alpha: float
-    beta: float
-    detail: float
-    smoothing: float
-    style: str | None  # a painting source, or None: all the bundle's paintings
-    refine: bool
-
-    @classmethod
-    def from_args(cls, args):
-        settings = cls(args.alpha, args.beta, args.detail, args.smoothing, args.style,
-                       args.refine)
-        for name, (low, high, _) in RANGES.items():
-            if not low <= getattr(settings, name) <= high:
-                raise InputError(f"--{name} {getattr(settings, name):g} is outside the live "
-                                 f"page's range [{low:g}, {high:g}]")
-        return settings
-
-    def changed(self, changes, styles):
-        """These settings with `changes` (a dict from a request) applied; ValueError, naming
-        the culprit, for an unknown name, a wrong type, NaN, infinity or a value out of range.
-        styles: the painting sources a page may choose."""
-        if not isinstance(changes, dict):
-            raise ValueError("expected a JSON object of settings")
-        values = {}
-        for name, value in changes.items():
-            if name in RANGES:
-                low, high, _ = RANGES[name]
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise ValueError(f"{name} must be a number, got {value!r}")
-                if not math.isfinite(value) or not low <= value <= high:
-                    raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], "
-                                     f"got {value!r}")
-                values[name] = float(value)
-            elif name == "style":
-                if value not in (None, "") and value not in styles:
-                    raise ValueError(f"style must be one of the bundle's painting sources "
-                                     f"({', '.join(styles)}) or empty, got {value!r}")
-                values[name] = value or None
-            elif name == "refine":
-                if not isinstance(value, bool):
-                    raise ValueError(f"refine must be true or false, got {value!r}")
-                values[name] = value
-            else:
-                raise ValueError(f"unknown setting {name!r}; the settings are: "
-                                 + ", ".join([*RANGES, "style", "refine"]))
-        return replace(self, **values)
-
-    def to_dict(self):
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -142,22 +79,7 @@ class StreamInput:
 
     def __init__(self, path, crop, model_height):
         self.path = path
-        if path.startswith("/dev/video"):
-            params = ["-f", "v4l2"]
-        else:
-            params = [] if path.split("://")[0].lower() in LIVE_PROTOCOLS else ["-re"]
-        filters = []
-        if crop != "auto" and any(crop.as_list()):
-            filters.append(video.crop_filter(crop))
-        target = PREVIEW_SCALE * model_height
-        filters.append(f"scale=-2:'min({target},ih)':flags=lanczos")
-        self._reader = imageio_ffmpeg.read_frames(path, input_params=params,
-                                                  output_params=["-vf", ",".join(filters)])
-        try:
-            meta = next(self._reader)
-        except (OSError, RuntimeError, StopIteration) as err:
-            raise InputError(f"cannot open {path}: {video.first_line(err)}") from None
-        self.size = tuple(meta["size"])
+        self._reader, self.size = video.open_stream(path, crop, PREVIEW_SCALE * model_height)
         self._latest, self._count, self._error = None, 0, None
         self._changed = threading.Condition()
         self._closed = False
@@ -216,15 +138,6 @@ def open_input(path, crop, start, duration, model_height):
     return StreamInput(path, crop, model_height)
 
 
-def stream_mean_code(bundle, frames):
-    """The mean z_mean of a few frames at the model's size: a stream's own 'source mean'."""
-    import tensorflow as tf
-
-    images = tf.image.resize(np.stack(frames).astype(np.float32) / 255.0,
-                             (bundle.height, bundle.width), antialias=True)
-    return bundle.encode(images)["z_mean"].numpy().mean(axis=0)
-
-
 def encode_jpeg(frame):
     import tensorflow as tf
 
@@ -241,13 +154,13 @@ class Preview:
     """
 
     def __init__(self, bundle, source, settings, source_mean, on_frame=lambda: None):
-        from vae.stylize import pipeline
+        from vae.stylize.transform import FrameStylizer
 
         self.bundle, self.source, self.source_mean = bundle, source, source_mean
         self.on_frame = on_frame
         self.styles = bundle.means.names_of("painting")
         self.settings, self.version = settings, 0
-        self.stylizer = pipeline.FrameStylizer(bundle, self._shift(settings), settings.refine,
+        self.stylizer = FrameStylizer(bundle, self._shift(settings), settings.refine,
                                               settings.detail, settings.smoothing,
                                               full_size=True)
         # fps: frames shown a second; frame_ms: the model's and JPEG's time for one of them
@@ -257,10 +170,7 @@ class Preview:
         self._thread = threading.Thread(target=self._run, daemon=True, name="live-preview")
 
     def _shift(self, settings):
-        from vae.bundle import latent
-
-        return latent.style_shift(self.source_mean, self.bundle.means.style_mean(settings.style),
-                                  settings.alpha, settings.beta)
+        return self.bundle.shift(settings, self.source_mean)
 
     def start(self):
         self._thread.start()

@@ -20,6 +20,9 @@ from vae.media import atomic
 from vae.media.frames import Crop, check_crop, detect_borders, fill_region
 
 BORDER_SAMPLES = 12  # frames sampled over a clip to find its black borders
+# Sources that deliver frames as they happen; any other URL (a file over HTTP, HLS) is read at
+# its own frame rate (ffmpeg -re) so that it plays rather than being read as fast as possible.
+LIVE_PROTOCOLS = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
 
 # imageio-ffmpeg warns whenever the output size differs from the source, which is our intent.
 logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
@@ -141,6 +144,26 @@ def _crop_filter(info, crop, fill_size):
     width, height = crop.cropped_size(info.width, info.height)
     x, y, w, h = fill_region(width, height, *fill_size)
     return f"crop={w}:{h}:{crop.left + x}:{crop.top + y}"
+
+
+def open_stream(path, crop, max_height):
+    """A camera (/dev/video*) or a stream URL, cropped ("auto" crops nothing: a stream cannot
+    be sampled ahead) and scaled to at most max_height: (raw RGB frames, (width, height))."""
+    if path.startswith("/dev/video"):
+        params = ["-f", "v4l2"]
+    else:
+        params = [] if path.split("://")[0].lower() in LIVE_PROTOCOLS else ["-re"]
+    filters = []
+    if crop != "auto" and any(crop.as_list()):
+        filters.append(crop_filter(crop))
+    filters.append(f"scale=-2:'min({max_height},ih)':flags=lanczos")
+    reader = imageio_ffmpeg.read_frames(path, input_params=params,
+                                        output_params=["-vf", ",".join(filters)])
+    try:
+        meta = next(reader)
+    except (OSError, RuntimeError, StopIteration) as err:
+        raise InputError(f"cannot open {path}: {first_line(err)}") from None
+    return reader, tuple(meta["size"])
 
 
 class VideoWriter:

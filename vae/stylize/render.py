@@ -1,0 +1,97 @@
+"""Stylising a whole clip into an MP4: the one function process_video.py, the live page's
+Render, the benchmarks and the tests all call, so that they write the same frames."""
+import os
+import shlex
+import time
+
+from vae import InputError
+from vae.media import video
+from vae.stylize.pipeline import clip_mean_code, stylize_stream
+from vae.stylize.settings import RenderOptions
+from vae.stylize.transform import FrameStylizer
+
+
+def default_output(input_path):
+    """<input stem>-stylized.mp4 in the current folder."""
+    return f"{os.path.splitext(os.path.basename(input_path))[0]}-stylized.mp4"
+
+
+def check_output(input_path, output):
+    """output, refused (InputError) when it would overwrite the input or its folder is missing."""
+    if os.path.abspath(output) == os.path.abspath(input_path):
+        raise InputError("the output would overwrite the input; choose another -o")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
+    return output
+
+
+def check_excerpt(info, options):
+    """InputError when --start/--duration fall outside the clip."""
+    if info.duration and options.start >= info.duration:
+        raise InputError(f"--start {options.start:g} s is past the end of {info.path} "
+                         f"({info.duration:.2f} s)")
+    if info.duration and options.duration and \
+            options.start + options.duration > info.duration + 0.5:
+        raise InputError(f"--start {options.start:g} + --duration {options.duration:g} s runs "
+                         f"past the end of {info.path} ({info.duration:.2f} s)")
+
+
+def render(input_path, output, bundle, settings, options=RenderOptions(), progress=None,
+           report=print):
+    """Stylise input_path into output with a loaded Bundle; returns the summary row.
+
+    progress(n, total) is called as n more frames are written, with the expected total (None
+    when the clip's rate is unknown); an exception it raises stops the run and leaves no file.
+    report(line) receives the lines worth showing (the clip's size, a missing refiner)."""
+    started = time.time()
+    info = video.probe_video(input_path)
+    check_excerpt(info, options)
+    check_output(input_path, output)
+    crop = video.clip_crop(info, options.crop)
+    width, height = crop.cropped_size(info.width, info.height)
+    report(f"{input_path}: {info.width}x{info.height}, {info.fps:g} fps, "
+           f"{info.duration:.1f} s, {'audio' if info.has_audio else 'no audio'}; "
+           f"crop top,right,bottom,left = {crop}")
+    clip_mean = None
+    if settings.source == "auto":
+        clip_mean = clip_mean_code(bundle, info, crop, options.start, options.duration)
+    shift = bundle.shift(settings, clip_mean)
+    refine = settings.refine and bundle.has_refiner
+    if settings.refine and not bundle.has_refiner:
+        report("the bundle has no refiner: frames are decoded without refining")
+    transform = FrameStylizer(bundle, shift, refine, settings.detail, settings.smoothing)
+    # Detail transfer works at the output size; without it frames go through at the model's
+    # size and the writer scales them up.
+    full_size = settings.detail > 0
+    frame_size = (width, height) if full_size else (bundle.width, bundle.height)
+
+    audio = options.audio and info.has_audio
+    seconds = options.duration or max(info.duration - options.start, 0)
+    total = max(1, round(seconds * info.fps)) if info.fps else None
+    writer = video.VideoWriter(output, *frame_size, info.fps, (width, height),
+                               companion=input_path, companion_start=options.start,
+                               companion_duration=options.duration, audio=audio,
+                               inset_crop=crop if options.inset else None)
+    with writer:
+        stream = video.video_frames(info, crop, None if full_size else frame_size,
+                                    start=options.start, duration=options.duration)
+        count = stylize_stream(stream, transform, writer, options.batch_size,
+                               progress=progress and (lambda n: progress(n, total)))
+        if count == 0:
+            raise InputError(f"no frames in the selected range of {input_path}")
+    elapsed = time.time() - started
+    return {"output": output, "frames": count,
+            "size": f"{writer.output_size[0]}x{writer.output_size[1]}", "fps": f"{info.fps:g}",
+            "audio": "yes" if audio else "no", "refined": "yes" if refine else "no",
+            "alpha": f"{settings.alpha:g}", "beta": f"{settings.beta:g}",
+            "detail": f"{settings.detail:g}", "time": f"{elapsed:.1f} s",
+            "frames/s": f"{count / elapsed:.1f}"}
+
+
+def command_line(input_path, output, model, precision, settings, options):
+    """The process_video.py command that renders the same clip: the live page shows it."""
+    words = ["python", "process_video.py", input_path, "-o", output, "--model", model,
+             *settings.to_argv(), *options.to_argv()]
+    if precision != "auto":
+        words += ["--precision", precision]
+    return shlex.join(words)
