@@ -19,9 +19,6 @@ from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, OBJ
                          REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS,
                          RefinerObjective)
 
-ADVERSARIAL_ADAM = {"beta_1": 0.5}  # the usual GAN setting (Radford et al. 2016)
-
-
 def parse_args(argv):
     parser = parser_for(__doc__)
     add_training_flags(parser, "runs/refiner", 1e-4, steps=20000)
@@ -81,127 +78,12 @@ def parse_args(argv):
     return args
 
 
-class RefinerRecipe:
-    """The refiner's own part of training: a frozen VAE, an identity pre-training phase, then
-    the objective on the VAE's output (with the adversarial objective, a discriminator and its
-    optimizer step in the same pass). vae.training.train does the rest."""
-    kind = "refiner"
-    preview_title = "input_vae_refined"
-
-    def __init__(self, args):
-        self.args = args
-        self.adversarial = args.objective == "adversarial"
-
-    def prepare(self, manifest, data_dir):
-        from vae.data import datafolder
-        from vae.train import runs
-        from vae.models.configs import DiscriminatorConfig, RefinerConfig
-
-        args = self.args
-        self.vae = runs.load_vae(args.vae)
-        datafolder.check_frame_size(manifest, data_dir, self.vae.config.frame_size, "the VAE")
-        print(f"frozen VAE: {self.vae.checkpoint} (step {self.vae.step})")
-        self.config = RefinerConfig(*datafolder.frame_size(manifest), args.filters,
-                                    args.residual_filters, args.kernel)
-        self.objective = RefinerObjective(args.objective, args.ssim_weight, args.input_weight,
-                                          args.vae_weight, args.feature_weight,
-                                          args.adversarial_weight)
-        training = {"pretrain_steps": args.pretrain_steps,
-                    "pretrain_learning_rate": args.pretrain_learning_rate,
-                    "objective": self.objective.name, "ssim_weight": self.objective.ssim_weight,
-                    "input_weight": args.input_weight, "vae_weight": args.vae_weight}
-        sections = {"model": self.config.to_dict(), "vae": self.vae.info(), "training": training}
-        if self.adversarial:
-            self.discriminator_config = DiscriminatorConfig(args.discriminator_filters,
-                                                            args.discriminator_kernel)
-            sections["discriminator"] = self.discriminator_config.to_dict()
-            training.update(feature_weight=args.feature_weight,
-                            adversarial_weight=args.adversarial_weight,
-                            discriminator_learning_rate=args.discriminator_learning_rate)
-        return sections
-
-    def build(self, make_optimizer):
-        from vae.models import adversarial
-        from vae.models import refiner
-
-        self.net = refiner.build_refiner(self.config)
-        adam = ADVERSARIAL_ADAM if self.adversarial else {}
-        self.pretrain_optimizer = make_optimizer(self.args.pretrain_learning_rate)
-        self.optimizer = make_optimizer(self.args.learning_rate, **adam)
-        for optimizer in (self.pretrain_optimizer, self.optimizer):
-            optimizer.build(self.net.trainable_variables)
-        objects = {"refiner": self.net, "optimizer": self.optimizer,
-                   "pretrain_optimizer": self.pretrain_optimizer}
-        if self.adversarial:  # not exported: the bundle holds the refiner alone
-            self.discriminator = adversarial.build_discriminator(self.discriminator_config)
-            self.discriminator_optimizer = make_optimizer(
-                self.args.discriminator_learning_rate, **adam)
-            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
-            objects.update(discriminator=self.discriminator,
-                           discriminator_optimizer=self.discriminator_optimizer)
-        return objects
-
-    def loss_terms(self, images, training=False):
-        from vae.models import adversarial
-        from vae.models import refiner
-
-        vae = self.vae
-        if self.adversarial:
-            return adversarial.loss_terms(self.net, self.discriminator, vae.encoder, vae.decoder,
-                                          images, self.objective, training=training)
-        return refiner.loss_terms(self.net, vae.encoder, vae.decoder, images, self.objective,
-                                  training=training)
-
-    def losses(self):
-        """{loss name: the terms it sums}, the refiner's loss first."""
-        from vae.models import adversarial
-
-        if self.adversarial:
-            return {"loss": adversarial.REFINER_TERMS,
-                    "discriminator_loss": adversarial.DISCRIMINATOR_TERMS}
-        return None
-
-    def phases(self, steps):
-        from vae.models import adversarial
-        from vae.models import refiner
-        from vae.train.training import Phase, Update
-
-        args, net = self.args, self.net
-        variables = net.trainable_variables
-        updates = [Update(self.optimizer, args.learning_rate, variables)]
-        watch = None
-        if self.adversarial:
-            losses = self.losses()
-            updates = [Update(self.optimizer, args.learning_rate, variables, losses["loss"]),
-                       Update(self.discriminator_optimizer, args.discriminator_learning_rate,
-                              self.discriminator.trainable_variables,
-                              losses["discriminator_loss"], "discriminator_loss")]
-            watch = adversarial.BalanceWatch()
-        return [
-            Phase("pretraining", args.pretrain_steps,
-                  lambda images: refiner.identity_terms(net, images),
-                  [Update(self.pretrain_optimizer, args.pretrain_learning_rate, variables,
-                          loss_name="identity_loss")]),
-            Phase("training", args.pretrain_steps + steps,
-                  lambda images: self.loss_terms(images, training=True), updates, watch),
-        ]
-
-    def fixed_batch_loss(self, images):
-        from vae.train.training import batch_means
-
-        return batch_means(self.loss_terms(images), self.losses())
-
-    def preview_rows(self, images):
-        from vae.models import refiner
-
-        blurry = refiner.vae_output(self.vae.encoder, self.vae.decoder, images)
-        return [images, blurry.numpy(), self.net(blurry, training=False).numpy()]
-
-
 def train(args):
-    from vae.train import training
+    from vae.train.options import TrainOptions
+    from vae.train.refiner_recipe import RefinerRecipe, RefinerTraining
+    from vae.train.training import train
 
-    return training.train(args, RefinerRecipe(args))
+    return train(TrainOptions.from_args(args), RefinerRecipe(RefinerTraining.from_args(args)))
 
 
 def main(argv=None):

@@ -31,56 +31,13 @@ def parse_args(argv):
     return args
 
 
-class VAERecipe:
-    """The VAE's own part of training; vae.training.train does the rest."""
-    kind = "vae"
-    preview_title = "input_vs_reconstruction"
-
-    def __init__(self, args):
-        self.args = args
-
-    def prepare(self, manifest, data_dir):
-        from vae.data import datafolder
-        from vae.models.configs import VAEConfig
-
-        self.config = VAEConfig(*datafolder.frame_size(manifest), self.args.filters,
-                                self.args.kernels, self.args.code_size)
-        return {"model": self.config.to_dict()}
-
-    def build(self, make_optimizer):
-        from vae.models import autoencoder
-
-        self.encoder = autoencoder.build_encoder(self.config)
-        self.decoder = autoencoder.build_decoder(self.config)
-        self.variables = self.encoder.trainable_variables + self.decoder.trainable_variables
-        self.optimizer = make_optimizer(self.args.learning_rate)
-        self.optimizer.build(self.variables)
-        return {"encoder": self.encoder, "decoder": self.decoder, "optimizer": self.optimizer}
-
-    def phases(self, steps):
-        from vae.models import autoencoder
-        from vae.train.training import Phase, Update
-
-        return [Phase("training", steps,
-                      lambda images: autoencoder.loss_terms(self.encoder, self.decoder, images,
-                                                      training=True),
-                      [Update(self.optimizer, self.args.learning_rate, self.variables)])]
-
-    def fixed_batch_loss(self, images):
-        from vae.models import autoencoder
-        from vae.train.training import batch_means
-
-        return batch_means(autoencoder.loss_terms(self.encoder, self.decoder, images))
-
-    def preview_rows(self, images):
-        z_mean, _ = self.encoder(images, training=False)
-        return [images, self.decoder(z_mean, training=False).numpy()]
-
-
 def train(args):
-    from vae.train import training
+    from vae.train.options import TrainOptions
+    from vae.train.training import train
+    from vae.train.vae_recipe import VAERecipe
 
-    return training.train(args, VAERecipe(args))
+    return train(TrainOptions.from_args(args),
+                 VAERecipe(args.learning_rate, args.filters, args.kernels, args.code_size))
 
 
 def main(argv=None):

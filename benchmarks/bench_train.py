@@ -23,7 +23,9 @@ import numpy as np
 import tensorflow as tf
 
 from benchmarks import machine
-from vae.train import training
+from vae.train.distribute import use_xla
+from vae.train.recipe import Update
+from vae.train.step import make_optimizer, make_train_step
 from vae.models import configs
 from vae.data import datafolder
 from vae.models import autoencoder
@@ -86,7 +88,7 @@ def main():
     else:
         images = tf.random.uniform((args.batch_size, config.height, config.width, 3))
         dataset = tf.data.Dataset.from_tensors({"image": images}).repeat()
-    xla = training.use_xla(args.xla)
+    xla = use_xla(args.xla)
     flops = autoencoder.training_flops_per_image(config)
     peak = matmul_peak()
     about = machine.describe()
@@ -116,10 +118,10 @@ def time_steps(config, arithmetic, dataset, xla, args):
     with precision.policy(arithmetic):
         encoder, decoder = autoencoder.build_encoder(config), autoencoder.build_decoder(config)
         variables = encoder.trainable_variables + decoder.trainable_variables
-        optimizer = training.make_optimizer(2e-4)
+        optimizer = make_optimizer(2e-4)
         optimizer.build(variables)
-        step = training.make_train_step(
-            strategy, [training.Update(optimizer, 2e-4, variables)],
+        step = make_train_step(
+            strategy, [Update(optimizer, 2e-4, variables)],
             lambda images: autoencoder.loss_terms(encoder, decoder, images, training=True),
             args.batch_size, jit_compile=xla)
         iterator = iter(dataset)

@@ -1,91 +1,9 @@
-"""Shared fixtures and helpers: tiny generated clips and paintings, running the scripts as a
-user does, and reading a data folder back independently of validate_records.py."""
-import contextlib
-import importlib
-import io
-import json
-import os
-import subprocess
-import sys
-
+"""Shared fixtures: tiny paintings and clips, and tiny trained runs with their bundle."""
 import imageio.v3 as iio
-import imageio_ffmpeg
 import numpy as np
 import pytest
-import tensorflow as tf
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Tiny networks: the suite must run in minutes on 2 CPU cores.
-TINY = ["--filters", "8,8,16", "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8"]
-TINY_REFINER = ["--filters", "8", "--residual-filters", "8,16,8", "--kernel", "3",
-                "--batch-size", "8"]
-
-
-def run_script(script, *args, cwd=None, timeout=600, env=None):
-    """Run a top-level script with this interpreter; return the CompletedProcess (text).
-    env: the environment (default: this one), PYTHONPATH set to the repository."""
-    env = dict(os.environ if env is None else env, PYTHONPATH=REPO)
-    return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd or REPO, env=env,
-                          timeout=timeout)
-
-
-def run_main(script, *args, env=None):
-    """Call a script's main(argv) in this process, as run_script does in a new one, and return
-    a CompletedProcess with its exit code and what it printed. Several times faster (no
-    TensorFlow start-up per call): for the many bad-input cases; the user's way, a
-    subprocess, is tested for every script too."""
-    module = importlib.import_module(script.removesuffix(".py"))
-    argv = [str(a) for a in args]
-    stdout, stderr = io.StringIO(), io.StringIO()
-    saved_env = dict(os.environ)
-    if env is not None:
-        os.environ.clear()
-        os.environ.update(env)
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            try:
-                code = module.main(argv)
-            except SystemExit as exit:  # argparse's usage errors and --help
-                code = exit.code
-    finally:
-        os.environ.clear()
-        os.environ.update(saved_env)
-    return subprocess.CompletedProcess([script, *argv], code or 0, stdout.getvalue(),
-                                       stderr.getvalue())
-
-
-def make_clip(path, width, height, seconds=3, rate=10, pad=None, audio=False):
-    """An H.264 test-pattern clip; pad=(W, H, x, y) letterboxes/pillarboxes it in black."""
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
-           "-i", f"testsrc2=size={width}x{height}:rate={rate}:duration={seconds}"]
-    if audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-                "-c:a", "aac", "-shortest"]
-    if pad:
-        cmd += ["-vf", "pad={}:{}:{}:{}:black".format(*pad)]
-    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
-    subprocess.run(cmd, check=True)
-    return str(path)
-
-
-def read_records(data_dir, key="shards"):
-    """[(shard file, source id, origin, uint8 image)] in on-disk order, of the shards listed
-    under `key` in the manifest ("shards": training, "holdout_shards": held out)."""
-    with open(os.path.join(data_dir, "manifest.json")) as f:
-        manifest = json.load(f)
-    out = []
-    for shard in manifest.get(key, []):
-        path = os.path.join(data_dir, shard["file"])
-        for raw in tf.data.TFRecordDataset(path, compression_type="GZIP"):
-            feature = tf.train.Example.FromString(raw.numpy()).features.feature
-            h = feature["height"].int64_list.value[0]
-            w = feature["width"].int64_list.value[0]
-            image = np.frombuffer(feature["image"].bytes_list.value[0], np.uint8).reshape(h, w, 3)
-            out.append((shard["file"], feature["source"].int64_list.value[0],
-                        feature["origin"].bytes_list.value[0].decode(), image))
-    return manifest, out
-
+from helpers import TINY, TINY_REFINER, make_clip, run_script
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory):

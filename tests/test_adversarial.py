@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, TINY_REFINER, run_main, run_script
-from test_train_refiner import refine
-from test_train_vae import checkpoint_steps, scalars
+from helpers import REPO, TINY_REFINER, run_main, run_script
+from helpers import refine
+from helpers import checkpoint_steps, scalars
 
 TINY_GAN = ["--objective", "adversarial", "--discriminator-filters", "8,16",
             "--discriminator-kernel", "3"]
@@ -34,9 +34,9 @@ def tiny_players(height=18, width=32):
 
 def train_on(frames, updates, loss_terms, steps):
     """Run a two-player step of vae.training on one fixed batch; -> metrics per step."""
-    from vae.train import training
+    from vae.train.step import make_train_step
 
-    step = training.make_train_step(tf.distribute.get_strategy(), updates, loss_terms,
+    step = make_train_step(tf.distribute.get_strategy(), updates, loss_terms,
                                     len(frames))
     iterator = iter(tf.data.Dataset.from_tensors({"image": frames}).repeat())
     return [{k: float(v) for k, v in step(iterator).items()} for _ in range(steps)]
@@ -47,7 +47,7 @@ def test_each_player_lowers_its_own_loss():
 
     from vae.models import adversarial
     from vae.models.configs import RefinerObjective
-    from vae.train.training import Update
+    from vae.train.recipe import Update
 
     keras.utils.set_random_seed(0)
     frames = tf.constant(np.random.default_rng(0).uniform(0, 1, (4, 18, 32, 3)), tf.float32)
@@ -151,15 +151,16 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
     saved = checkpoint_values(path, "discriminator")
     assert len(saved) >= 3 * 6 + 1  # D's 6 weights, Adam's 2 slots of each, iterations
     # what a resume restores: the discriminator's weights and its optimizer's slots, exactly
-    import train_refiner
     from vae.data import datafolder
-    from vae.train import training
+    from vae.train.refiner_recipe import RefinerRecipe, RefinerTraining
+    from vae.train.step import make_optimizer
 
-    args = train_refiner.parse_args(["--data", data, "--vae", vae, "--logdir", str(logdir),
-                                     *TINY_REFINER, *TINY_GAN])
-    recipe = train_refiner.RefinerRecipe(args)
+    # the shapes of TINY_REFINER and TINY_GAN
+    recipe = RefinerRecipe(RefinerTraining(
+        vae, 1e-4, objective="adversarial", discriminator_filters=(8, 16),
+        discriminator_kernel=3, filters=8, residual_filters=(8, 16, 8), kernel=3))
     recipe.prepare(datafolder.load_manifest(data), data)
-    objects = recipe.build(lambda rate, **adam: training.make_optimizer(rate, **adam))
+    objects = recipe.build(make_optimizer)
     step = tf.Variable(0, dtype=tf.int64)
     tf.train.Checkpoint(step=step, **objects).restore(path).assert_existing_objects_matched()
     assert int(step.numpy()) == stopped

@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from conftest import read_records, run_main, run_script
+from helpers import read_records, run_main, run_script
 
 SIZE = "32x18"
 

@@ -6,7 +6,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import read_records, run_script
+from helpers import read_records, run_script
 from vae.data import datafolder
 from vae.data import holdout
 from vae.data import records

@@ -20,8 +20,8 @@ import pytest
 
 from live_harness import (LiveServer, chromium, find_chromium, free_port, page_stats,
                                      wait_until)
-from conftest import REPO, make_clip, run_main, run_script
-from test_process_video import probe, read_all
+from helpers import REPO, make_clip, run_main, run_script
+from helpers import probe, read_all
 from vae.live import session
 from vae.stylize.settings import StyleSettings
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TINY, make_clip, run_main, run_script
-from test_train_vae import checkpoint_steps, scalars
+from helpers import TINY, make_clip, run_main, run_script
+from helpers import checkpoint_steps, scalars
 from vae.models import precision
 
 

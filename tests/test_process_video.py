@@ -1,6 +1,5 @@
 """process_video.py on generated clips with the tiny bundle, run as a user runs it."""
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from conftest import REPO, make_clip, run_main, run_script
+from helpers import REPO, make_clip, probe, read_all, run_main, run_script
 from vae.media import frames
 from vae.media import video
 
@@ -32,20 +31,6 @@ def clips(tmp_path_factory):
         "long": make_clip(root / "long.mp4", 64, 36, seconds=900),  # 9000 frames
         "audio_only": str(audio_only), "text": str(text),
     }
-
-
-def probe(path):
-    """(frame count, width, height, has audio, audio seconds) of a video file."""
-    count, _ = imageio_ffmpeg.count_frames_and_secs(path)
-    info = video.probe_video(path)
-    log = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", path, "-map",
-                          "0:a?", "-f", "null", "-"], capture_output=True, text=True).stderr
-    times = re.findall(r"time=(\d+):(\d+):([\d.]+)", log)
-    audio_seconds = None
-    if info.has_audio and times:
-        h, m, s = times[-1]
-        audio_seconds = int(h) * 3600 + int(m) * 60 + float(s)
-    return count, info.width, info.height, info.has_audio, audio_seconds
 
 
 def stylize(clip, *args, cwd=None, model, runner=run_script):
@@ -87,11 +72,6 @@ def test_excerpt_lengths(runs, clips, tmp_path):
     assert stylize(clips["letterbox"], "-o", to_end, "--start", "1.5",
                    model=runs["bundle"], runner=run_main).returncode == 0
     assert probe(str(to_end))[0] == 5
-
-
-def read_all(path):
-    info = video.probe_video(path)
-    return np.stack([f for _, f in video.video_frames(info)]).astype(np.float32)
 
 
 def test_smoothing_reduces_frame_to_frame_change(runs, clips, tmp_path):

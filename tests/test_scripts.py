@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 SCRIPTS = ["extract_frames.py", "validate_records.py", "train_vae.py", "train_refiner.py",
            "export_graph.py", "evaluate_embeddings.py", "process_video.py"]

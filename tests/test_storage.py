@@ -8,7 +8,7 @@ import uuid
 import pytest
 import tensorflow as tf
 
-from conftest import REPO, TINY, TINY_REFINER, run_main
+from helpers import REPO, TINY, TINY_REFINER, run_main
 from vae.media import atomic
 from vae.media import storage
 

@@ -7,8 +7,8 @@ import shutil
 import imageio.v3 as iio
 import pytest
 
-from conftest import TINY_REFINER, run_main, run_script
-from test_train_vae import checkpoint_steps, scalars
+from helpers import refine, run_main
+from helpers import checkpoint_steps, scalars
 
 
 
@@ -21,11 +21,6 @@ def folder_digest(folder):
             with open(path, "rb") as f:
                 digest[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
     return digest
-
-
-def refine(data, vae, logdir, *args, runner=run_script):
-    return runner("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
-                  *TINY_REFINER, *args)
 
 
 @pytest.mark.slow

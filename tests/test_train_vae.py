@@ -1,5 +1,4 @@
 """train_vae.py run as a user runs it, with a tiny model on tiny generated frames."""
-import glob
 import json
 import os
 import signal
@@ -10,9 +9,8 @@ import time
 import imageio.v3 as iio
 import imageio_ffmpeg
 import pytest
-import tensorflow as tf
 
-from conftest import REPO, TINY, run_main, run_script
+from helpers import REPO, TINY, checkpoint_steps, run_main, run_script, scalars
 from vae.models import precision
 
 
@@ -28,22 +26,6 @@ def data(media, tmp_path_factory):
 
 def train(data, logdir, *args):
     return run_script("train_vae.py", "--data", data, "--logdir", logdir, *TINY, *args)
-
-
-def checkpoint_steps(logdir):
-    return sorted(int(p.split("-")[-1].split(".")[0])
-                  for p in glob.glob(os.path.join(logdir, "ckpt-*.index")))
-
-
-def scalars(logdir, tag):
-    """{step: value} of a scalar summary, read back from the TensorBoard event files."""
-    values = {}
-    for path in glob.glob(os.path.join(logdir, "events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(path):
-            for value in event.summary.value:
-                if value.tag == tag:
-                    values[event.step] = float(tf.make_ndarray(value.tensor))
-    return values
 
 
 def test_loss_falls_and_outputs_are_written(data, tmp_path):
@@ -131,10 +113,10 @@ def test_sigterm_saves_a_checkpoint_and_exits(data, tmp_path):
 @pytest.mark.slow
 def test_config_guard_and_non_finite_loss(data, tmp_path):
     logdir = tmp_path / "run"
-    first = train(data, logdir, "--steps", "10", "--checkpoint-every", "10", "--mixed-precision")
+    first = train(data, logdir, "--steps", "10", "--checkpoint-every", "10", "--precision", "auto")
     assert first.returncode == 0
     expected, _ = precision.choose(*precision.local_hardware())
-    assert f"precision: {expected} (auto: " in first.stdout  # --mixed-precision: auto
+    assert f"precision: {expected} (auto: " in first.stdout
     other = run_main("train_vae.py", "--data", data, "--logdir", logdir, "--filters", "8,8,32",
                      "--kernels", "3,3,3", "--code-size", "16", "--batch-size", "8")
     assert other.returncode == 2
@@ -189,8 +171,11 @@ def test_missing_data_is_an_error(tmp_path):
 def test_help():
     result = run_main("train_vae.py", "--help")
     assert result.returncode == 0
-    for flag in ("--steps", "--epochs", "--filters", "--strategy", "--mixed-precision"):
+    for flag in ("--steps", "--epochs", "--filters", "--strategy", "--precision"):
         assert flag in result.stdout
+    assert "--mixed-precision" not in result.stdout
+    refused = run_main("train_vae.py", "--mixed-precision")
+    assert refused.returncode == 2 and "unrecognized arguments: --mixed-precision" in refused.stderr
 
 
 def start_workers(data, logdir, *args):

@@ -7,6 +7,7 @@ import sys
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
 from vae import InputError
 from vae.models.precision import PRECISIONS
+from vae.train.options import STRATEGIES, TrainOptions
 
 
 def value_type(parse):
@@ -82,14 +83,15 @@ def parser_for(doc):
 
 
 def add_training_flags(parser, logdir, learning_rate, steps=100000):
-    """Flags that train_vae.py and train_refiner.py share."""
+    """Flags that train_vae.py and train_refiner.py share: TrainOptions.from_args reads them."""
+    d = TrainOptions
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder written by extract_frames.py (default: data)")
     parser.add_argument("--logdir", default=logdir, metavar="DIR",
                         help="run folder: checkpoints, config.json, TensorBoard logs, previews "
                              f"(default: {logdir}); an existing run there is resumed")
-    parser.add_argument("--batch-size", type=positive_int, default=50, metavar="N",
-                        help="global batch size, split over replicas (default: 50)")
+    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size, metavar="N",
+                        help=f"global batch size, split over replicas (default: {d.batch_size})")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=positive_int, default=steps, metavar="N",
                         help=f"total steps to reach, counting earlier runs (default: {steps})")
@@ -97,26 +99,23 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000):
                         help="train for N passes over the data instead (a total, like --steps)")
     parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
                         metavar="LR", help=f"Adam learning rate (default: {learning_rate:g})")
-    parser.add_argument("--checkpoint-every", type=positive_int, default=500, metavar="N",
-                        help="save a checkpoint every N steps, and always on exit (default: 500)")
-    parser.add_argument("--preview-every", type=positive_int, default=500, metavar="N",
-                        help="write preview.png and a progress.mp4 frame every N steps "
-                             "(default: 500)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--strategy", choices=("default", "mirrored", "multiworker"),
-                        default="default",
+    parser.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every,
+                        metavar="N", help="save a checkpoint every N steps, and always on exit "
+                                          f"(default: {d.checkpoint_every})")
+    parser.add_argument("--preview-every", type=positive_int, default=d.preview_every,
+                        metavar="N", help="write preview.png and a progress.mp4 frame every N "
+                                          f"steps (default: {d.preview_every})")
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
                         help="default: one device; mirrored: all local GPUs; multiworker: "
                              "several machines described by TF_CONFIG (default: default)")
-    precision = parser.add_mutually_exclusive_group()
-    precision.add_argument("--precision", choices=PRECISIONS, default="auto",
-                           help="arithmetic of the training step: auto (default) picks what the "
-                                "hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or "
-                                "AMX and on GPUs of compute capability 8.0+, float16 on 7.x "
-                                "GPUs (with loss scaling), float32 otherwise; variables, losses "
-                                "and checkpoints stay float32")
-    precision.add_argument("--mixed-precision", dest="precision", action="store_const",
-                           const="auto", help="the same as --precision auto (an older name)")
-    parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
+                        help="arithmetic of the training step: auto (default) picks what the "
+                             "hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or "
+                             "AMX and on GPUs of compute capability 8.0+, float16 on 7.x "
+                             "GPUs (with loss scaling), float32 otherwise; variables, losses "
+                             "and checkpoints stay float32")
+    parser.add_argument("--xla", choices=("auto", "on", "off"), default=d.xla,
                         help="compile the training step with XLA: auto (default) does on GPUs; "
                              "on CPUs TensorFlow's oneDNN kernels are faster than XLA's")
 

@@ -39,6 +39,9 @@ def source_count(source, split="train"):
 def read_manifest(data_dir):
     """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid."""
     manifest = json.loads(storage.read_text(os.path.join(data_dir, MANIFEST)))
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ValueError(f"{MANIFEST} is not of format {MANIFEST_FORMAT}: extract the frames "
+                         "again with extract_frames.py into a new folder")
     for key in ("frame_size", "sources", "shards"):
         if key not in manifest:
             raise ValueError(f"{MANIFEST} has no '{key}'")

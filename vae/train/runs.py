@@ -11,23 +11,30 @@ import keras
 import tensorflow as tf
 
 from vae import InputError
+from vae.media import atomic, storage
 from vae.models import autoencoder
 from vae.models import refiner
-from vae.media import storage
 from vae.models.configs import RefinerConfig, VAEConfig
 
 CONFIG = "config.json"
+# config.json's "format": a run folder of another format is not resumed or read.
+RUN_FORMAT = 1
 
 
 def read_config(logdir):
     """The config.json of a run folder; InputError when it is missing or unreadable."""
     path = os.path.join(logdir, CONFIG)
     try:
-        return json.loads(storage.read_text(path))
+        config = json.loads(storage.read_text(path))
     except FileNotFoundError:
         raise InputError(f"{path} not found: is {logdir} a training run folder?") from None
     except (OSError, ValueError) as err:
         raise InputError(f"cannot read {path}: {err}") from None
+    found = config.get("format") if isinstance(config, dict) else None
+    if found != RUN_FORMAT:
+        raise InputError(f"{logdir} is a run folder of format {found}, not {RUN_FORMAT}: train "
+                         "again into a new --logdir")
+    return config
 
 
 @dataclass
@@ -104,3 +111,31 @@ def load_refiner(run_dir, flag="--refiner"):
     _restore(path, refiner=net)
     net.trainable = False
     return TrainedRefiner(net, refiner_config, run_dir, path, step, config.get("training", {}))
+
+
+def prepare_run(logdir, config, guarded=("kind", "model", "discriminator"), write=True):
+    """Check config against an existing run's config.json (resume) or write it (new run).
+
+    The guarded sections must match exactly: resuming a checkpoint with another architecture
+    cannot work. Returns True when logdir already holds a run.
+    """
+    path = os.path.join(logdir, CONFIG)
+    if storage.exists(path):
+        old = read_config(logdir)
+        for key in guarded:
+            if old.get(key) != config.get(key):
+                raise InputError(
+                    f"{logdir} holds a run with a different {key} ({_diff(old.get(key), config.get(key))}); "
+                    "use another --logdir or the same flags as before")
+        return True
+    if write:
+        storage.makedirs(logdir)
+        atomic.write_json(path, {"format": RUN_FORMAT, **config})
+    return False
+
+
+def _diff(old, new):
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        return ", ".join(f"{k}: was {old.get(k)}, now {new.get(k)}" for k in keys)
+    return f"was {old}, now {new}"

@@ -1,0 +1,42 @@
+"""The VAE's training recipe: what train_vae.py hands vae.train.training.train."""
+from vae.data import datafolder
+from vae.models import autoencoder
+from vae.models.configs import VAE_CODE_SIZE, VAE_FILTERS, VAE_KERNELS, VAEConfig
+from vae.train.recipe import Phase, Update, batch_means
+
+
+class VAERecipe:
+    """The VAE's own part of training: its networks, one Adam, one phase of the VAE loss."""
+    kind = "vae"
+    preview_title = "input_vs_reconstruction"
+
+    def __init__(self, learning_rate, filters=VAE_FILTERS, kernels=VAE_KERNELS,
+                 code_size=VAE_CODE_SIZE):
+        self.learning_rate = learning_rate
+        self.filters, self.kernels, self.code_size = filters, kernels, code_size
+
+    def prepare(self, manifest, data_dir):
+        self.config = VAEConfig(*datafolder.frame_size(manifest), self.filters, self.kernels,
+                                self.code_size)
+        return {"model": self.config.to_dict()}
+
+    def build(self, make_optimizer):
+        self.encoder = autoencoder.build_encoder(self.config)
+        self.decoder = autoencoder.build_decoder(self.config)
+        self.variables = self.encoder.trainable_variables + self.decoder.trainable_variables
+        self.optimizer = make_optimizer(self.learning_rate)
+        self.optimizer.build(self.variables)
+        return {"encoder": self.encoder, "decoder": self.decoder, "optimizer": self.optimizer}
+
+    def phases(self, steps):
+        return [Phase("training", steps,
+                      lambda images: autoencoder.loss_terms(self.encoder, self.decoder, images,
+                                                      training=True),
+                      [Update(self.optimizer, self.learning_rate, self.variables)])]
+
+    def fixed_batch_loss(self, images):
+        return batch_means(autoencoder.loss_terms(self.encoder, self.decoder, images))
+
+    def preview_rows(self, images):
+        z_mean, _ = self.encoder(images, training=False)
+        return [images, self.decoder(z_mean, training=False).numpy()]
