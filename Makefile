@@ -1,4 +1,5 @@
-# make setup : create .venv and install the requirements (no-op when up to date)
+# make setup : create .venv and install the requirements at the versions of constraints.txt
+# make lock  : refresh constraints.txt from the requirements' ranges, printing what changed
 # make browser: Debian's chromium + chromedriver, for the live page's browser test (as root)
 # make test  : setup + browser + the test suite
 # make demo  : setup + the whole pipeline on bundled sample data, at a reduced size
@@ -8,16 +9,28 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.demo-installed
 
-.PHONY: setup browser test demo clean
+.PHONY: setup lock browser test demo clean
 
 setup: $(STAMP)
 
 # The stamp is newer than the requirement files once they are installed, so a second
 # `make setup` does nothing until a requirements file changes.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
+		-c constraints.txt
 	touch $(STAMP)
+
+# The newest releases the ranges allow, installed into a scratch venv and frozen; run make test
+# afterwards, and commit constraints.txt when it passes.
+LOCK_VENV := .lock-venv
+lock:
+	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze | sort -f; } > constraints.new
+	@echo "changes (< before, > now):"; diff constraints.txt constraints.new || true
+	mv constraints.new constraints.txt
+	rm -rf $(LOCK_VENV)
 
 # The live page is tested in a real headless browser: Debian's chromium, driven through its
 # chromedriver (no browser download). Installing them needs root; without it the browser test
@@ -45,4 +58,4 @@ demo: $(DEMO_STAMP)
 	PY=$(PY) ./demo.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache demo_output
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache demo_output

@@ -43,7 +43,7 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     "$OUT/still.png"
 step "8/8 quality of the stylised clip: without detail transfer, and at the defaults"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting detail=0 \
-    --setting "detail=$("$PY" -c 'from vae.latent import DEFAULT_DETAIL as d; print(d)')" \
+    --setting "detail=$("$PY" -c 'from vae.stylize.settings import StyleSettings as s; print(s.detail)')" \
     > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
@@ -55,4 +55,4 @@ echo "  training:        $OUT/runs/*/preview.png, progress.mp4 (tensorboard --lo
 echo "  evaluation:      $OUT/evaluation/report.md (held-out frames too)"
 echo "  quality:         $OUT/quality.json (benchmarks/bench_quality.py)"
 echo "  tune it live:    $PY process_video.py $NEW_CLIP --model $OUT/exported --live"
-echo "                   (then open http://127.0.0.1:8000/; README section 8)"
+echo "                   (then open http://127.0.0.1:8000/; docs/usage.md, section 8)"
