@@ -193,3 +193,31 @@ def test_evaluation_bad_input(tmp_path):
 @pytest.mark.parametrize("script", ["export_graph.py", "evaluate_embeddings.py"])
 def test_help(script):
     assert run_main(script, "--help").returncode == 0
+
+
+@pytest.mark.parametrize("format_value", [None, 0, 2, "1"])
+def test_folders_of_another_format_are_refused(runs, tmp_path, format_value):
+    """A bundle, a run folder or a data folder whose JSON names another format (or none) is
+    refused with what to do, and nothing is written."""
+    def copy_with_format(source, name, filename):
+        folder = tmp_path / name
+        shutil.copytree(source, folder)
+        content = json.loads((folder / filename).read_text())
+        assert content.pop("format") == 1  # what the scripts write today
+        if format_value is not None:
+            content["format"] = format_value
+        (folder / filename).write_text(json.dumps(content))
+        return str(folder)
+
+    bundle = copy_with_format(runs["bundle"], "bundle", "config.json")
+    result = run_main("process_video.py", "any.mp4", "--model", bundle, "-o", tmp_path / "o.mp4")
+    assert result.returncode == 2
+    assert "re-export it with export_graph.py" in result.stderr, result.stderr
+    vae = copy_with_format(runs["vae"], "vae", "config.json")
+    result = run_main("export_graph.py", "--vae", vae, "--refiner", runs["refiner"], "--data",
+                      runs["data"], "--out", tmp_path / "out")
+    assert result.returncode == 2 and "train again into a new --logdir" in result.stderr
+    data = copy_with_format(runs["data"], "data", "manifest.json")
+    result = run_main("validate_records.py", "--data", data)
+    assert result.returncode != 0 and "extract the frames again" in result.stderr, result.stderr
+    assert not (tmp_path / "o.mp4").exists() and not (tmp_path / "out").exists()

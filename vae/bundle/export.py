@@ -25,6 +25,10 @@ MEANS_JSON = "latent_means.json"
 STYLE_STATS = "style_stats.npz"
 # config.json's "format": a bundle of another format must be exported again.
 BUNDLE_FORMAT = 1
+# The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
+TOLERANCE = 1e-4
+# The paintings' colour and texture statistics use at most this many painting frames.
+STYLE_FRAMES = 512
 
 
 class StyleModel(tf.Module):
@@ -132,3 +136,69 @@ def write_bundle(out_dir, module, config, means, style_stats=None):
         if style_stats is not None:
             np.savez(os.path.join(tmp, STYLE_STATS), **style_stats)
     return frozen
+
+
+def source_statistics(encoder, code_size, data_dir, manifest, batch_size, progress=None):
+    """One pass over the training records: the mean z_mean of every source (LatentMeans), and
+    the colour and texture statistics of up to STYLE_FRAMES painting frames (None without
+    paintings). progress(n) is called as n more frames are encoded."""
+    from vae.bundle.latent import compute_means
+    from vae.data.records import make_dataset
+    from vae.metrics.quality import style_statistics
+
+    dataset = make_dataset(data_dir, manifest, batch_size, shuffle=False, repeat=False,
+                           cache=False)
+    painting_ids = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"]
+    paintings = []
+
+    def keep_paintings(batches):
+        """The batches, unchanged, keeping up to STYLE_FRAMES painting frames on the way."""
+        for batch in batches:
+            is_painting = np.isin(batch["source"].numpy(), painting_ids)
+            if is_painting.any() and len(paintings) < STYLE_FRAMES:
+                paintings.extend(batch["image"].numpy()[is_painting])
+            yield batch
+
+    def encode(images):
+        if progress:
+            progress(len(images))
+        return encoder(images, training=False)[0]
+
+    means = compute_means(encode, keep_paintings(dataset), manifest["sources"], code_size)
+    stats = style_statistics(np.stack(paintings[:STYLE_FRAMES])) if paintings else None
+    return means, stats
+
+
+def verify(folder, encoder, decoder, refiner, frozen, images, shift):
+    """Max abs difference between the checkpoints' Keras models and the reloaded bundle (the
+    SavedModel and every frozen graph) on a sample batch."""
+    from vae.bundle.loader import Bundle
+
+    loaded = Bundle(folder)
+    z_mean, z_log_sigma = (t.numpy() for t in encoder(images, training=False))
+    decoded = decoder(z_mean, training=False).numpy()
+    expected = {"encode": {"z_mean": z_mean, "z_log_sigma": z_log_sigma},
+                "decode": {"images": decoded}}
+    inputs = {"encode": (images,), "decode": (z_mean,), "stylize": (images, shift),
+              "stylize_and_reconstruct": (images, shift)}
+    stylized = decoder(z_mean + shift, training=False)
+    reconstructed = decoded
+    if refiner is not None:
+        expected["refine"] = {"images": refiner(decoded, training=False).numpy()}
+        inputs["refine"] = (decoded,)
+        stylized = refiner(stylized, training=False)
+        reconstructed = expected["refine"]["images"]
+    expected["stylize"] = {"images": stylized.numpy()}
+    expected["stylize_and_reconstruct"] = {"images": stylized.numpy(),
+                                           "reconstructions": np.asarray(reconstructed)}
+
+    differences = {}
+    for name, outputs in expected.items():
+        saved = getattr(loaded.model, name)(*[tf.constant(v) for v in inputs[name]])
+        graph_def, graph_inputs, graph_outputs = frozen[name]
+        graph = run_frozen(graph_def, graph_inputs, graph_outputs, *inputs[name])
+        differences[f"saved_model {name}"] = max(
+            float(np.abs(saved[k].numpy() - v).max()) for k, v in outputs.items())
+        differences[f"frozen {name}"] = max(
+            float(np.abs(graph[k] - v).max()) for k, v in outputs.items())
+    return differences
