@@ -36,7 +36,8 @@ def parse_args(argv):
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder whose sources get a mean latent code (default: data)")
     parser.add_argument("--out", default="exported", metavar="DIR",
-                        help="bundle folder to write (default: exported); replaced if present")
+                        help="bundle folder to write (default: exported); an existing bundle there is "
+                             "replaced, any other folder is refused")
     parser.add_argument("--batch-size", type=positive_int, default=50, metavar="N",
                         help="batch size for computing the latent means (default: 50)")
     return parser.parse_args(argv)
@@ -73,7 +74,12 @@ def export(args):
     from vae.console import format_table
     from vae.data import datafolder, records
 
+    from vae.bundle.export import is_bundle
+    from vae.media import atomic
+
     started = time.time()
+    atomic.check_target(args.out, "--out", folder=True, what="model bundle",
+                        inputs=(args.vae, args.refiner, args.data), replaceable=is_bundle)
     manifest, vae, trained_refiner = load_runs(args)
     refiner = trained_refiner.net if trained_refiner else None
     with tqdm(total=datafolder.record_count(manifest), unit="frame", desc="latent means",

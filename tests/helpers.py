@@ -3,6 +3,7 @@ clips, and reading outputs back (records, checkpoints, summaries, videos) indepe
 code under test."""
 import contextlib
 import glob
+import hashlib
 import importlib
 import io
 import json
@@ -128,3 +129,14 @@ def probe(path):
 def read_all(path):
     info = video.probe_video(path)
     return np.stack([f for _, f in video.video_frames(info)]).astype(np.float32)
+
+
+def folder_digest(folder):
+    """{relative path: sha256} of every file below folder."""
+    digest = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                digest[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
+    return digest

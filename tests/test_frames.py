@@ -55,13 +55,38 @@ def test_fill_region_and_fill_resize_never_stretch():
     assert out[..., 1].min() == 255 and out[..., 0].max() == 0 and out[..., 2].max() == 0
 
 
-def test_load_image_converts_grey_and_alpha(tmp_path):
-    import imageio.v3 as iio
-    iio.imwrite(tmp_path / "grey.png", np.full((5, 7), 200, np.uint8))
-    iio.imwrite(tmp_path / "rgba.png", np.full((5, 7, 4), 100, np.uint8))
-    for name in ("grey.png", "rgba.png"):
-        image = frames.load_image(tmp_path / name)
-        assert image.shape == (5, 7, 3) and image.dtype == np.uint8
+@pytest.mark.parametrize("mode,colour,suffix,expected", [
+    ("RGB", (200, 30, 10), ".png", (200, 30, 10)),
+    ("CMYK", (0, 255, 255, 0), ".jpg", (255, 0, 0)),  # pure red in CMYK, not cyan
+    ("L", 200, ".png", (200, 200, 200)),
+    ("LA", (100, 255), ".png", (100, 100, 100)),  # opaque grey
+    ("LA", (100, 0), ".png", (255, 255, 255)),  # transparent: the white background
+    ("RGBA", (0, 0, 200, 128), ".png", (127, 127, 227)),  # half blue over white
+    ("P", None, ".png", (10, 200, 30)),
+    ("I;16", 51400, ".png", (200, 200, 200)),  # 16-bit grey: the high byte
+    ("1", 1, ".bmp", (255, 255, 255)),
+])
+def test_load_image_converts_every_mode_to_rgb(tmp_path, mode, colour, suffix, expected):
+    from PIL import Image
+
+    if mode == "P":
+        image = Image.new("RGB", (8, 6), (10, 200, 30)).quantize(colors=4)
+    else:
+        image = Image.new(mode, (8, 6), colour)
+    path = tmp_path / f"image{suffix}"
+    image.save(path, quality=95) if suffix == ".jpg" else image.save(path)
+    loaded = frames.load_image(path)
+    assert loaded.shape == (6, 8, 3) and loaded.dtype == np.uint8
+    tolerance = 6 if suffix == ".jpg" else 1
+    assert np.abs(loaded.astype(int) - expected).max() <= tolerance, (mode, loaded[0, 0])
+
+
+def test_load_image_animated_gives_the_first_frame(tmp_path):
+    from PIL import Image
+
+    first, second = Image.new("RGB", (4, 4), (250, 0, 0)), Image.new("RGB", (4, 4), (0, 0, 250))
+    first.save(tmp_path / "anim.webp", save_all=True, append_images=[second], lossless=True)
+    assert tuple(frames.load_image(tmp_path / "anim.webp")[0, 0]) == (250, 0, 0)
 
 
 def test_video_frames_streams_every_nth_frame_cropped_and_resized(media):

@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from helpers import REPO, TINY, TINY_REFINER, run_main
-from vae.media import atomic
-from vae.media import storage
+from vae import InputError
+from vae.media import atomic, storage
 
 
 def ram_folder():
@@ -30,14 +30,19 @@ def test_atomic_writes_to_another_file_system():
             raise RuntimeError("interrupted")
     assert json.loads(storage.read_text(path)) == {"a": 1}  # the old file, untouched
     assert not os.path.exists(tmp)
-    with atomic.writing_folder(f"{root}/bundle") as tmp:
+    ours = lambda folder: storage.exists(f"{folder}/inner/weights.bin")  # noqa: E731
+    with atomic.writing_folder(f"{root}/bundle", ours) as tmp:
         os.makedirs(os.path.join(tmp, "inner"))
         with open(os.path.join(tmp, "inner", "weights.bin"), "wb") as f:
             f.write(b"\0\1")
     assert storage.read_bytes(f"{root}/bundle/inner/weights.bin") == b"\0\1"
-    with atomic.writing_folder(f"{root}/bundle") as tmp:  # replaces the whole folder
+    with atomic.writing_folder(f"{root}/bundle", ours) as tmp:  # replaces the whole folder
         with open(os.path.join(tmp, "new.txt"), "w") as f:
             f.write("new")
+    assert tf.io.gfile.listdir(f"{root}/bundle") == ["new.txt"]
+    with pytest.raises(InputError, match="did not write"):  # not ours any more: never replaced
+        with atomic.writing_folder(f"{root}/bundle", ours) as tmp:
+            pass
     assert tf.io.gfile.listdir(f"{root}/bundle") == ["new.txt"]
     with pytest.raises(FileNotFoundError):
         storage.read_bytes(f"{root}/missing.json")

@@ -7,20 +7,9 @@ import shutil
 import imageio.v3 as iio
 import pytest
 
-from helpers import refine, run_main
+from helpers import folder_digest, refine, run_main
 from helpers import checkpoint_steps, scalars
 
-
-
-def folder_digest(folder):
-    """{relative path: sha256} of every file below folder."""
-    digest = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                digest[os.path.relpath(path, folder)] = hashlib.sha256(f.read()).hexdigest()
-    return digest
 
 
 @pytest.mark.slow

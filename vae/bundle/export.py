@@ -15,7 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from vae.media import atomic
+from vae.media import atomic, storage
 
 SAVED_MODEL = "saved_model"
 FROZEN = "frozen"
@@ -112,12 +112,24 @@ def run_frozen(graph_def, inputs, outputs, *values):
     return {k: v.numpy() for k, v in pruned(*[tf.constant(v) for v in values]).items()}
 
 
+def is_bundle(folder):
+    """True for a folder that export_graph.py wrote (its config.json names a bundle format):
+    the only kind of folder --out replaces."""
+    import json
+
+    try:
+        config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and isinstance(config.get("format"), int)
+
+
 def write_bundle(out_dir, module, config, means, style_stats=None):
     """Write the whole bundle to a scratch folder beside out_dir, then move it into place.
 
     Returns {signature: (graph_def, inputs, outputs)} of the frozen graphs for verification.
     """
-    with atomic.writing_folder(out_dir) as tmp:
+    with atomic.writing_folder(out_dir, is_bundle) as tmp:
         signatures = module.signatures()
         tf.saved_model.save(module, os.path.join(tmp, SAVED_MODEL), signatures=signatures)
         frozen_dir = os.path.join(tmp, FROZEN)

@@ -13,7 +13,35 @@ import os
 import shutil
 import tempfile
 
+from vae import InputError
 from vae.media import storage
+
+
+def _inside(path, folder):
+    """True when path is folder or lies inside it (local paths, links resolved)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_target(path, flag, folder=False, inputs=(), replaceable=None, what="output"):
+    """InputError, before any work, unless `path` may be written: a file target must not be a
+    folder; a folder target must not be a file, and an existing folder there is replaced only
+    when replaceable(path) says it is one this script wrote; the target must not be one of the
+    run's inputs, nor a folder that holds one."""
+    if storage.is_local(path):
+        for source in inputs:
+            if source and os.path.exists(source) and _inside(source, path):
+                relation = "is" if _inside(path, source) else "holds"
+                raise InputError(f"{flag} {path} {relation} an input of this run ({source}); "
+                                 f"choose another {flag}")
+    if not folder and storage.isdir(path):
+        raise InputError(f"{flag} {path} is a folder: name the {what} file instead")
+    if folder and storage.exists(path) and not storage.isdir(path):
+        raise InputError(f"{flag} {path} is a file, not a folder: choose another {flag}")
+    if folder and storage.isdir(path) and storage.listdir(path) and not (
+            replaceable and replaceable(path)):
+        raise InputError(f"{flag} {path} is a folder that this script did not write (not a "
+                         f"{what}): it is never replaced; choose another {flag}")
 
 
 def partial_name(path, suffix=""):
@@ -27,6 +55,8 @@ def publish(tmp, path):
     swapped out first and removed afterwards. tmp is local; path may be on any file system."""
     if not storage.is_local(path):
         if storage.isdir(path):
+            if not os.path.isdir(tmp):
+                raise InputError(f"{path} is a folder: not replaced by a file")
             storage.remove(path)
         storage.copy_tree(tmp, path)
         discard(tmp)
@@ -34,6 +64,8 @@ def publish(tmp, path):
     if not os.path.isdir(path):
         os.replace(tmp, path)
         return
+    if not os.path.isdir(tmp):
+        raise InputError(f"{path} is a folder: not replaced by a file")
     old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-",
                            dir=os.path.dirname(os.path.abspath(path)))
     os.rmdir(old)
@@ -51,10 +83,13 @@ def discard(tmp):
 
 
 @contextlib.contextmanager
-def _published(tmp, path):
-    """Yield tmp; publish it as path when the block ends normally, discard it otherwise."""
+def _published(tmp, path, check=None):
+    """Yield tmp; publish it as path when the block ends normally (after check(), which may
+    refuse), discard it otherwise."""
     try:
         yield tmp
+        if check:
+            check()
     except BaseException:
         discard(tmp)
         raise
@@ -78,14 +113,17 @@ def writing(path, suffix=""):
     return _published(temporary_name(path, suffix), path)
 
 
-def writing_folder(path):
+def writing_folder(path, replaceable):
     """with writing_folder(path) as tmp: fill the local folder tmp; it replaces path at the
-    end."""
+    end. An existing folder at path is replaced only when replaceable(path) is true (checked
+    before and again at the end): never a folder the caller did not write."""
+    check_target(path, "target", folder=True, replaceable=replaceable)
     parent = storage.parent(path)
     storage.makedirs(parent)
     tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-",
                            dir=parent if storage.is_local(path) else None)
-    return _published(tmp, path)
+    return _published(tmp, path, lambda: check_target(path, "target", folder=True,
+                                                      replaceable=replaceable))
 
 
 def write_json(path, data):

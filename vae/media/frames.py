@@ -4,12 +4,12 @@ size. Reading and writing videos is vae/video.py's.
 import os
 from dataclasses import dataclass
 
-import imageio.v3 as iio
 import numpy as np
 
 from vae import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+ALPHA_BACKGROUND = (255, 255, 255)  # what shows through a transparent painting
 
 # A row or column of an RGB frame counts as a black border when its mean brightness stays at or
 # below this level (0..255) in every sampled frame; compressed black is rarely exactly 0.
@@ -83,22 +83,28 @@ def find_images(folder):
     return found
 
 
-def load_image(path):
-    """An image file as uint8 RGB (H, W, 3); grey, alpha, 16-bit and animated files are converted."""
-    image = np.asarray(iio.imread(path))
-    if image.ndim == 4:  # animated: keep the first frame
-        image = image[0]
-    if image.dtype == np.uint16:
-        image = (image >> 8).astype(np.uint8)
-    elif image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    if image.ndim != 3 or image.shape[-1] not in (1, 3, 4) or min(image.shape[:2]) < 1:
-        raise ValueError(f"unsupported image shape {image.shape}")
-    if image.shape[-1] == 1:
-        image = np.repeat(image, 3, axis=-1)
-    return np.ascontiguousarray(image[..., :3])
+def load_image(path, background=ALPHA_BACKGROUND):
+    """An image file as uint8 RGB (H, W, 3), whatever its mode: CMYK is converted to RGB,
+    grey to three equal channels, 16-bit to 8-bit, a palette to its colours, and transparency
+    composited on `background` (white: the paper or wall a cut-out painting hangs on). An
+    animated file gives its first frame. Pillow's errors (OSError, ValueError) pass through."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        if image.mode in ("I;16", "I;16L", "I;16B", "I"):  # 16-bit grey
+            grey = (np.asarray(image, np.uint32) >> 8).clip(0, 255).astype(np.uint8)
+            image = Image.fromarray(grey, "L")
+        if image.mode == "P":
+            image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        if image.mode in ("RGBA", "LA", "La", "RGBa", "PA"):
+            rgba = image.convert("RGBA")
+            flat = Image.new("RGBA", rgba.size, tuple(background) + (255,))
+            image = Image.alpha_composite(flat, rgba)
+        rgb = np.asarray(image.convert("RGB"), np.uint8)
+    if min(rgb.shape[:2]) < 1:
+        raise ValueError(f"unsupported image shape {rgb.shape}")
+    return np.ascontiguousarray(rgb)
 
 
 def fill_resize(image, size):

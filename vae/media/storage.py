@@ -54,6 +54,11 @@ def isdir(path):
     return os.path.isdir(path) if is_local(path) else _gfile().isdir(str(path))
 
 
+def listdir(path):
+    """The names in a folder."""
+    return os.listdir(path) if is_local(path) else _gfile().listdir(str(path))
+
+
 def makedirs(path):
     if is_local(path):
         os.makedirs(path, exist_ok=True)

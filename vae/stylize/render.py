@@ -17,9 +17,13 @@ def default_output(input_path):
 
 
 def check_output(input_path, output):
-    """output, refused (InputError) when it would overwrite the input or its folder is missing."""
-    if os.path.abspath(output) == os.path.abspath(input_path):
+    """output, refused (InputError) when it is the input, a folder, or in a missing folder."""
+    from vae.media.atomic import check_target
+
+    if os.path.exists(output) and os.path.exists(input_path) and \
+            os.path.samefile(output, input_path):
         raise InputError("the output would overwrite the input; choose another -o")
+    check_target(output, "-o", what="output video")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
     return output

@@ -1,0 +1,67 @@
+"""What a script writes never replaces what it did not write: a folder, an input, or a folder
+that holds an input is refused with one `error:` line and exit 2, and every file there stays
+byte for byte as it was."""
+import os
+import shutil
+
+import pytest
+
+from helpers import folder_digest, make_clip, run_main, run_script
+
+
+def unrelated_folder(tmp_path):
+    folder = tmp_path / "holiday-photos"
+    folder.mkdir()
+    (folder / "beach.jpg").write_bytes(b"\xff\xd8 a user's photo")
+    (folder / "notes.txt").write_text("keep me")
+    return folder
+
+
+def refused(result, *words):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and all(w in error_lines[0] for w in words), result.stderr
+
+
+@pytest.mark.parametrize("target", ["vae run", "refiner run", "data folder", "runs parent",
+                                    "unrelated folder", "a file"])
+def test_export_never_replaces_what_it_did_not_write(runs, tmp_path, target):
+    root = tmp_path / "work"
+    shutil.copytree(os.path.dirname(runs["vae"]), root, ignore=shutil.ignore_patterns("bundle"))
+    vae, refiner, data = root / "vae", root / "refiner", root / "data"
+    out = {"vae run": vae, "refiner run": refiner, "data folder": data, "runs parent": root,
+           "unrelated folder": unrelated_folder(tmp_path), "a file": tmp_path / "f.txt"}[target]
+    if target == "a file":
+        out.write_text("not a folder")
+    before = folder_digest(tmp_path)
+    result = run_main("export_graph.py", "--vae", vae, "--refiner", refiner, "--data", data,
+                      "--out", out)
+    refused(result, "--out", str(out))
+    assert folder_digest(tmp_path) == before
+    assert not [n for n in os.listdir(out.parent) if ".partial" in n]
+
+
+def test_export_replaces_its_own_bundle_only(runs, tmp_path):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(runs["bundle"], bundle)
+    (bundle / "stale.txt").write_text("from an earlier export")
+    result = run_main("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
+                      "--data", runs["data"], "--out", bundle)
+    assert result.returncode == 0, result.stderr
+    assert not (bundle / "stale.txt").exists() and (bundle / "config.json").exists()
+
+
+@pytest.mark.parametrize("target", ["existing folder", "current folder", "the input",
+                                    "the bundle"])
+def test_process_video_never_replaces_a_folder_or_its_input(runs, tmp_path, target):
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    folder = unrelated_folder(tmp_path)
+    out = {"existing folder": str(folder), "current folder": ".", "the input": clip,
+           "the bundle": runs["bundle"]}[target]
+    before, bundle_before = folder_digest(tmp_path), folder_digest(runs["bundle"])
+    result = run_script("process_video.py", clip, "-o", out, "--model", runs["bundle"],
+                        cwd=tmp_path)
+    refused(result, "-o")
+    assert folder_digest(tmp_path) == before and folder_digest(runs["bundle"]) == bundle_before
+    assert not [n for n in os.listdir(tmp_path) if ".partial" in n]
