@@ -39,6 +39,27 @@ def request(url, body=None, content_type="application/json", headers=None, metho
         return err.code, json.loads(err.read() or b"{}")
 
 
+def raw_connection(port):
+    return socket.create_connection(("127.0.0.1", port), timeout=30)
+
+
+def websocket_request(port, origin):
+    return (f"GET /frames HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n").encode()
+
+
+def reply_line(connection, data):
+    """Send raw bytes; the first line of the reply."""
+    connection.sendall(data)
+    return connection.recv(4096).split(b"\r\n")[0]
+
+
+def handshake(port, origin):
+    with raw_connection(port) as connection:
+        return reply_line(connection, websocket_request(port, origin))
+
+
 SETTINGS = StyleSettings()
 BAD_CHANGES = [
     ({"alpha": math.nan}, "alpha must be a number in"),
@@ -95,7 +116,10 @@ def test_server_validates_every_request(runs, clip, tmp_path):
             assert status == 400 and message in reply["error"], (changes, reply)
         raw = [(b'{"alpha": NaN}', "alpha must be a number in"),
                (b'{"beta": Infinity}', "beta must be a number in"),
-               (b'{"beta": ', "invalid JSON")]
+               (b'{"beta": ', "invalid JSON"),
+               (b'{"alpha": 1e400}', "alpha must be a number in"),  # inf
+               (b'{"alpha": 1' + b"0" * 400 + b"}", "alpha must be a number in"),  # huge int
+               (b"[" * 20000 + b"]" * 20000, "nested too deeply")]
         for body, message in raw:
             status, reply = request(server.url + "/settings", body)
             assert status == 400 and message in reply["error"], (body, reply)
@@ -108,6 +132,22 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         status, _ = request(server.url + "/state", headers={"Host": f"evil.example:{server.port}"})
         assert status == 403
         assert request(server.url + "/state")[1]["settings"] == state["settings"]
+        # the frames' websocket: another site's page cannot open it; the page's own can, up to
+        # a bound; a body that never arrives is answered 408
+        assert handshake(server.port, "http://evil.example").startswith(b"HTTP/1.1 403")
+        own = [raw_connection(server.port) for _ in range(8)]
+        for connection in own:
+            assert reply_line(connection, websocket_request(
+                server.port, f"http://127.0.0.1:{server.port}")).startswith(b"HTTP/1.1 101")
+        assert handshake(server.port, f"http://127.0.0.1:{server.port}").startswith(
+            b"HTTP/1.1 503")
+        for connection in own:
+            connection.close()
+        with raw_connection(server.port) as connection:
+            status_line = reply_line(connection, (
+                f"POST /settings HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{}").encode())
+            assert status_line.startswith(b"HTTP/1.1 408"), status_line
 
         status, reply = request(server.url + "/settings", {"beta": 1.5, "refine": False})
         assert status == 200 and reply["version"] == 1

@@ -30,6 +30,9 @@ from vae.stylize.settings import RANGES, RenderOptions, StyleSettings
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 LOOPBACK_NAMES = ("localhost",)
 NO_RENDER = "a camera or stream has no end: Render needs a video file"
+BODY_TIMEOUT = 10  # seconds a request body may take to arrive
+IDLE_TIMEOUT = 15  # seconds an idle keep-alive connection stays open
+MAX_SOCKETS = 8  # frame websockets open at once (a page uses one)
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ class LiveApp:
 
     def __init__(self, config, preview, job, feed):
         self.config, self.preview, self.job, self.feed = config, preview, job, feed
+        self.sockets = 0  # frame websockets open now
         self.app = web.Application(middlewares=[self.guard], client_max_size=64 * 1024)
         self.app.add_routes([
             web.get("/", self.page), web.get("/state", self.state),
@@ -178,10 +182,12 @@ class LiveApp:
                        ("127.0.0.1", "localhost", "[::1]", self.config.host)}
             if request.host not in allowed:
                 return error(403, f"unexpected Host {request.host!r}")
+        # Browsers send Origin with every POST and websocket handshake: another site's page
+        # may neither change the settings nor watch the frames.
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"http://{request.host}":
+            return error(403, "requests from another site's page are refused")
         if request.method == "POST":
-            origin = request.headers.get("Origin")
-            if origin is not None and origin != f"http://{request.host}":
-                return error(403, "requests from another site's page are refused")
             if request.content_type != "application/json":
                 return error(415, "expected Content-Type: application/json")
         return await handler(request)
@@ -238,6 +244,15 @@ class LiveApp:
         return web.json_response({"cancelled": self.job.cancel()})
 
     async def frames(self, request):
+        if self.sockets >= MAX_SOCKETS:
+            return error(503, f"{MAX_SOCKETS} frame sockets are open already")
+        self.sockets += 1
+        try:
+            return await self._send_frames(request)
+        finally:
+            self.sockets -= 1
+
+    async def _send_frames(self, request):
         socket_ = web.WebSocketResponse(heartbeat=30)
         await socket_.prepare(request)
         sent = 0
@@ -257,11 +272,18 @@ class LiveApp:
 
 
 async def read_json(request):
-    """The request's JSON body, or an HTTP 400."""
+    """The request's JSON body; an HTTP 400 for invalid or too deeply nested JSON, 408 when
+    the body does not arrive within BODY_TIMEOUT seconds (a false Content-Length)."""
     try:
-        return json.loads(await request.text())
-    except ValueError as err:
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {err}"}),
+        text = await asyncio.wait_for(request.text(), BODY_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise web.HTTPRequestTimeout(text=json.dumps({"error": "the request body never came"}),
+                                     content_type="application/json") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"invalid JSON: {reason}"}),
                                  content_type="application/json") from None
 
 
@@ -329,7 +351,7 @@ async def _serve(config):
         listener.close()
         raise
     preview, job = app.preview, app.job
-    runner = web.AppRunner(app.app, handle_signals=False)
+    runner = web.AppRunner(app.app, handle_signals=False, keepalive_timeout=IDLE_TIMEOUT)
     await runner.setup()
     await web.SockSite(runner, listener).start()
     preview.start()
