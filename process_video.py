@@ -16,8 +16,10 @@ Example:
   python process_video.py clip.mp4 -o out.mp4 --detail 0 --inset --start 10 --duration 5
   python process_video.py clip.mp4 --live                # then open http://127.0.0.1:8000/
 """
+import os
 import sys
 
+from vae import InputError
 from vae.cli import parser_for, report_input_errors, value_type
 from vae.models.precision import PRECISIONS
 from vae.stylize.settings import RenderOptions, StyleSettings
@@ -74,6 +76,8 @@ def process(args):
     from vae.console import format_table
     from vae.stylize.render import check_output, default_output, render
 
+    if not os.path.isfile(args.input):  # before the bundle loads, which takes seconds
+        raise InputError(f"video not found: {args.input}")
     output = check_output(args.input, args.output or default_output(args.input))
     bars = []  # the progress bar appears when the first frames are written
 

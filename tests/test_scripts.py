@@ -1,10 +1,11 @@
-"""What every script shares: --help and argument errors answer without loading TensorFlow."""
+"""What every script shares: --help and argument errors answer without loading TensorFlow, and
+an error after TensorFlow has loaded is still one line on stderr."""
 import subprocess
 import sys
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, run_script
 
 SCRIPTS = ["extract_frames.py", "validate_records.py", "train_vae.py", "train_refiner.py",
            "export_graph.py", "evaluate_embeddings.py", "process_video.py"]
@@ -41,3 +42,17 @@ def test_argument_errors_without_tensorflow(script, args):
     result = run_without_tensorflow(script, *args)
     assert result.returncode == 2, result.stderr
     assert "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("script, args, words", [
+    ("train_vae.py", ["--data", "no-such-data"], "no manifest.json"),
+    ("export_graph.py", ["--vae", "no-such-run"], "no manifest.json"),
+    ("evaluate_embeddings.py", ["--model", "no-such-bundle"], "no-such-bundle"),
+    ("validate_records.py", ["--data", "no-such-data"], "no-such-data"),
+])
+def test_an_error_is_one_line_on_stderr(script, args, words, tmp_path):
+    """TensorFlow's C++ start-up lines do not come before it."""
+    result = run_script(script, *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
+    assert result.stderr.startswith("error:") and words in result.stderr
