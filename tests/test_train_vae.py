@@ -72,6 +72,31 @@ def start_training(data, logdir, *args):
 
 
 @pytest.mark.slow
+def test_a_run_folder_has_one_writer(data, tmp_path):
+    """A second run on a folder in use is refused; the lock of a killed run is taken over."""
+    logdir = tmp_path / "run"
+    first = start_training(data, logdir, "--steps", "100000", "--checkpoint-every", "5",
+                           "--preview-every", "1000")
+    wait_for_checkpoint(logdir, first, 5)
+    second = train(data, logdir, "--steps", "10")
+    assert second.returncode == 2, second.stderr
+    assert f"is in use by pid {first.pid}" in second.stderr and "Traceback" not in second.stderr
+    first.kill()  # kill -9: the lock file stays
+    first.communicate()
+    assert json.loads((logdir / "run.lock").read_text())["pid"] == first.pid
+    last = checkpoint_steps(logdir)[-1]
+    third = train(data, logdir, "--steps", str(last + 2))
+    assert third.returncode == 0, third.stderr
+    assert f"taking over the lock of a run that is gone (pid {first.pid})" in third.stderr
+    assert not (logdir / "run.lock").exists()  # released at the end
+    file_logdir = tmp_path / "a-file"
+    file_logdir.write_text("not a folder")
+    refused = run_main("train_vae.py", "--data", data, "--logdir", file_logdir, *TINY)
+    assert refused.returncode == 2 and "is a file, not a run folder" in refused.stderr
+    assert file_logdir.read_text() == "not a folder"
+
+
+@pytest.mark.slow
 def test_killed_run_resumes_at_its_last_checkpoint(data, tmp_path):
     logdir = tmp_path / "run"
     process = start_training(data, logdir, "--steps", "100000", "--checkpoint-every", "5",

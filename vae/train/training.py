@@ -13,7 +13,7 @@ from vae.media.gallery import stack_rows
 from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
 from vae.train.loop import NonFiniteLoss, TrainingLoop
-from vae.train.runs import prepare_run
+from vae.train.runs import locked, prepare_run
 from vae.train.step import make_optimizer, make_train_step
 
 PREVIEW_FRAMES = 6
@@ -31,6 +31,11 @@ def train(options, recipe):
 def _train(options, recipe, arithmetic):
     manifest = load_manifest(options.data)
     strategy = make_strategy(options.strategy)
+    with locked(options.logdir, hold=is_chief(strategy)):
+        return _run(options, recipe, arithmetic, manifest, strategy)
+
+
+def _run(options, recipe, arithmetic, manifest, strategy):
     with strategy.scope():
         sections = recipe.prepare(manifest, options.data)
     run_config = {"kind": recipe.kind, **sections, "training": {
