@@ -46,10 +46,11 @@ def parse_args(argv):
 def load_runs(args):
     """The VAE run and the refiner run (None when there is none or --no-refiner), checked to
     share the data's frame size."""
-    from vae.data import datafolder
+    from vae.data import datafolder, records
     from vae.train import runs
 
     manifest = datafolder.load_manifest(args.data)
+    records.verify_shards(args.data, manifest)
     vae = runs.load_vae(args.vae)
     datafolder.check_frame_size(manifest, args.data, vae.config.frame_size, "the VAE")
     if args.no_refiner:

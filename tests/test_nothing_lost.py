@@ -1,12 +1,13 @@
 """What a script writes never replaces what it did not write: a folder, an input, or a folder
 that holds an input is refused with one `error:` line and exit 2, and every file there stays
-byte for byte as it was."""
+byte for byte as it was. Damaged input is named before any work starts."""
+import json
 import os
 import shutil
 
 import pytest
 
-from helpers import folder_digest, make_clip, run_main, run_script
+from helpers import TINY, folder_digest, make_clip, run_main, run_script
 
 
 def unrelated_folder(tmp_path):
@@ -65,3 +66,27 @@ def test_process_video_never_replaces_a_folder_or_its_input(runs, tmp_path, targ
     refused(result, "-o")
     assert folder_digest(tmp_path) == before and folder_digest(runs["bundle"]) == bundle_before
     assert not [n for n in os.listdir(tmp_path) if ".partial" in n]
+
+
+@pytest.mark.parametrize("damage", ["bit flipped", "truncated", "empty", "missing"])
+def test_a_damaged_shard_is_named_before_training_or_export(runs, tmp_path, damage):
+    data = tmp_path / "data"
+    shutil.copytree(runs["data"], data)
+    shard = data / json.loads((data / "manifest.json").read_text())["shards"][0]["file"]
+    content = shard.read_bytes()
+    if damage == "bit flipped":
+        middle = len(content) // 2
+        shard.write_bytes(content[:middle] + bytes([content[middle] ^ 1]) + content[middle + 1:])
+    elif damage == "truncated":
+        shard.write_bytes(content[:len(content) // 2])
+    elif damage == "empty":
+        shard.write_bytes(b"")
+    else:
+        shard.unlink()
+    for script, args in [
+            ("train_vae.py", ["--data", data, "--logdir", tmp_path / "run", *TINY, "--steps", "2"]),
+            ("export_graph.py", ["--vae", runs["vae"], "--refiner", runs["refiner"], "--data",
+                                 data, "--out", tmp_path / "bundle"])]:
+        refused(run_main(script, *args), "damaged data folder", shard.name)
+    assert not (tmp_path / "run").exists() and not (tmp_path / "bundle").exists()
+

@@ -1,5 +1,4 @@
 """train_refiner.py run as a user runs it: a tiny VAE, then a tiny refiner on its output."""
-import hashlib
 import json
 import os
 import shutil

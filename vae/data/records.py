@@ -13,6 +13,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from vae import InputError
 from vae.media import atomic
 from vae.data import datafolder
 from vae.media import storage
@@ -64,6 +65,23 @@ def file_sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def verify_shards(data_dir, manifest, key="shards"):
+    """InputError naming the first shard listed under `key` that is missing or whose sha256
+    differs from the manifest's: training or exporting on a changed shard would go on
+    silently, or fail halfway with a DataLossError."""
+    for shard in manifest.get(key, []):
+        path = os.path.join(data_dir, shard["file"])
+        try:
+            digest = file_sha256(path)
+        except OSError as err:
+            raise InputError(f"damaged data folder: cannot read shard {path}: "
+                             f"{str(err).splitlines()[0]}") from None
+        if digest != shard["sha256"]:
+            raise InputError(f"damaged data folder: shard {path} differs from its sha256 in "
+                             "manifest.json (changed or truncated); run validate_records.py, "
+                             "or extract the frames again")
 
 
 class ShuffledShardWriter:

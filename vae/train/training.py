@@ -8,7 +8,7 @@ import sys
 import tensorflow as tf
 
 from vae.data.datafolder import load_manifest, record_count
-from vae.data.records import load_frames
+from vae.data.records import load_frames, verify_shards
 from vae.media.gallery import stack_rows
 from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
@@ -30,6 +30,7 @@ def train(options, recipe):
 
 def _train(options, recipe, arithmetic):
     manifest = load_manifest(options.data)
+    verify_shards(options.data, manifest)
     strategy = make_strategy(options.strategy)
     with locked(options.logdir, hold=is_chief(strategy)):
         return _run(options, recipe, arithmetic, manifest, strategy)
