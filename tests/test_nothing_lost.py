@@ -90,3 +90,63 @@ def test_a_damaged_shard_is_named_before_training_or_export(runs, tmp_path, dama
         refused(run_main(script, *args), "damaged data folder", shard.name)
     assert not (tmp_path / "run").exists() and not (tmp_path / "bundle").exists()
 
+
+
+def damage_bundle(folder, damage):
+    if damage == "truncated variables":
+        path = folder / "saved_model" / "variables" / "variables.data-00000-of-00001"
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "truncated means":
+        path = folder / "latent_means.npz"
+        path.write_bytes(path.read_bytes()[:50])
+    elif damage == "means of another code size":
+        import numpy as np
+        with np.load(folder / "latent_means.npz") as means:
+            arrays = {k: means[k] for k in means.files}
+        arrays["means"] = arrays["means"][:, :3]
+        np.savez(folder / "latent_means.npz", **arrays)
+    else:
+        config = json.loads((folder / "config.json").read_text())
+        if damage == "wrong frame size":
+            config["frame_size"]["width"] += 4
+        elif damage == "wrong code size":
+            config["code_size"] += 1
+        elif damage == "config not an object":
+            config = [config]
+        (folder / "config.json").write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("damage", ["truncated variables", "truncated means",
+                                    "means of another code size", "wrong frame size",
+                                    "wrong code size", "config not an object"])
+def test_a_damaged_bundle_is_one_error_line(runs, tmp_path, damage):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(runs["bundle"], bundle)
+    damage_bundle(bundle, damage)
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model", bundle)
+    refused(result, str(bundle))
+    assert not (tmp_path / "out.mp4").exists()
+    result = run_main("evaluate_embeddings.py", "--model", bundle, "--data", runs["data"],
+                      "--out", tmp_path / "evaluation", "--samples", "2")
+    refused(result, str(bundle))
+
+
+@pytest.mark.parametrize("script, args", [
+    ("evaluate_embeddings.py", ["--out", "{file}", "--samples", "2"]),
+    ("extract_frames.py", ["--out", "{file}", "--video", "{clip}"]),
+    ("extract_frames.py", ["--out", "{out}", "--video", "{clip}", "--size", "100000x100000"]),
+    ("process_video.py", ["{clip}", "-o", "{out}.mp4", "--duration", "1e-9"]),
+    ("process_video.py", ["{clip}", "-o", "{out}.mp4", "--start", "0.95"]),
+])
+def test_bad_targets_and_ranges_are_one_error_line(runs, tmp_path, script, args):
+    target = tmp_path / "a-file.txt"
+    target.write_text("keep me")
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    values = {"file": target, "clip": clip, "out": tmp_path / "out"}
+    args = [a.format(**values) for a in args]
+    extra = {"evaluate_embeddings.py": ["--model", runs["bundle"], "--data", runs["data"]],
+             "process_video.py": ["--model", runs["bundle"]]}.get(script, [])
+    refused(run_script(script, *args, *extra, cwd=tmp_path))
+    assert target.read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["a-file.txt", "clip.mp4"]

@@ -40,18 +40,38 @@ class Bundle:
             if found != BUNDLE_FORMAT:
                 raise InputError(f"{folder} is a bundle of format {found}, not {BUNDLE_FORMAT}: "
                                  "re-export it with export_graph.py")
+            self.width = int(self.config["frame_size"]["width"])
+            self.height = int(self.config["frame_size"]["height"])
+            self.code_size = int(self.config["code_size"])
             self.means = LatentMeans.load(os.path.join(folder, MEANS))
             self.model = tf.saved_model.load(os.path.join(folder, SAVED_MODEL))
-        except (OSError, ValueError, KeyError, tf.errors.OpError) as err:
+            self._check_shapes()
+        except InputError:
+            raise
+        except Exception as err:  # any file of the bundle that is missing, cut short or changed
             raise InputError(f"{folder} is not a complete model bundle: "
-                             f"{str(err).splitlines()[0]}") from None
-        self.width = int(self.config["frame_size"]["width"])
-        self.height = int(self.config["frame_size"]["height"])
-        self.code_size = int(self.config["code_size"])
+                             f"{str(err).splitlines()[0] if str(err) else type(err).__name__}"
+                             "; export it again") from None
         self.signatures = set(self.model.signatures)
         self.has_refiner = "refine" in self.signatures
         if precision != "float32":
             self.model = self._rebuild(precision)
+
+    def _check_shapes(self):
+        """ValueError unless config.json, the mean codes and the SavedModel agree on the frame
+        and code sizes."""
+        image_shape = self.model.signatures["encode"].structured_input_signature[1]["images"].shape
+        code_shape = self.model.signatures["decode"].structured_input_signature[1]["z"].shape
+        if tuple(image_shape[1:3]) != (self.height, self.width):
+            raise ValueError(f"config.json says {self.width}x{self.height} frames, the "
+                             f"SavedModel takes {image_shape[2]}x{image_shape[1]}")
+        if code_shape[-1] != self.code_size:
+            raise ValueError(f"config.json says codes of {self.code_size}, the SavedModel "
+                             f"takes {code_shape[-1]}")
+        if self.means.means.ndim != 2 or self.means.means.shape[1] != self.code_size or \
+                len(self.means.names) != len(self.means.means):
+            raise ValueError(f"{MEANS} holds means of shape {self.means.means.shape}, not one "
+                             f"row of {self.code_size} per source")
 
     def _rebuild(self, arithmetic):
         """A StyleModel of the bundle's networks computing in another precision."""
