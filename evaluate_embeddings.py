@@ -68,12 +68,15 @@ def report_embeddings(args):
     from vae.data import datafolder
     from vae.data import records
     from vae.bundle.loader import Bundle
+    from vae.media.atomic import check_target
 
     started = time.time()
+    out = args.out or os.path.join(args.model, "evaluation")
+    # the report's files go into --out beside whatever is there; only a file is refused
+    check_target(out, "--out", folder=True, replaceable=lambda _: True, what="report folder")
     bundle = Bundle(args.model)
     manifest = datafolder.load_manifest(args.data)
     datafolder.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
-    out = args.out or os.path.join(args.model, "evaluation")
     storage.makedirs(out)
     rng = np.random.default_rng(args.seed)
     sources = {s["id"]: s for s in manifest["sources"]}

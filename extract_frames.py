@@ -66,6 +66,10 @@ def parse_args(argv):
 
 def load_existing(args):
     """The manifest to extend (with --append) or a new one; refuses to clobber existing data."""
+    from vae.media.atomic import check_target
+
+    # new shards go into --out beside whatever is there; only a file in its place is refused
+    check_target(args.out, "--out", folder=True, replaceable=lambda _: True, what="data folder")
     manifest_path = os.path.join(args.out, datafolder.MANIFEST)
     exists = storage.exists(manifest_path)
     if exists and not args.append:

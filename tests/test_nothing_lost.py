@@ -21,7 +21,9 @@ def unrelated_folder(tmp_path):
 def refused(result, *words):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    # `error: ...`, or argparse's `script.py: error: ...` after its usage line
+    error_lines = [line for line in result.stderr.splitlines()
+                   if line.startswith("error:") or ".py: error:" in line]
     assert len(error_lines) == 1 and all(w in error_lines[0] for w in words), result.stderr
 
 
@@ -150,3 +152,30 @@ def test_bad_targets_and_ranges_are_one_error_line(runs, tmp_path, script, args)
     refused(run_script(script, *args, *extra, cwd=tmp_path))
     assert target.read_text() == "keep me"
     assert sorted(os.listdir(tmp_path)) == ["a-file.txt", "clip.mp4"]
+
+
+def file_size_limit(limit_bytes):
+    """A preexec_fn giving the child a file-size limit, as `ulimit -f` does."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+
+@pytest.mark.parametrize("script", ["process_video.py", "export_graph.py"])
+def test_a_file_size_limit_is_one_error_line_and_leaves_nothing(runs, tmp_path, script):
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    clip = make_clip(tmp_path / "clip.mp4", 160, 90, seconds=3)
+    out = tmp_path / "out"
+    args = {"process_video.py": [clip, "-o", f"{out}.mp4", "--model", runs["bundle"]],
+            "export_graph.py": ["--vae", runs["vae"], "--refiner", runs["refiner"], "--data",
+                                runs["data"], "--out", out]}[script]
+    result = subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=600,
+                            env=dict(os.environ, PYTHONPATH=REPO),
+                            preexec_fn=file_size_limit(20000))
+    refused(result, str(out))
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]

@@ -2,6 +2,8 @@
 `error: ...` / exit 2 convention. Command-line code only; the library is in vae/."""
 import argparse
 import math
+import re
+import signal
 import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
@@ -120,10 +122,45 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000):
                              "on CPUs TensorFlow's oneDNN kernels are faster than XLA's")
 
 
+def system_error_message(err):
+    """One line for a failure of the system rather than of the input: a read-only or full disk,
+    a file-size limit, a missing permission, from Python (OSError) or TensorFlow (OpError)."""
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        reason = err.strerror or str(err)
+        return f"{where}{reason[:1].lower()}{reason[1:]}"
+    message = getattr(err, "message", str(err))  # a TensorFlow OpError's, without its op
+    message = re.sub(r"^\{\{[^}]*\}\}\s*|\s*\[Op:\w+\]$", "", message.splitlines()[0] if message
+                     else type(err).__name__)
+    return message
+
+
 def report_input_errors(main_function, args):
-    """Call main_function(args) and turn InputError into `error: ...` with exit status 2."""
+    """Call main_function(args) and turn InputError, and a disk or permission failure, into
+    one line `error: ...` with exit status 2."""
+    # Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the
+    # process, so that it can say so.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     try:
         return main_function(args)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        if not is_system_error(err):
+            raise
+        print(f"error: {system_error_message(err)}", file=sys.stderr)
+        return 2
+
+
+# What TensorFlow's file errors say when the system, not the input, is at fault.
+SYSTEM_FAILURES = ("File too large", "No space left", "Permission denied", "Read-only file")
+
+
+def is_system_error(err):
+    if isinstance(err, OSError):
+        return True
+    tf = sys.modules.get("tensorflow")  # loaded by then if TensorFlow raised it
+    return tf is not None and isinstance(err, tf.errors.OpError) and (
+        isinstance(err, (tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError))
+        or any(phrase in str(err) for phrase in SYSTEM_FAILURES))

@@ -10,6 +10,7 @@ Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read
   style_stats.npz       the paintings' colour and texture statistics (vae/quality.py), when
                         the data had paintings
 """
+import errno
 import os
 
 import numpy as np
@@ -129,6 +130,14 @@ def write_bundle(out_dir, module, config, means, style_stats=None):
 
     Returns {signature: (graph_def, inputs, outputs)} of the frozen graphs for verification.
     """
+    try:
+        return _write_bundle(out_dir, module, config, means, style_stats)
+    except tf.errors.OpError as err:  # a full disk or a file-size limit, met by TensorFlow
+        reason = err.message.split("; ")[-1].split(" [Op:")[0]
+        raise OSError(errno.EIO, f"cannot write the bundle: {reason}", out_dir) from None
+
+
+def _write_bundle(out_dir, module, config, means, style_stats):
     with atomic.writing_folder(out_dir, is_bundle) as tmp:
         signatures = module.signatures()
         tf.saved_model.save(module, os.path.join(tmp, SAVED_MODEL), signatures=signatures)

@@ -9,6 +9,7 @@ import numpy as np
 from vae import InputError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+MAX_SIDE = 4096  # the largest frame side --size takes (a 4K frame's width)
 ALPHA_BACKGROUND = (255, 255, 255)  # what shows through a transparent painting
 
 # A row or column of an RGB frame counts as a black border when its mean brightness stays at or
@@ -43,6 +44,8 @@ def parse_size(text):
     width, height = (int(p) for p in parts)
     if width < 2 or height < 2:
         raise ValueError(f"size must be at least 2x2, got {text!r}")
+    if max(width, height) > MAX_SIDE:
+        raise ValueError(f"size must be at most {MAX_SIDE} pixels a side, got {text!r}")
     return width, height
 
 

@@ -6,8 +6,10 @@ Writing pipes frames to one ffmpeg process that can also scale them to the outpu
 small copy of another video in a corner, and mux that video's audio (one pass, one encoder),
 to a file that appears only when complete.
 """
+import errno
 import logging
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -224,13 +226,28 @@ class VideoWriter:
         try:
             self._process.stdin.write(np.ascontiguousarray(frame).tobytes())
         except BrokenPipeError:
-            raise RuntimeError(f"ffmpeg stopped writing {self.path}: {self._error()}") from None
+            raise self._failure("stopped writing") from None
         self.frames += 1
 
-    def _error(self):
+    def _failure(self, what):
+        """The OSError for ffmpeg's failure, with its last line (a full disk, a file-size
+        limit, a missing permission): the scripts print it as one `error:` line."""
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
         self._log.seek(0)
         text = self._log.read().decode("utf-8", "replace").strip().splitlines()
-        return text[-1] if text else f"exit code {self._process.returncode}"
+        code = self._process.returncode
+        if text:
+            reason = text[-1]
+        elif code == -signal.SIGXFSZ:
+            reason = "file too large: the file-size limit (ulimit -f) is reached"
+        elif code is not None and code < 0:
+            reason = f"killed by {signal.Signals(-code).name}"
+        else:
+            reason = f"exit code {code}"
+        return OSError(errno.EIO, f"ffmpeg {what} it ({reason})", self.path)
 
     def close(self):
         try:
@@ -238,9 +255,9 @@ class VideoWriter:
         except BrokenPipeError:
             pass
         if self._process.wait() != 0:
-            error = self._error()
+            failure = self._failure("failed to write")
             self.abort()
-            raise RuntimeError(f"ffmpeg failed to write {self.path}: {error}")
+            raise failure
         atomic.publish(self.tmp_path, self.path)
         self._log.close()
 

@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from vae import InputError
 from vae.media import video
 
 _DONE = object()
@@ -16,8 +17,8 @@ MEAN_BATCH = 32  # frames per encoder call when computing a mean code
 
 
 def mean_code(bundle, frames):
-    """The mean z_mean of uint8 frames (an iterable); frames not at the model's size are
-    scaled to it first (antialiased, as paintings are)."""
+    """The mean z_mean of uint8 frames (an iterable), None when there are none; frames not at
+    the model's size are scaled to it first (antialiased, as paintings are)."""
     import tensorflow as tf
 
     def encode(batch):
@@ -34,7 +35,7 @@ def mean_code(bundle, frames):
             batch = []
     if batch:
         codes.append(encode(batch))
-    return np.concatenate(codes).mean(axis=0)
+    return np.concatenate(codes).mean(axis=0) if codes else None
 
 
 def clip_mean_code(bundle, info, crop, start, duration, samples=64):
@@ -43,8 +44,11 @@ def clip_mean_code(bundle, info, crop, start, duration, samples=64):
     seconds = duration if duration is not None else max(info.duration - (start or 0), 0)
     estimate = max(1, int(seconds * info.fps))
     step = max(1, estimate // samples)
-    return mean_code(bundle, (frame for _, frame in video.video_frames(
+    code = mean_code(bundle, (frame for _, frame in video.video_frames(
         info, crop, (bundle.width, bundle.height), step=step, start=start, duration=duration)))
+    if code is None:
+        raise InputError(f"no frames in the selected range of {info.path}")
+    return code
 
 
 def _produce(items, out_queue, stop):
