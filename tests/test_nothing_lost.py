@@ -179,3 +179,35 @@ def test_a_file_size_limit_is_one_error_line_and_leaves_nothing(runs, tmp_path, 
                             preexec_fn=file_size_limit(20000))
     refused(result, str(out))
     assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]
+
+
+def dead_pid():
+    """The pid of a process that has ended."""
+    import subprocess
+
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid
+
+
+def test_the_next_run_removes_what_a_killed_run_left(runs, tmp_path, media):
+    """kill -9 leaves scratch folders; the next run of the same script removes those of dead
+    processes beside its own target, and keeps those of live ones."""
+    out = tmp_path / "bundle"
+    stale = tmp_path / f".bundle.partial-{dead_pid()}-x1y2"
+    live = tmp_path / f".bundle.partial-{os.getpid()}-a3b4"
+    for folder in (stale, live):
+        (folder / "saved_model").mkdir(parents=True)
+    result = run_main("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
+                      "--data", runs["data"], "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert f"removed {stale}, left by a run that was stopped" in result.stderr
+    assert not stale.exists() and live.exists() and (out / "config.json").exists()
+    data = tmp_path / "data"
+    shutil.copytree(runs["data"], data)
+    stale_extract = data / f".extract-{dead_pid()}-q9"
+    stale_extract.mkdir()
+    (stale_extract / "bucket-0.tfrecord").write_bytes(b"\0" * 1000)
+    result = run_main("extract_frames.py", "--out", data, "--append", "--video", media["plain"])
+    assert result.returncode == 0, result.stderr
+    assert not stale_extract.exists() and "left by a run that was stopped" in result.stderr

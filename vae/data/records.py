@@ -104,8 +104,8 @@ class ShuffledShardWriter:
         self.finished = False
         storage.makedirs(out_dir)
         # beside the shards for an atomic rename; local when out_dir is on another file system
-        self.tmp_dir = tempfile.mkdtemp(prefix=".extract-",
-                                        dir=out_dir if storage.is_local(out_dir) else None)
+        self.tmp_dir = atomic.scratch_folder(out_dir, "extract") if storage.is_local(out_dir) \
+            else tempfile.mkdtemp(prefix=".extract-")
         self.bucket_paths = [os.path.join(self.tmp_dir, f"bucket-{i}.tfrecord")
                              for i in range(num_shards)]
         self.buckets = [tf.io.TFRecordWriter(p) for p in self.bucket_paths]

@@ -10,11 +10,37 @@ reader can see a folder half copied (a file is copied whole).
 import contextlib
 import json
 import os
+import re
 import shutil
+import sys
 import tempfile
 
 from vae import InputError
 from vae.media import storage
+
+
+def process_alive(pid):
+    """True when a process with this pid runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def scratch_folder(parent, name):
+    """A new local folder `.<name>-<pid>-XXXX` in parent. Those that processes now gone left
+    there (killed with kill -9, or by a power cut) are removed first, with a message."""
+    pattern = re.compile(rf"^\.{re.escape(name)}-(\d+)-")
+    for entry in os.listdir(parent):
+        match = pattern.match(entry)
+        if match and not process_alive(int(match.group(1))):
+            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+            print(f"removed {os.path.join(parent, entry)}, left by a run that was stopped "
+                  f"(pid {match.group(1)})", file=sys.stderr)
+    return tempfile.mkdtemp(prefix=f".{name}-{os.getpid()}-", dir=parent)
 
 
 def _inside(path, folder):
@@ -120,8 +146,9 @@ def writing_folder(path, replaceable):
     check_target(path, "target", folder=True, replaceable=replaceable)
     parent = storage.parent(path)
     storage.makedirs(parent)
-    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-",
-                           dir=parent if storage.is_local(path) else None)
+    name = f"{os.path.basename(path)}.partial"
+    tmp = scratch_folder(parent, name) if storage.is_local(path) else \
+        tempfile.mkdtemp(prefix=f".{name}-")
     return _published(tmp, path, lambda: check_target(path, "target", folder=True,
                                                       replaceable=replaceable))
 

@@ -25,16 +25,6 @@ RUN_FORMAT = 1
 LOCK = "run.lock"  # held by the process that trains into a run folder
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
 @contextlib.contextmanager
 def locked(logdir, hold=True):
     """Hold logdir's lock file (pid and host) while a run writes there: a second run on the
@@ -60,7 +50,7 @@ def locked(logdir, hold=True):
                 pid, host = int(owner["pid"]), str(owner["host"])
             except (OSError, ValueError, KeyError, TypeError):
                 owner, pid, host = None, None, None
-            if owner is not None and (host != mine["host"] or _alive(pid)):
+            if owner is not None and (host != mine["host"] or atomic.process_alive(pid)):
                 raise InputError(f"{logdir} is in use by pid {pid} on {host} (its lock file "
                                  f"{path}); wait for that run, or use another --logdir") \
                     from None
