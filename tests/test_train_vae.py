@@ -71,6 +71,23 @@ def start_training(data, logdir, *args):
         text=True, env=dict(os.environ, PYTHONPATH=REPO))
 
 
+def test_a_damaged_latest_checkpoint_falls_back_to_the_one_before(data, tmp_path):
+    logdir = tmp_path / "run"
+    assert train(data, logdir, "--steps", "10", "--checkpoint-every", "5").returncode == 0
+    assert checkpoint_steps(logdir) == [5, 10]
+    [data_file] = logdir.glob("ckpt-10.data-*")
+    data_file.write_bytes(data_file.read_bytes()[:64])  # cut short, as by a full disk
+    result = train(data, logdir, "--steps", "12")
+    assert result.returncode == 0, result.stderr
+    assert "checkpoint" in result.stderr and "is damaged" in result.stderr
+    assert f"resuming {logdir} from step 5" in result.stdout and "5 -> 12" in result.stdout
+    for path in logdir.glob("ckpt-*.data-*"):
+        path.write_bytes(b"")
+    result = train(data, logdir, "--steps", "14")
+    assert result.returncode == 2 and "every checkpoint in" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 def test_a_run_folder_has_one_writer(data, tmp_path):
     """A second run on a folder in use is refused; the lock of a killed run is taken over."""

@@ -11,6 +11,7 @@ import time
 import imageio.v3 as iio
 import tensorflow as tf
 
+from vae import InputError
 from vae.media import storage
 from vae.media.gallery import write_png
 from vae.media.video import write_video
@@ -116,11 +117,22 @@ class TrainingLoop:
                        else tf.summary.create_noop_writer())
 
     def restore(self):
-        """Resume from the latest checkpoint in logdir; returns the step reached (0 if none)."""
-        latest = tf.train.latest_checkpoint(self.logdir)
-        if latest:
-            self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return int(self.step.numpy())
+        """Resume from the latest checkpoint in logdir that reads back whole (a damaged one,
+        say cut short by a full disk, is skipped with a message); returns the step reached,
+        0 if there is none. InputError when every checkpoint there is damaged."""
+        paths = list(reversed(self.manager.checkpoints)) if self.chief else \
+            [p for p in [tf.train.latest_checkpoint(self.logdir)] if p]
+        for path in paths:
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+                return int(self.step.numpy())
+            except Exception as err:  # TensorFlow's reader fails in many ways on a cut file
+                print(f"warning: checkpoint {path} is damaged ({str(err).splitlines()[0]}); "
+                      "trying the one before", file=sys.stderr)
+        if paths:
+            raise InputError(f"every checkpoint in {self.logdir} is damaged: start a new "
+                             "--logdir, or delete them to start again")
+        return 0
 
     def save(self):
         """Checkpoint the current step, unless the update that led here broke the weights."""
