@@ -256,3 +256,36 @@ def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
     assert abs(identity["colour_moments_gap_closed"]) < 0.1
     assert 0.8 < identity["warping_error_ratio"] < 1.3
     assert plain["edge_correlation"] < identity["edge_correlation"]
+
+
+def test_a_variable_rate_clip_keeps_its_length_and_audio(runs, tmp_path):
+    """10 frames/s for 2 s, then 30 frames/s for 2 s, with 4 s of audio."""
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    clip = tmp_path / "vfr.mp4"
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error",
+                    "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=10:duration=2",
+                    "-f", "lavfi", "-i", "testsrc2=size=64x36:rate=30:duration=2",
+                    "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
+                    "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]",
+                    "-map", "2:a", "-c:v", "libx264", "-fps_mode", "vfr", "-c:a", "aac",
+                    "-shortest", str(clip)], check=True)
+    out = tmp_path / "out.mp4"
+    result = stylize(str(clip), "-o", out, model=runs["bundle"], runner=run_main)
+    assert result.returncode == 0, result.stderr
+    _, seconds = imageio_ffmpeg.count_frames_and_secs(str(out))
+    _, _, _, has_audio, audio_seconds = probe(str(out))
+    assert abs(seconds - 4.0) < 0.25 and has_audio and abs(audio_seconds - 4.0) < 0.25
+
+
+def test_a_clip_cut_short_says_so(runs, tmp_path):
+    whole = tmp_path / "whole.mp4"  # the index first, so that a cut file still decodes
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi",
+                    "-i", "testsrc2=size=64x36:rate=10:duration=6", "-c:v", "libx264", "-g", "10",
+                    "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(whole)], check=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[:whole.stat().st_size // 2])
+    out = tmp_path / "out.mp4"
+    result = stylize(str(cut), "-o", out, model=runs["bundle"], runner=run_main)
+    assert result.returncode == 0, result.stderr
+    assert "ended after" in result.stdout and "of its 60 frames" in result.stdout, result.stdout
+    assert out.exists()

@@ -123,7 +123,12 @@ def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, d
         filters.append(_crop_filter(info, crop, size if fill else None))
     if size:
         filters.append(f"scale={size[0]}:{size[1]}:flags=lanczos+accurate_rnd+full_chroma_int")
-    output = ["-fps_mode", "passthrough"] if step > 1 else []
+    # Every frame (step 1) comes at the clip's own average rate, the rate the writer uses, so
+    # that a variable-rate clip keeps its length and its audio stays in sync.
+    if step > 1:
+        output = ["-fps_mode", "passthrough"]
+    else:
+        output = ["-r", f"{info.fps:.6g}"] if info.fps else []
     if filters:
         output += ["-vf", ",".join(filters)]
     if duration is not None:

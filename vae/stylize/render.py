@@ -83,8 +83,12 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
                                progress=progress and (lambda n: progress(n, total)))
         if count == 0:
             raise InputError(f"no frames in the selected range of {input_path}")
+    ended_early = total is not None and count < total - max(2, total // 20)
+    if ended_early:
+        report(f"warning: {input_path} ended after {count} of its {total} frames "
+               f"({count / info.fps:.2f} of {seconds:.2f} s): is the file cut short?")
     elapsed = time.time() - started
-    return {"output": output, "frames": count,
+    return {"output": output, "frames": count if not ended_early else f"{count} of {total}",
             "size": f"{writer.output_size[0]}x{writer.output_size[1]}", "fps": f"{info.fps:g}",
             "audio": "yes" if audio else "no", "refined": "yes" if refine else "no",
             "alpha": f"{settings.alpha:g}", "beta": f"{settings.beta:g}",
