@@ -10,7 +10,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from helpers import REPO, read_records, run_main, run_script
+from helpers import REPO, make_clip, read_records, run_main, run_script
 
 
 CHECK_IN_FRESH_PROCESS = r"""
@@ -80,8 +80,8 @@ def test_latent_means_one_row_per_source_and_correct(runs):
 
 def test_export_without_refiner_and_atomic_replace(runs, tmp_path):
     out = tmp_path / "bundle"
-    out.mkdir()
-    (out / "stale.txt").write_text("an older bundle")
+    shutil.copytree(runs["bundle"], out)  # an earlier export: replaced whole
+    (out / "stale.txt").write_text("from the earlier export")
     result = run_script("export_graph.py", "--vae", runs["vae"], "--refiner", tmp_path / "none",
                         "--data", runs["data"], "--out", out)
     assert result.returncode == 0, result.stderr
@@ -210,7 +210,8 @@ def test_folders_of_another_format_are_refused(runs, tmp_path, format_value):
         return str(folder)
 
     bundle = copy_with_format(runs["bundle"], "bundle", "config.json")
-    result = run_main("process_video.py", "any.mp4", "--model", bundle, "-o", tmp_path / "o.mp4")
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    result = run_main("process_video.py", clip, "--model", bundle, "-o", tmp_path / "o.mp4")
     assert result.returncode == 2
     assert "re-export it with export_graph.py" in result.stderr, result.stderr
     vae = copy_with_format(runs["vae"], "vae", "config.json")
