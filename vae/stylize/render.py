@@ -20,10 +20,7 @@ def check_output(input_path, output):
     """output, refused (InputError) when it is the input, a folder, or in a missing folder."""
     from vae.media.atomic import check_target
 
-    if os.path.exists(output) and os.path.exists(input_path) and \
-            os.path.samefile(output, input_path):
-        raise InputError("the output would overwrite the input; choose another -o")
-    check_target(output, "-o", what="output video")
+    check_target(output, "-o", inputs=(input_path,), what="output video")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
     return output
