@@ -63,8 +63,11 @@ def test_process_video_never_replaces_a_folder_or_its_input(runs, tmp_path, targ
     out = {"existing folder": str(folder), "current folder": ".", "the input": clip,
            "the bundle": runs["bundle"]}[target]
     before, bundle_before = folder_digest(tmp_path), folder_digest(runs["bundle"])
-    result = run_script("process_video.py", clip, "-o", out, "--model", runs["bundle"],
-                        cwd=tmp_path)
+    if target == "current folder":  # as a user types it, in a shell in that folder
+        result = run_script("process_video.py", clip, "-o", out, "--model", runs["bundle"],
+                            cwd=tmp_path)
+    else:
+        result = run_main("process_video.py", clip, "-o", out, "--model", runs["bundle"])
     refused(result, "-o")
     assert folder_digest(tmp_path) == before and folder_digest(runs["bundle"]) == bundle_before
     assert not [n for n in os.listdir(tmp_path) if ".partial" in n]
@@ -149,7 +152,7 @@ def test_bad_targets_and_ranges_are_one_error_line(runs, tmp_path, script, args)
     args = [a.format(**values) for a in args]
     extra = {"evaluate_embeddings.py": ["--model", runs["bundle"], "--data", runs["data"]],
              "process_video.py": ["--model", runs["bundle"]]}.get(script, [])
-    refused(run_script(script, *args, *extra, cwd=tmp_path))
+    refused(run_main(script, *args, *extra))
     assert target.read_text() == "keep me"
     assert sorted(os.listdir(tmp_path)) == ["a-file.txt", "clip.mp4"]
 
