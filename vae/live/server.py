@@ -3,8 +3,9 @@ the preview's frames over a websocket.
 
 Safe by default: it listens on 127.0.0.1; a request can change the settings, pause, and start
 or cancel the one render whose output path came from the command line, nothing else. Every
-POST must be JSON from the page's own origin (so another site open in the browser cannot
-post to it), and on a loopback address the Host header must name it (DNS rebinding).
+POST must be JSON, any request with an Origin (the websocket's handshake too) must come from
+the page's own (so another site open in the browser can neither post nor watch), and on a
+loopback address the Host header must name it (DNS rebinding).
 
 Routes: GET / (the page), GET /state, POST /settings, POST /playback, POST /render,
 POST /render/cancel, GET /frames (websocket: one binary message per frame).

@@ -7,8 +7,9 @@ and their inverse (to_argv), so that process_video.py, the live page's sliders a
 the page shows cannot disagree. No TensorFlow here: --help answers at once.
 """
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 
+from vae import from_flags
 from vae.cli import non_negative_float, parse_finite, positive_int, value_type
 from vae.media import frames
 
@@ -93,7 +94,7 @@ class StyleSettings:
 
     @classmethod
     def from_args(cls, args):
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        return from_flags(cls, args)
 
     def to_argv(self):
         """The flags that give these settings: every number, and the rest where not default."""
@@ -166,7 +167,7 @@ class RenderOptions:
 
     @classmethod
     def from_args(cls, args):
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        return from_flags(cls, args)
 
     def to_argv(self):
         """The flags that give these options, those that differ from the defaults."""

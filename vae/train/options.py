@@ -1,6 +1,8 @@
 """What every trainer's run is told, whatever the network; no TensorFlow here, so that the
 scripts' --help reads its defaults at once."""
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
+
+from vae import from_flags
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -23,4 +25,4 @@ class TrainOptions:
 
     @classmethod
     def from_args(cls, args):
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        return from_flags(cls, args)

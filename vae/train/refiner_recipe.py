@@ -1,7 +1,8 @@
 """The refiner's training recipe (l1-ssim, seed or adversarial): what train_refiner.py hands
 vae.train.training.train."""
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
+from vae import from_flags
 from vae.data import datafolder
 from vae.models import adversarial, refiner
 from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, REFINER_FILTERS,
@@ -36,7 +37,7 @@ class RefinerTraining:
 
     @classmethod
     def from_args(cls, args):
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls)})
+        return from_flags(cls, args)
 
 
 class RefinerRecipe:
