@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from functools import partial
@@ -23,6 +24,7 @@ from live_harness import (LiveServer, chromium, find_chromium, free_port, page_s
 from helpers import REPO, make_clip, run_main, run_script
 from helpers import probe, read_all
 from vae.live import session
+from vae.live.server import IDLE_TIMEOUT
 from vae.stylize.settings import StyleSettings
 
 
@@ -107,8 +109,12 @@ def clip(tmp_path_factory):
 
 def test_server_validates_every_request(runs, clip, tmp_path):
     """Bad values get a 400 and change nothing; only JSON from the page's own origin and host
-    is taken; the page loads nothing from outside."""
+    is taken; slow or unfinished requests are closed; the page loads nothing from outside."""
     with LiveServer(clip, "--model", runs["bundle"], "-o", tmp_path / "out.mp4") as server:
+        # headers that never end: the connection is closed once IDLE_TIMEOUT has passed
+        half_sent = raw_connection(server.port)
+        half_sent.sendall(f"GET /state HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode())
+        opened = time.monotonic()
         status, state = request(server.url + "/state")
         assert status == 200 and state["version"] == 0 and state["render"]["available"]
         for changes, message in BAD_CHANGES:
@@ -148,6 +154,9 @@ def test_server_validates_every_request(runs, clip, tmp_path):
                 f"POST /settings HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
                 "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{}").encode())
             assert status_line.startswith(b"HTTP/1.1 408"), status_line
+        assert half_sent.recv(4096) == b""  # closed, no reply
+        assert IDLE_TIMEOUT - 1 < time.monotonic() - opened < IDLE_TIMEOUT + 10
+        half_sent.close()
 
         status, reply = request(server.url + "/settings", {"beta": 1.5, "refine": False})
         assert status == 200 and reply["version"] == 1

@@ -32,7 +32,7 @@ PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
 LOOPBACK_NAMES = ("localhost",)
 NO_RENDER = "a camera or stream has no end: Render needs a video file"
 BODY_TIMEOUT = 10  # seconds a request body may take to arrive
-IDLE_TIMEOUT = 15  # seconds an idle keep-alive connection stays open
+IDLE_TIMEOUT = 15  # seconds a connection may stay idle, or send headers that never end
 MAX_SOCKETS = 8  # frame websockets open at once (a page uses one)
 
 
