@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Export the trained VAE (and refiner) as a self-contained model bundle for process_video.py.
+"""Export the trained VAE (and refiner, and painter) as a self-contained model bundle for
+process_video.py.
 
-Writes a SavedModel with the signatures encode, decode, refine and stylize, the same functions
+Writes a SavedModel with the signatures encode, decode, refine, stylize and paint (with
+--painter, a painter trained by train_painter.py on a bundle of this VAE), the same functions
 as frozen GraphDef .pb files, config.json, and the mean latent code of every source of the data
 (latent_means.npz/.json), and the paintings' colour and texture statistics (style_stats.npz,
 what benchmarks/bench_quality.py compares a stylised clip with). The bundle is reloaded and
@@ -10,6 +12,8 @@ complete.
 
 Example:
   python export_graph.py --vae runs/vae --refiner runs/refiner --data data --out exported
+  python export_graph.py --vae runs/vae --refiner runs/refiner --data data --out exported \
+      --painter runs/painter
 """
 import os
 import sys
@@ -33,6 +37,10 @@ def parse_args(argv):
                              "exist the VAE is exported alone")
     parser.add_argument("--no-refiner", action="store_true",
                         help="export the VAE alone even if a refiner run exists")
+    parser.add_argument("--painter", metavar="DIR",
+                        help="painter run folder (train_painter.py) to add to the bundle as its "
+                             "paint signature (default: none); it must have been trained on a "
+                             "bundle of the same VAE checkpoint")
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder whose sources get a mean latent code (default: data)")
     parser.add_argument("--out", default="exported", metavar="DIR",
@@ -67,6 +75,22 @@ def load_runs(args):
     return manifest, vae, refiner
 
 
+def load_painter(args, vae):
+    """The painter run of --painter (None without it), checked to have been trained on this
+    VAE's output."""
+    from vae.train import runs
+
+    if args.painter is None:
+        return None
+    painter = runs.load_painter(args.painter)
+    trained_on = painter.bundle.get("vae_step")
+    if trained_on != vae.step or painter.bundle.get("vae_model") != vae.config.to_dict():
+        raise InputError(f"the painter {args.painter} was trained on the output of VAE step "
+                         f"{trained_on}, but {args.vae} is at step {vae.step}: train the "
+                         "painter again on a bundle of this VAE")
+    return painter
+
+
 def export(args):
     from tqdm import tqdm
 
@@ -80,9 +104,12 @@ def export(args):
 
     started = time.time()
     atomic.check_target(args.out, "--out", folder=True, what="model bundle",
-                        inputs=(args.vae, args.refiner, args.data), replaceable=is_bundle)
+                        inputs=(args.vae, args.refiner, args.data, args.painter),
+                        replaceable=is_bundle)
     manifest, vae, trained_refiner = load_runs(args)
     refiner = trained_refiner.net if trained_refiner else None
+    trained_painter = load_painter(args, vae)
+    painter = trained_painter.net if trained_painter else None
     with tqdm(total=datafolder.record_count(manifest), unit="frame", desc="latent means",
               dynamic_ncols=True) as bar:
         means, style_stats = source_statistics(vae.encoder, vae.config.code_size, args.data,
@@ -91,14 +118,15 @@ def export(args):
     config = {
         "frame_size": {"width": size[0], "height": size[1]}, "code_size": vae.config.code_size,
         "vae": vae.info(), "refiner": trained_refiner and trained_refiner.info(),
+        "painter": trained_painter and trained_painter.info(),
         "data": os.path.abspath(args.data), "sources": manifest["sources"],
     }
-    module = StyleModel(vae.config, vae.encoder, vae.decoder, refiner)
+    module = StyleModel(vae.config, vae.encoder, vae.decoder, refiner, painter)
     frozen = write_bundle(args.out, module, config, means, style_stats)
 
     differences = verify(args.out, vae.encoder, vae.decoder, refiner, frozen,
                          records.load_frames(args.data, manifest, SAMPLE_FRAMES),
-                         means.means[0])
+                         means.means[0], painter)
     worst = max(differences.values())
     for name, diff in differences.items():
         print(f"check {name:24s} max |difference| = {diff:.2e}")
@@ -111,6 +139,7 @@ def export(args):
         for n, k, c, m in zip(means.names, means.kinds, means.counts, means.means)]))
     print(f"exported {args.out}: VAE step {vae.step}, "
           + (f"refiner step {trained_refiner.step}" if trained_refiner else "no refiner")
+          + (f", painter step {trained_painter.step}" if trained_painter else "")
           + f", signatures {', '.join(sorted(module.signatures()))}; "
           f"{time.time() - started:.0f} s")
     return 0

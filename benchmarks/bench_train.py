@@ -122,7 +122,8 @@ def time_steps(config, arithmetic, dataset, xla, args):
         optimizer.build(variables)
         step = make_train_step(
             strategy, [Update(optimizer, 2e-4, variables)],
-            lambda images: autoencoder.loss_terms(encoder, decoder, images, training=True),
+            lambda batch: autoencoder.loss_terms(encoder, decoder, batch["image"],
+                                                 training=True),
             args.batch_size, jit_compile=xla)
         iterator = iter(dataset)
         for _ in range(2):  # compile and warm up

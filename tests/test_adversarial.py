@@ -53,8 +53,8 @@ def test_each_player_lowers_its_own_loss():
     frames = tf.constant(np.random.default_rng(0).uniform(0, 1, (4, 18, 32, 3)), tf.float32)
     encoder, decoder, net, discriminator = tiny_players()
     objective = RefinerObjective("adversarial", adversarial_weight=1.0)
-    terms = lambda images: adversarial.loss_terms(  # noqa: E731
-        net, discriminator, encoder, decoder, images, objective, training=True)
+    terms = lambda batch: adversarial.loss_terms(  # noqa: E731
+        net, discriminator, encoder, decoder, batch["image"], objective, training=True)
     d_update = Update(keras.optimizers.Adam(2e-3, beta_1=0.5), 2e-3,
                       discriminator.trainable_variables, adversarial.DISCRIMINATOR_TERMS,
                       "discriminator_loss")

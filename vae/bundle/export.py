@@ -1,8 +1,9 @@
 """The model bundle: export of the trained networks as a SavedModel + frozen graphs, and loading.
 
 Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read):
-  saved_model/          tf.Module with signatures encode, decode, refine (if any), stylize and
-                        stylize_and_reconstruct (both S(z + shift) and S(z), for --detail)
+  saved_model/          tf.Module with signatures encode, decode, refine (if any), stylize,
+                        stylize_and_reconstruct (both S(z + shift) and S(z), for --detail) and
+                        paint (the painter, if any: images of any size)
   frozen/<name>.pb      the same functions as frozen GraphDefs; frozen/signatures.json names
                         their input and output tensors
   config.json           format, frame size, code size, both runs' configurations and steps
@@ -35,11 +36,13 @@ STYLE_FRAMES = 512
 class StyleModel(tf.Module):
     """encode / decode / refine / stylize on float32 images in [0, 1], any batch size.
 
-    config: the VAE's configs.VAEConfig, which gives the frame and code sizes."""
+    config: the VAE's configs.VAEConfig, which gives the frame and code sizes. painter: a
+    fully convolutional painter (vae/models/painter.py), or None."""
 
-    def __init__(self, config, encoder, decoder, refiner=None):
+    def __init__(self, config, encoder, decoder, refiner=None, painter=None):
         super().__init__(name="style_model")
         self.encoder, self.decoder, self.refiner = encoder, decoder, refiner
+        self.painter = painter
         width, height = config.frame_size
         code_size = config.code_size
         image_spec = tf.TensorSpec([None, height, width, 3], tf.float32, name="images")
@@ -52,6 +55,9 @@ class StyleModel(tf.Module):
                                                    input_signature=[image_spec, shift_spec])
         if refiner is not None:
             self.refine = tf.function(self._refine, input_signature=[image_spec])
+        if painter is not None:
+            self.paint = tf.function(self._paint, input_signature=[
+                tf.TensorSpec([None, None, None, 3], tf.float32, name="images")])
 
     def _encode(self, images):
         z_mean, z_log_sigma = self.encoder(images, training=False)
@@ -62,6 +68,11 @@ class StyleModel(tf.Module):
 
     def _refine(self, images):
         return {"images": self.refiner(images, training=False)}
+
+    def _paint(self, images):
+        from vae.models.painter import paint
+
+        return {"images": paint(self.painter, images)}
 
     def _decode_and_refine(self, z):
         decoded = self.decoder(z, training=False)
@@ -84,7 +95,8 @@ class StyleModel(tf.Module):
 
     def signatures(self):
         names = ["encode", "decode", "stylize", "stylize_and_reconstruct"] + (
-            ["refine"] if self.refiner is not None else [])
+            ["refine"] if self.refiner is not None else []) + (
+            ["paint"] if self.painter is not None else [])
         return {name: getattr(self, name).get_concrete_function() for name in names}
 
 
@@ -190,7 +202,7 @@ def source_statistics(encoder, code_size, data_dir, manifest, batch_size, progre
     return means, stats
 
 
-def verify(folder, encoder, decoder, refiner, frozen, images, shift):
+def verify(folder, encoder, decoder, refiner, frozen, images, shift, painter=None):
     """Max abs difference between the checkpoints' Keras models and the reloaded bundle (the
     SavedModel and every frozen graph) on a sample batch."""
     from vae.bundle.loader import Bundle
@@ -209,6 +221,11 @@ def verify(folder, encoder, decoder, refiner, frozen, images, shift):
         inputs["refine"] = (decoded,)
         stylized = refiner(stylized, training=False)
         reconstructed = expected["refine"]["images"]
+    if painter is not None:
+        from vae.models.painter import paint
+
+        expected["paint"] = {"images": paint(painter, images).numpy()}
+        inputs["paint"] = (images,)
     expected["stylize"] = {"images": stylized.numpy()}
     expected["stylize_and_reconstruct"] = {"images": stylized.numpy(),
                                            "reconstructions": np.asarray(reconstructed)}

@@ -54,6 +54,7 @@ class Bundle:
                              "; export it again") from None
         self.signatures = set(self.model.signatures)
         self.has_refiner = "refine" in self.signatures
+        self.has_painter = "paint" in self.signatures
         if precision != "float32":
             self.model = self._rebuild(precision)
 
@@ -78,7 +79,8 @@ class Bundle:
         from vae.models import autoencoder
         from vae.models import precision
         from vae.models import refiner
-        from vae.models.configs import RefinerConfig, VAEConfig
+        from vae.models import painter
+        from vae.models.configs import PainterConfig, RefinerConfig, VAEConfig
 
         vae_config = VAEConfig.from_dict(self.config["vae"]["model"])
         refiner_config = (RefinerConfig.from_dict(self.config["refiner"]["model"])
@@ -88,6 +90,9 @@ class Bundle:
                         "decoder": autoencoder.build_decoder(vae_config)}
             if refiner_config:
                 networks["refiner"] = refiner.build_refiner(refiner_config)
+            if self.has_painter:
+                networks["painter"] = painter.build_painter(
+                    PainterConfig.from_dict(self.config["painter"]["model"]))
         weights = os.path.join(self.folder, SAVED_MODEL, "variables", "variables")
         tf.train.Checkpoint(**networks).read(weights).expect_partial() \
             .assert_existing_objects_matched()
@@ -112,6 +117,10 @@ class Bundle:
             return tf.convert_to_tensor(images)
         return self.model.refine(tf.convert_to_tensor(images, tf.float32))["images"]
 
+    def paint(self, images):
+        """The painter's repainting of images of any size (float32 in [0, 1])."""
+        return self.model.paint(tf.convert_to_tensor(images, tf.float32))["images"]
+
     def stylize(self, images, shift):
         return self.model.stylize(tf.convert_to_tensor(images, tf.float32),
                                   tf.convert_to_tensor(shift, tf.float32))["images"]
@@ -129,7 +138,12 @@ class Bundle:
         return tf.split(self.decode(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0)), 2)
 
     def check(self, settings):
-        """InputError when the settings name a style or source the bundle does not have."""
+        """InputError when the settings name a style or source the bundle does not have, or
+        ask for painting from a bundle without a painter."""
+        if settings.paint > 0 and not self.has_painter:
+            raise InputError(f"--paint {settings.paint:g} needs a painter, and {self.folder} has "
+                             "none: train one with train_painter.py and export it with "
+                             "export_graph.py --painter")
         self.means.style_mean(settings.style)
         if settings.source != "auto":
             self.means.mean(settings.source)

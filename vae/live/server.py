@@ -200,7 +200,8 @@ class LiveApp:
             "input": self.config.input, "width": source.size[0], "height": source.size[1],
             "settings": settings.to_dict(), "version": preview.version,
             "ranges": {name: {"min": lo, "max": hi, "step": step}
-                       for name, (lo, hi, step) in RANGES.items()},
+                       for name, (lo, hi, step) in RANGES.items()
+                       if name != "paint" or preview.bundle.has_painter},
             "styles": preview.styles, "has_refiner": preview.bundle.has_refiner,
             "paused": preview.paused, "fps": round(preview.fps, 2),
             "frame_ms": round(preview.frame_ms, 1), "error": preview.error,

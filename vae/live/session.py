@@ -161,8 +161,8 @@ class Preview:
         self.styles = bundle.means.names_of("painting")
         self.settings, self.version = settings, 0
         self.stylizer = FrameStylizer(bundle, self._shift(settings), settings.refine,
-                                              settings.detail, settings.smoothing,
-                                              full_size=True)
+                                      settings.detail, settings.smoothing, full_size=True,
+                                      paint=settings.paint)
         # fps: frames shown a second; frame_ms: the model's and JPEG's time for one of them
         self.latest, self.fps, self.frame_ms, self.error = None, 0.0, 0.0, None
         self.paused, self._held, self._stopped = False, 0, False
@@ -180,6 +180,9 @@ class Preview:
         (settings, version)."""
         with self._changed:
             settings = self.settings.changed(changes, self.styles)
+            if settings.paint > 0 and not self.bundle.has_painter:
+                raise ValueError("paint needs a bundle with a painter (export_graph.py "
+                                 "--painter); this one has none")
             if settings != self.settings:
                 self.settings, self.version = settings, self.version + 1
                 self._changed.notify_all()
@@ -235,7 +238,7 @@ class Preview:
                 index, frame = next(frames)
             if applied != version:
                 self.stylizer.configure(self._shift(settings), settings.refine, settings.detail,
-                                        settings.smoothing)
+                                        settings.smoothing, settings.paint)
             if paused:
                 self.stylizer.smooth.previous = None  # a held frame shows its steady state
             began = time.monotonic()

@@ -68,12 +68,17 @@ def loss_terms(refiner, discriminator, encoder, decoder, images, objective, trai
 
 class BalanceWatch:
     """Say on screen when the GAN game goes wrong for long: the discriminator right nearly
-    always (it wins, the refiner's adversarial gradients vanish), at chance (it teaches
-    nothing), or the refined colours drifting from the input's. Each warning is given once,
-    and again only after the condition has cleared."""
+    always (it wins, the generator's adversarial gradients vanish), at chance (it teaches
+    nothing), or the generated colours drifting from the input's. Each warning is given once,
+    and again only after the condition has cleared.
 
-    def __init__(self, window=100, high=0.95, chance=0.03, drift=0.03):
+    fake: the metric of the discriminator's accuracy on generated images; player: the
+    generator's name in the messages."""
+
+    def __init__(self, window=100, high=0.95, chance=0.03, drift=0.03,
+                 fake="accuracy_refined", player="refiner"):
         self.window, self.high, self.chance, self.drift = window, high, chance, drift
+        self.fake, self.player = fake, player
         self.history = []
         self.active = set()
 
@@ -81,7 +86,7 @@ class BalanceWatch:
         """-> warning lines for this step (usually none)."""
         if "accuracy_real" not in metrics:
             return []
-        accuracy = (metrics["accuracy_real"] + metrics["accuracy_refined"]) / 2
+        accuracy = (metrics["accuracy_real"] + metrics[self.fake]) / 2
         self.history = (self.history + [(accuracy, metrics.get("colour_drift", 0.0))])[
             -self.window:]
         if len(self.history) < self.window:
@@ -91,16 +96,16 @@ class BalanceWatch:
         conditions = {
             "wins": (mean_accuracy > self.high,
                      f"the discriminator is right on {mean_accuracy:.0%} of patches over the "
-                     f"last {self.window} steps: it wins outright and the refiner learns "
+                     f"last {self.window} steps: it wins outright and the {self.player} learns "
                      "little from it; try a lower --discriminator-learning-rate or a smaller "
                      "--discriminator-filters"),
             "chance": (abs(mean_accuracy - 0.5) < self.chance,
                        f"the discriminator is at chance ({mean_accuracy:.0%}) over the last "
-                       f"{self.window} steps: it teaches the refiner nothing; try a higher "
-                       "--discriminator-learning-rate"),
+                       f"{self.window} steps: it teaches the {self.player} nothing; try a "
+                       "higher --discriminator-learning-rate"),
             "drift": (mean_drift > self.drift,
-                      f"the refined colours drift from the input's by {mean_drift:.3f} on "
-                      f"average over the last {self.window} steps; try a lower "
+                      f"the {self.player}'s colours drift from the input's by {mean_drift:.3f} "
+                      f"on average over the last {self.window} steps; try a lower "
                       "--adversarial-weight"),
         }
         lines = []

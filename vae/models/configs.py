@@ -1,4 +1,4 @@
-"""The shapes of the two networks and the refiner's objective, as plain values.
+"""The shapes of the networks and the refiner's and painter's objectives, as plain values.
 
 No TensorFlow here: the scripts read their flag defaults from this module, so `--help` and
 argument errors answer at once. The run folders' config.json hold these as dicts (to_dict).
@@ -14,6 +14,9 @@ REFINER_KERNEL = 5
 OBJECTIVES = ("l1-ssim", "seed", "adversarial")
 DISCRIMINATOR_FILTERS = (32, 64, 128)
 DISCRIMINATOR_KERNEL = 4
+PAINTER_FILTERS = 24
+PAINTER_RESIDUAL_BLOCKS = 4
+PAINTER_MULTIPLE = 4  # the painter's two stride-2 stages: it takes sides that are multiples of 4
 
 
 class _Config:
@@ -110,3 +113,32 @@ class RefinerObjective:
     def __post_init__(self):
         if self.name not in OBJECTIVES:
             raise ValueError(f"unknown refiner objective {self.name!r}")
+
+
+@dataclass(frozen=True)
+class PainterConfig(_Config):
+    """The painter (vae/models/painter.py): filters at full size (x2, x4 after each stride-2
+    conv) and the number of residual blocks at a quarter size. Fully convolutional: no size."""
+    filters: int = PAINTER_FILTERS
+    residual_blocks: int = PAINTER_RESIDUAL_BLOCKS
+
+    def __post_init__(self):
+        if self.filters < 1 or self.residual_blocks < 0:
+            raise ValueError("painter filters must be positive and residual blocks 0 or more")
+
+
+@dataclass(frozen=True)
+class PainterObjective:
+    """The painter's terms: content_weight * MSE of pool x pool average-pooled images toward
+    its input, temporal_weight * L1 between painting a moved (and temporal_noise-noisy) input
+    and moving the painted one, adversarial_weight * the hinge GAN term."""
+    content_weight: float = 10.0
+    pool: int = 4
+    temporal_weight: float = 1.0
+    temporal_noise: float = 0.01
+    adversarial_weight: float = 0.1
+
+    def __post_init__(self):
+        if self.pool < 1 or min(self.content_weight, self.temporal_weight,
+                                self.temporal_noise, self.adversarial_weight) < 0:
+            raise ValueError("the pool must be positive and the weights 0 or more")

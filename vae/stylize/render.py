@@ -45,6 +45,7 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     when the clip's rate is unknown); an exception it raises stops the run and leaves no file.
     report(line) receives the lines worth showing (the clip's size, a missing refiner)."""
     started = time.time()
+    bundle.check(settings)
     info = video.probe_video(input_path)
     check_excerpt(info, options)
     check_output(input_path, output)
@@ -60,7 +61,8 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     refine = settings.refine and bundle.has_refiner
     if settings.refine and not bundle.has_refiner:
         report("the bundle has no refiner: frames are decoded without refining")
-    transform = FrameStylizer(bundle, shift, refine, settings.detail, settings.smoothing)
+    transform = FrameStylizer(bundle, shift, refine, settings.detail, settings.smoothing,
+                              paint=settings.paint)
     # Detail transfer works at the output size; without it frames go through at the model's
     # size and the writer scales them up.
     full_size = settings.detail > 0
@@ -89,7 +91,7 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
             "size": f"{writer.output_size[0]}x{writer.output_size[1]}", "fps": f"{info.fps:g}",
             "audio": "yes" if audio else "no", "refined": "yes" if refine else "no",
             "alpha": f"{settings.alpha:g}", "beta": f"{settings.beta:g}",
-            "detail": f"{settings.detail:g}", "time": f"{elapsed:.1f} s",
+            "detail": f"{settings.detail:g}", "paint": f"{settings.paint:g}", "time": f"{elapsed:.1f} s",
             "frames/s": f"{count / elapsed:.1f}"}
 
 

@@ -15,7 +15,7 @@ from vae.media import frames
 
 # (lowest, highest, slider step) of each number; the command line and the live page alike.
 RANGES = {"alpha": (0.0, 2.0, 0.05), "beta": (0.0, 2.0, 0.05), "detail": (0.0, 1.0, 0.05),
-          "smoothing": (0.0, 0.95, 0.05)}
+          "smoothing": (0.0, 0.95, 0.05), "paint": (0.0, 1.0, 0.05)}
 
 
 def check_range(name, value):
@@ -41,13 +41,15 @@ def _flag_value(name):
 @dataclass(frozen=True)
 class StyleSettings:
     """z' = z - alpha * mean_source + beta * mean_style; detail: how much of the frame's own
-    detail the model cannot encode comes back; smoothing: out_t = S * out_(t-1) + (1 - S) * y_t.
+    detail the model cannot encode comes back; smoothing: out_t = S * out_(t-1) + (1 - S) * y_t;
+    paint: how much of the painter's repainting is used (0: none, 1: all of it).
     style: a painting source (None: all the bundle's paintings); source: the mean to move away
     from, a training source's name or "auto" (the clip's own mean)."""
     alpha: float = 1.0
     beta: float = 0.8
     detail: float = 0.7
     smoothing: float = 0.2
+    paint: float = 0.0
     style: str | None = None
     source: str = "auto"
     refine: bool = True
@@ -89,6 +91,10 @@ class StyleSettings:
                             help="temporal smoothing of the model's output, in [0, 0.95]: "
                                  "out_t = S * out_(t-1) + (1 - S) * frame_t; 0 turns it off "
                                  f"(default: {d.smoothing:g})")
+        parser.add_argument("--paint", type=_flag_value("paint"), default=d.paint, metavar="P",
+                            help="blend of the painter's repainting, in [0, 1]: 0 is the "
+                                 "output without it, 1 the painter's alone; needs a bundle "
+                                 f"with a painter (default: {d.paint:g})")
         parser.add_argument("--no-refine", dest="refine", action="store_false",
                             help="skip the refiner (decoder output only)")
 

@@ -7,6 +7,10 @@ resolution:
 
 computed as up(S(z + shift) - detail * S(z)) + detail * x, since the upscale is linear: one
 upscale per frame. Smoothing applies to the model's part only; x is the clip's own frame.
+
+The painter, when asked for (paint > 0), repaints y at the model's size, the size it was
+trained at, so that its strokes keep their size in the output: y + paint * up(P(y') - y'),
+y' = y scaled down to the model's size.
 """
 import numpy as np
 import tensorflow as tf
@@ -87,18 +91,22 @@ class FrameStylizer:
     the settings change between frames). configure() changes the settings between batches.
     """
 
-    def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0, full_size=None):
+    def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0, full_size=None,
+                 paint=0.0):
         self.bundle = bundle
         self.smooth = Smoother(smoothing)
         self.full_size = detail > 0 if full_size is None else full_size
         self.transfer = None  # a DetailTransfer, made for the size of the first frames
-        self.configure(shift, refine, detail, smoothing)
+        self.configure(shift, refine, detail, smoothing, paint)
 
-    def configure(self, shift, refine, detail, smoothing):
+    def configure(self, shift, refine, detail, smoothing, paint=0.0):
         self.shift = np.asarray(shift, np.float32)
         self.refine = refine and self.bundle.has_refiner
         self.detail = float(detail)
         self.smooth.strength = float(smoothing)
+        self.paint = float(paint)
+        if self.paint > 0 and not self.bundle.has_painter:
+            raise ValueError("paint > 0 needs a bundle with a painter")
         if self.detail > 0 and not self.full_size:
             raise ValueError("detail transfer needs frames at the output size (full_size)")
 
@@ -109,9 +117,14 @@ class FrameStylizer:
             return bundle.stylize(images, self.shift)
         return bundle.decode(bundle.encode(images)["z_mean"] + self.shift)
 
+    def _painted(self, images):
+        """y + paint * (P(y) - y) at the model's size, float32."""
+        return images + self.paint * (self.bundle.paint(images) - images)
+
     def __call__(self, batch):
         if not self.full_size:
-            return to_uint8(self.smooth(self._styled(batch.astype(np.float32) / 255.0).numpy()))
+            out = self.smooth(self._styled(batch.astype(np.float32) / 255.0).numpy())
+            return to_uint8(self._painted(out).numpy() if self.paint > 0 else out)
         if self.transfer is None:
             self.transfer = DetailTransfer((batch.shape[2], batch.shape[1]),
                                            (self.bundle.width, self.bundle.height))
@@ -123,4 +136,8 @@ class FrameStylizer:
         else:
             model_part = self._styled(small)
         model_part = self.smooth(model_part.numpy())
-        return self.transfer.combine(model_part, batch, tf.constant(self.detail)).numpy()
+        out = self.transfer.combine(model_part, batch, tf.constant(self.detail))
+        if self.paint > 0:
+            small = self.transfer.shrink(out)
+            out = self.transfer.combine(self._painted(small) - small, out, tf.constant(1.0))
+        return out.numpy()

@@ -23,9 +23,9 @@ class Update:
 class Phase:
     """A stretch of training up to a global step: one forward pass per step gives the loss
     terms, and each update (one for a plain network, two for a GAN's players) steps its own
-    variables on its own terms.
+    variables on its own terms. A batch is {"image": (B, H, W, 3) in [0, 1], "source": (B,)}.
 
-    loss_terms: images -> {term: per-image values}, averaged over the global batch; each term
+    loss_terms: batch -> {term: per-image values}, averaged over the global batch; each term
     is logged by its name when there are several (terms no update names are only logged).
     watch: (step, metrics) -> warning lines to print, or None."""
     name: str

@@ -122,11 +122,12 @@ class RefinerRecipe:
             watch = adversarial.BalanceWatch()
         return [
             Phase("pretraining", opts.pretrain_steps,
-                  lambda images: refiner.identity_terms(net, images),
+                  lambda batch: refiner.identity_terms(net, batch["image"]),
                   [Update(self.pretrain_optimizer, opts.pretrain_learning_rate, variables,
                           loss_name="identity_loss")]),
             Phase("training", opts.pretrain_steps + steps,
-                  lambda images: self.loss_terms(images, training=True), updates, watch),
+                  lambda batch: self.loss_terms(batch["image"], training=True), updates,
+                  watch),
         ]
 
     def fixed_batch_loss(self, images):

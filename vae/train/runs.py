@@ -15,9 +15,8 @@ import tensorflow as tf
 
 from vae import InputError
 from vae.media import atomic, storage
-from vae.models import autoencoder
-from vae.models import refiner
-from vae.models.configs import RefinerConfig, VAEConfig
+from vae.models import autoencoder, painter, refiner
+from vae.models.configs import PainterConfig, RefinerConfig, VAEConfig
 
 CONFIG = "config.json"
 # config.json's "format": a run folder of another format is not resumed or read.
@@ -112,6 +111,33 @@ class TrainedRefiner:
     def info(self):
         return {"logdir": self.logdir, "checkpoint": self.checkpoint, "step": self.step,
                 "model": self.config.to_dict(), "training": self.training}
+
+
+@dataclass
+class TrainedPainter:
+    """A painter run's latest checkpoint, frozen; bundle: its config.json's "bundle", the
+    bundle and settings it was trained on."""
+    net: keras.Model
+    config: PainterConfig
+    logdir: str
+    checkpoint: str
+    step: int
+    bundle: dict = field(default_factory=dict)
+
+    def info(self):
+        return {"logdir": self.logdir, "checkpoint": self.checkpoint, "step": self.step,
+                "model": self.config.to_dict(), "bundle": self.bundle}
+
+
+def load_painter(run_dir, flag="--painter"):
+    """The TrainedPainter of a run folder."""
+    config = _config_of_kind(run_dir, "painter", flag)
+    path, step = latest_checkpoint(run_dir, "painter (train_painter.py)")
+    painter_config = PainterConfig.from_dict(config["model"])
+    net = painter.build_painter(painter_config)
+    _restore(path, painter=net)
+    net.trainable = False
+    return TrainedPainter(net, painter_config, run_dir, path, step, config.get("bundle", {}))
 
 
 def latest_checkpoint(run_dir, what):

@@ -32,9 +32,9 @@ def make_train_step(strategy, updates, loss_terms, global_batch_size, jit_compil
             else loss
 
     @tf.function(jit_compile=jit_compile)
-    def gradients(images):
+    def gradients(batch):
         with tf.GradientTape(persistent=len(updates) > 1) as tape:
-            terms = {name: average(values) for name, values in loss_terms(images).items()}
+            terms = {name: average(values) for name, values in loss_terms(batch).items()}
             losses = [tf.add_n([terms[t] for t in (u.terms or terms)]) for u in updates]
             targets = [scaled(u, loss) for u, loss in zip(updates, losses)]
         grads = [tape.gradient(target, u.variables) for u, target in zip(updates, targets)]
@@ -42,7 +42,7 @@ def make_train_step(strategy, updates, loss_terms, global_batch_size, jit_compil
         return grads, {**metrics, **terms} if len(terms) > 1 else metrics
 
     def replica_step(batch, stop):
-        grads, metrics = gradients(batch["image"])
+        grads, metrics = gradients(batch)
         for update, update_grads in zip(updates, grads):
             update.optimizer.apply_gradients(zip(update_grads, update.variables))
         return {**metrics, STOP: stop}

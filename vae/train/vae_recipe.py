@@ -30,8 +30,8 @@ class VAERecipe:
 
     def phases(self, steps):
         return [Phase("training", steps,
-                      lambda images: autoencoder.loss_terms(self.encoder, self.decoder, images,
-                                                      training=True),
+                      lambda batch: autoencoder.loss_terms(self.encoder, self.decoder,
+                                                           batch["image"], training=True),
                       [Update(self.optimizer, self.learning_rate, self.variables)])]
 
     def fixed_batch_loss(self, images):

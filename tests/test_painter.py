@@ -1,0 +1,244 @@
+"""The painter: its network and losses on tiny models, train_painter.py run as a user runs it
+(resume, both optimizers), its export into the bundle, and process_video.py --paint."""
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from helpers import make_clip, read_all, run_main, run_script
+
+TINY_PAINTER = ["--filters", "4", "--residual-blocks", "1", "--discriminator-filters", "4,8",
+                "--discriminator-kernel", "3", "--batch-size", "8", "--preview-every", "1000"]
+
+
+def tiny_players():
+    from vae.models import adversarial, painter
+    from vae.models.configs import DiscriminatorConfig, PainterConfig
+
+    return (painter.build_painter(PainterConfig(4, 1)),
+            adversarial.build_discriminator(DiscriminatorConfig((4, 8), 3)))
+
+
+def train_on(images, updates, loss_terms, steps):
+    """Steps of vae.train.step on one fixed batch; -> metrics per step."""
+    from vae.train.step import make_train_step
+
+    step = make_train_step(tf.distribute.get_strategy(), updates, loss_terms, len(images))
+    iterator = iter(tf.data.Dataset.from_tensors({"image": images}).repeat())
+    return [{k: float(v) for k, v in step(iterator).items()} for _ in range(steps)]
+
+
+def smooth_images(count, seed=0):
+    """Blurry random colour fields (24x32), stand-ins for the bundle's stylised frames."""
+    rng = np.random.default_rng(seed)
+    small = rng.uniform(0, 1, (count, 3, 4, 3)).astype(np.float32)
+    return tf.image.resize(small, (24, 32), "bilinear")
+
+
+def test_painter_paints_any_size_and_keeps_it():
+    net, _ = tiny_players()
+    from vae.models.painter import paint
+
+    for height, width in ((18, 32), (37, 50), (4, 4)):
+        images = tf.random.uniform([2, height, width, 3])
+        painted = paint(net, images)
+        assert painted.shape == (2, height, width, 3)
+        assert float(tf.reduce_min(painted)) >= 0 and float(tf.reduce_max(painted)) <= 1
+
+
+def test_pretraining_gives_the_identity():
+    import keras
+
+    from vae.models.painter import identity_terms, paint
+    from vae.train.recipe import Update
+
+    keras.utils.set_random_seed(0)
+    net, _ = tiny_players()
+    images = smooth_images(8)
+    before = float(tf.reduce_mean(tf.abs(paint(net, images) - images)))
+    history = train_on(images, [Update(keras.optimizers.Adam(3e-3), 3e-3,
+                                       net.trainable_variables, loss_name="identity_loss")],
+                       lambda batch: identity_terms(net, batch["image"]), 150)
+    after = float(tf.reduce_mean(tf.abs(paint(net, images) - images)))
+    unseen = smooth_images(4, seed=1)
+    assert history[-1]["identity_loss"] < history[0]["identity_loss"]
+    assert after < 0.02 < before
+    assert float(tf.reduce_mean(tf.abs(paint(net, unseen) - unseen))) < 0.03  # learnt, not kept
+
+
+def test_each_player_lowers_its_own_loss():
+    import keras
+
+    from vae.models import painter
+    from vae.models.configs import PainterObjective
+    from vae.train.recipe import Update
+
+    keras.utils.set_random_seed(0)
+    net, discriminator = tiny_players()
+    inputs = smooth_images(8)
+    paintings = tf.random.uniform([8, 24, 32, 3])  # "brushwork": pixel noise
+    objective = PainterObjective(adversarial_weight=1.0)
+    terms = lambda batch: painter.loss_terms(  # noqa: E731
+        net, discriminator, batch["image"], paintings, objective, training=True)
+    d_update = Update(keras.optimizers.Adam(2e-3, beta_1=0.5), 2e-3,
+                      discriminator.trainable_variables, painter.DISCRIMINATOR_TERMS,
+                      "discriminator_loss")
+    painter_before = [w.numpy() for w in net.weights]
+    history = train_on(inputs, [d_update], terms, 40)
+    assert np.mean([h["discriminator_loss"] for h in history[-5:]]) < \
+        np.mean([h["discriminator_loss"] for h in history[:5]])
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(painter_before, net.weights))
+    g_update = Update(keras.optimizers.Adam(2e-3, beta_1=0.5), 2e-3, net.trainable_variables,
+                      ("adversarial",), "painter_loss")
+    discriminator_before = [w.numpy() for w in discriminator.weights]
+    history = train_on(inputs, [g_update], terms, 40)
+    assert np.mean([h["adversarial"] for h in history[-5:]]) < \
+        np.mean([h["adversarial"] for h in history[:5]])
+    assert all(np.array_equal(a, w.numpy())
+               for a, w in zip(discriminator_before, discriminator.weights))
+
+
+def test_the_temporal_term_sees_strokes_that_boil():
+    """Painting a moved frame as the moved painting costs nothing; noise that does not move
+    with the frame does."""
+    from vae.models import augment
+
+    images = smooth_images(4)
+    moved, matrices = augment.random_motion(images)
+    still = tf.reduce_mean(tf.abs(augment.affine(images, matrices) - moved))
+    noise = tf.random.uniform(images.shape, -0.2, 0.2)
+    boiling = tf.reduce_mean(tf.abs(augment.affine(images + noise, matrices) - (moved + noise)))
+    assert float(still) < 1e-6 and float(boiling) > 0.05
+
+
+def test_a_collapse_stops_training():
+    from vae.train.painter_recipe import Collapse, CollapseWatch
+
+    watch = CollapseWatch(window=3, floor=0.01)
+    assert watch(1, {"spread": 0.005}) == [] and watch(2, {"spread": 0.2}) == []
+    watch(3, {"spread": 0.0})
+    watch(4, {"spread": 0.0})
+    with pytest.raises(Collapse, match="collapsed at step 5"):
+        watch(5, {"spread": 0.0})
+
+
+def paint_run(runs, logdir, *args):
+    return run_script("train_painter.py", "--model", runs["bundle"], "--data", runs["data"],
+                      "--logdir", logdir, *TINY_PAINTER, *args)
+
+
+def optimizer_iterations(path):
+    reader = tf.train.load_checkpoint(path)
+    return {name.split("/")[0]: int(reader.get_tensor(name))
+            for name, _ in tf.train.list_variables(path)
+            if name.split("/")[0].endswith("optimizer") and "iterations" in name}
+
+
+@pytest.fixture(scope="module")
+def painted(runs, tmp_path_factory):
+    """A tiny painter run (3 pre-training + 4 + 4 steps, resumed once) and the bundle that
+    holds it."""
+    root = tmp_path_factory.mktemp("painter")
+    logdir = root / "painter"
+    first = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "4")
+    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8")
+    bundle = root / "bundle"
+    export = run_script("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
+                        "--data", runs["data"], "--painter", logdir, "--out", bundle)
+    return {"logdir": logdir, "first": first, "second": second, "bundle": str(bundle),
+            "export": export}
+
+
+def test_train_painter_resumes_both_players(painted):
+    first, second, logdir = painted["first"], painted["second"], painted["logdir"]
+    assert first.returncode == 0, first.stderr
+    assert "pretraining done at step 3" in first.stdout
+    assert second.returncode == 0, second.stderr
+    assert f"resuming {logdir} from step 7" in second.stdout
+    # the pre-training's 3 steps, then 8 adversarial steps of each player, counted on across
+    # the resume: both optimizers' states came back
+    assert optimizer_iterations(str(logdir / "ckpt-11")) == {
+        "pretrain_optimizer": 3, "optimizer": 8, "discriminator_optimizer": 8}
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["kind"] == "painter" and config["model"] == {"filters": 4, "residual_blocks": 1}
+    assert config["bundle"]["vae_step"] == 40
+    assert (logdir / "preview.png").exists() and (logdir / "progress.mp4").exists()
+
+
+def test_the_bundle_with_a_painter_round_trips(painted, runs):
+    from vae.bundle.loader import Bundle
+    from vae.models.painter import paint
+    from vae.train.runs import load_painter
+
+    export = painted["export"]
+    assert export.returncode == 0, export.stderr
+    assert "check saved_model paint" in export.stdout and "check frozen paint" in export.stdout
+    assert "painter step 11" in export.stdout
+    bundle = Bundle(painted["bundle"])
+    assert bundle.has_painter and not Bundle(runs["bundle"]).has_painter
+    images = tf.random.uniform([2, 20, 30, 3])  # not the model's size: the painter takes any
+    expected = paint(load_painter(str(painted["logdir"])).net, images)
+    assert float(tf.reduce_max(tf.abs(bundle.paint(images) - expected))) < 1e-5
+    rebuilt = Bundle(painted["bundle"], "bfloat16")
+    assert float(tf.reduce_max(tf.abs(rebuilt.paint(images) - expected))) < 0.05
+
+
+def test_paint_0_is_todays_output_and_paint_1_repaints_it(painted, runs, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    outputs = {}
+    for name, bundle, paint in (("today", runs["bundle"], None), ("zero", painted["bundle"], "0"),
+                                ("one", painted["bundle"], "1")):
+        outputs[name] = tmp_path / f"{name}.mp4"
+        result = run_main("process_video.py", clip, "-o", outputs[name], "--model", bundle,
+                          *(["--paint", paint] if paint else []))
+        assert result.returncode == 0, result.stderr
+    today, zero, one = (read_all(outputs[n]) for n in ("today", "zero", "one"))
+    assert np.array_equal(today, zero)
+    assert np.abs(one - today).mean() > 0.5  # (of 255) the painter's untrained residual shows
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--crop", "6"], "--crop must be 0 or a positive multiple of 4"),
+    (["--crop", "40"], "--crop 40 is larger than the frames (32x18)"),
+    (["--pretrain-steps", "-1"], "--pretrain-steps must be 0 or more"),
+    (["--residual-blocks", "-1"], "--residual-blocks must be 0 or more"),
+    (["--adversarial-weight", "-1"], "--adversarial-weight"),
+])
+def test_train_painter_refuses_bad_flags(runs, tmp_path, args, message):
+    result = run_main("train_painter.py", "--model", runs["bundle"], "--data", runs["data"],
+                      "--logdir", tmp_path / "run", *TINY_PAINTER, *args)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_painter_needs_paintings_and_a_bundle(runs, media, tmp_path):
+    data = tmp_path / "frames-only"
+    result = run_script("extract_frames.py", "--out", data, "--size", "32x18", "--video",
+                        media["letterbox"])
+    assert result.returncode == 0, result.stderr
+    result = run_main("train_painter.py", "--model", runs["bundle"], "--data", data,
+                      "--logdir", tmp_path / "run", *TINY_PAINTER)
+    assert result.returncode == 2 and "holds no paintings" in result.stderr, result.stderr
+    result = run_main("train_painter.py", "--model", runs["vae"], "--data", runs["data"],
+                      "--logdir", tmp_path / "run2", *TINY_PAINTER)
+    assert result.returncode == 2 and "not a complete model bundle" in result.stderr, \
+        result.stderr
+
+
+def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model",
+                      runs["bundle"], "--paint", "0.5")
+    assert result.returncode == 2 and "--paint 0.5 needs a painter" in result.stderr, \
+        result.stderr
+    result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model",
+                      painted["bundle"], "--paint", "2")
+    assert result.returncode == 2 and "paint must be a number in [0, 1]" in result.stderr
+    assert not (tmp_path / "out.mp4").exists()
+    # a painter trained on another VAE's output is refused at export
+    data, other_vae = vae_run
+    result = run_main("export_graph.py", "--vae", other_vae, "--no-refiner", "--data", data,
+                      "--painter", painted["logdir"], "--out", tmp_path / "bundle")
+    assert result.returncode == 2 and "trained on the output of VAE step 40" in result.stderr, \
+        result.stderr

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Train the painter: a network that repaints the stylised frames with the paintings'
+brushwork, judged by a PatchGAN discriminator against crops of the paintings.
+
+Its input is what process_video.py makes of each training frame with the bundle (--model) at
+the default settings; its output a painted frame that keeps the input's layout and colours
+(--content-weight on --pool x --pool average-pooled images), keeps its strokes still when the
+frame moves (--temporal-weight) and, to the discriminator, looks like the paintings
+(--adversarial-weight). A pre-training phase teaches the painter the identity first. The
+bundle is only read; export_graph.py --painter adds the painter to a new bundle. Stop and
+resume exactly like train_vae.py.
+
+Example:
+  python train_painter.py --model exported --data data --logdir runs/painter --steps 5000
+"""
+import sys
+
+from vae.cli import (add_training_flags, int_list, non_negative_float, parser_for,
+                     positive_float, positive_int, report_input_errors)
+from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, PAINTER_FILTERS,
+                                PAINTER_MULTIPLE as MULTIPLE, PAINTER_RESIDUAL_BLOCKS,
+                                PainterObjective)
+
+
+def parse_args(argv):
+    parser = parser_for(__doc__)
+    add_training_flags(parser, "runs/painter", 2e-4, steps=5000)
+    parser.add_argument("--model", default="exported", metavar="DIR",
+                        help="the model bundle whose stylised frames the painter repaints "
+                             "(default: exported)")
+    parser.add_argument("--pretrain-steps", type=int, default=200, metavar="N",
+                        help="identity pre-training steps before the adversarial phase "
+                             "(default: 200; 0 skips it)")
+    parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
+                        metavar="LR", help="learning rate of the pre-training (default: 0.001)")
+    parser.add_argument("--crop", type=int, default=0, metavar="PX",
+                        help="train on random PX x PX crops of the frames and paintings, a "
+                             f"multiple of {MULTIPLE} (default: 0, whole frames)")
+    parser.add_argument("--content-weight", type=non_negative_float,
+                        default=PainterObjective.content_weight, metavar="W",
+                        help="weight of the MSE of the average-pooled painted and input images "
+                             f"(default: {PainterObjective.content_weight})")
+    parser.add_argument("--pool", type=positive_int, default=PainterObjective.pool,
+                        metavar="K", help="pool size of the content term: details finer than "
+                                          f"K pixels are the painter's (default: "
+                                          f"{PainterObjective.pool})")
+    parser.add_argument("--temporal-weight", type=non_negative_float,
+                        default=PainterObjective.temporal_weight, metavar="W",
+                        help="weight of the L1 between painting a moved frame and moving the "
+                             f"painted one (default: {PainterObjective.temporal_weight})")
+    parser.add_argument("--adversarial-weight", type=non_negative_float,
+                        default=PainterObjective.adversarial_weight, metavar="W",
+                        help="weight of the hinge GAN term, -D(painted) (default: "
+                             f"{PainterObjective.adversarial_weight})")
+    parser.add_argument("--discriminator-learning-rate", type=positive_float, default=2e-4,
+                        metavar="LR", help="the discriminator's Adam learning rate "
+                                           "(default: 0.0002)")
+    parser.add_argument("--discriminator-filters", type=int_list,
+                        default=list(DISCRIMINATOR_FILTERS), metavar="N,N,...",
+                        help="feature maps of the discriminator's stride-2 convs, one per layer "
+                             f"(default: {','.join(map(str, DISCRIMINATOR_FILTERS))})")
+    parser.add_argument("--discriminator-kernel", type=positive_int,
+                        default=DISCRIMINATOR_KERNEL, metavar="K",
+                        help=f"kernel size of the discriminator's convs (default: "
+                             f"{DISCRIMINATOR_KERNEL})")
+    parser.add_argument("--filters", type=positive_int, default=PAINTER_FILTERS, metavar="N",
+                        help="feature maps of the painter's full-size convs, x2 and x4 at half "
+                             f"and quarter size (default: {PAINTER_FILTERS})")
+    parser.add_argument("--residual-blocks", type=int, default=PAINTER_RESIDUAL_BLOCKS,
+                        metavar="N", help="residual blocks at quarter size (default: "
+                                          f"{PAINTER_RESIDUAL_BLOCKS})")
+    args = parser.parse_args(argv)
+    if args.pretrain_steps < 0:
+        parser.error("--pretrain-steps must be 0 or more")
+    if args.residual_blocks < 0:
+        parser.error("--residual-blocks must be 0 or more")
+    if args.crop < 0 or args.crop % MULTIPLE:
+        parser.error(f"--crop must be 0 or a positive multiple of {MULTIPLE}")
+    return args
+
+
+def train(args):
+    from vae.train.options import TrainOptions
+    from vae.train.painter_recipe import PainterRecipe, PainterTraining
+    from vae.train.training import train
+
+    return train(TrainOptions.from_args(args), PainterRecipe(PainterTraining.from_args(args)))
+
+
+def main(argv=None):
+    return report_input_errors(train, parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The painter: a fully convolutional network that repaints a stylised frame with the
+paintings' brushwork, and the losses it is trained on against a PatchGAN of painting crops.
+
+The VAE and its refiner bring the paintings' palette but keep the frame's smooth surfaces; a
+discriminator that compares patches of painted frames with patches of the paintings (as in
+Sanakoyeu et al. 2018, "A Style-Aware Content Loss for Real-time HD Style Transfer") rewards
+strokes instead. Its generator follows Johnson et al. 2016 / CycleGAN: a 7x7 conv, two
+stride-2 convs, residual blocks, two nearest-upsample + conv stages (transposed convs leave
+checkerboards), a 7x7 conv predicting a residual on its input. No instance normalisation: it
+makes flickering "bubbles" on video. The painter keeps the frame by a content term on
+average-pooled images (layout and colour; the fine texture is left free) and keeps strokes
+still under motion by a temporal term on a randomly moved copy (Wang et al. 2020, ReReVST).
+"""
+import keras
+import tensorflow as tf
+
+from vae.models import augment
+from vae.models.configs import PAINTER_MULTIPLE as MULTIPLE
+PAINTER_TERMS = ("content", "temporal", "adversarial")
+DISCRIMINATOR_TERMS = ("discriminator_real", "discriminator_painted", "discriminator_input")
+
+
+def build_painter(config):
+    """images (B, H, W, 3) in [0, 1], H and W multiples of MULTIPLE -> painted images."""
+    f = config.filters
+    images = keras.Input((None, None, 3), name="images")
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(images)
+    x = keras.layers.Conv2D(f, 7, padding="same", activation="relu", name="in")(x)
+    x = keras.layers.Conv2D(2 * f, 3, strides=2, padding="same", activation="relu",
+                            name="down1")(x)
+    x = keras.layers.Conv2D(4 * f, 3, strides=2, padding="same", activation="relu",
+                            name="down2")(x)
+    for i in range(config.residual_blocks):
+        y = keras.layers.Conv2D(4 * f, 3, padding="same", activation="relu",
+                                name=f"block{i}_a")(x)
+        y = keras.layers.Conv2D(4 * f, 3, padding="same", name=f"block{i}_b")(y)
+        x = keras.layers.Add(name=f"block{i}")([x, y])
+    for i, filters in enumerate((2 * f, f)):
+        x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"up{i + 1}_resize")(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
+                                name=f"up{i + 1}")(x)
+    residual = keras.layers.Conv2D(3, 7, padding="same", name="residual", dtype="float32")(x)
+    painted = keras.layers.Add(name="painted", dtype="float32")([images, residual])
+    return keras.Model(images, painted, name="painter")
+
+
+def paint(painter, images, training=False):
+    """The painter on images of any size: reflected to a multiple of MULTIPLE on the bottom
+    and right, painted, cut back; float32 in [0, 1]."""
+    images = tf.cast(images, tf.float32)
+    height, width = tf.shape(images)[1], tf.shape(images)[2]
+    pad_h, pad_w = -height % MULTIPLE, -width % MULTIPLE
+    padded = tf.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="REFLECT")
+    painted = painter(padded, training=training)[:, :height, :width]
+    return tf.clip_by_value(tf.cast(painted, tf.float32), 0.0, 1.0)
+
+
+def _per_image(t):
+    return tf.reduce_mean(tf.cast(t, tf.float32), axis=[1, 2, 3])
+
+
+def pooled(images, pool):
+    return tf.nn.avg_pool2d(tf.cast(images, tf.float32), pool, pool, "VALID")
+
+
+def identity_terms(painter, inputs):
+    """Pre-training: the painter learns to give back its input (L1)."""
+    return {"identity": _per_image(tf.abs(paint(painter, inputs, training=True) - inputs))}
+
+
+def loss_terms(painter, discriminator, inputs, paintings, objective, training=False):
+    """Per-image terms of both players from one forward pass.
+
+    inputs: stylised frames, what the painter repaints; paintings: as many painting crops of
+    the same size, the discriminator's "real". The painter minimises PAINTER_TERMS, the
+    discriminator DISCRIMINATOR_TERMS (hinge loss; the unpainted inputs are a second kind of
+    fake, so that it learns what painting adds). Both sides pass through the same random
+    DiffAugment policy. The accuracies, the colour drift and the output's spread are for
+    watching."""
+    painted = paint(painter, inputs, training=training)
+    moved, matrices = augment.random_motion(inputs)
+    noise = tf.random.normal(tf.shape(moved), stddev=objective.temporal_noise)
+    painted_moved = paint(painter, moved + noise, training=training)
+    real_logits = discriminator(augment.diff_augment(paintings), training=training)[-1]
+    painted_logits = discriminator(augment.diff_augment(painted), training=training)[-1]
+    input_logits = discriminator(augment.diff_augment(inputs), training=training)[-1]
+    content = tf.reduce_mean(tf.square(pooled(painted, objective.pool)
+                                       - pooled(inputs, objective.pool)), axis=[1, 2, 3])
+    mean_colour = lambda t: tf.reduce_mean(t, axis=[1, 2])  # noqa: E731
+    return {
+        "content": objective.content_weight * content,
+        "temporal": objective.temporal_weight * _per_image(
+            tf.abs(painted_moved - augment.affine(painted, matrices))),
+        "adversarial": -objective.adversarial_weight * _per_image(painted_logits),
+        "discriminator_real": _per_image(tf.nn.relu(1.0 - real_logits)),
+        "discriminator_painted": 0.5 * _per_image(tf.nn.relu(1.0 + painted_logits)),
+        "discriminator_input": 0.5 * _per_image(tf.nn.relu(1.0 + input_logits)),
+        "accuracy_real": _per_image(real_logits > 0),
+        "accuracy_painted": _per_image(painted_logits < 0),
+        "colour_drift": tf.reduce_max(tf.abs(mean_colour(painted) - mean_colour(inputs)), axis=1),
+        "spread": tf.math.reduce_std(painted, axis=[1, 2, 3]),
+    }
