@@ -28,13 +28,15 @@ LOCK = "run.lock"  # held by the process that trains into a run folder
 def locked(logdir, hold=True):
     """Hold logdir's lock file (pid and host) while a run writes there: a second run on the
     same folder is InputError naming the first one's pid; a lock left by a dead process on this
-    host is taken over, with a message. hold=False (a non-chief worker, a run folder on another
-    file system) takes no lock."""
+    host is taken over, with a message. A folder it made that is still empty at the end (the
+    run stopped before writing anything) is removed. hold=False (a non-chief worker, a run
+    folder on another file system) takes no lock."""
     if storage.exists(logdir) and not storage.isdir(logdir):
         raise InputError(f"--logdir {logdir} is a file, not a run folder")
     if not hold or not storage.is_local(logdir):
         yield
         return
+    created = not os.path.exists(logdir)
     os.makedirs(logdir, exist_ok=True)
     path = os.path.join(logdir, LOCK)
     mine = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -64,6 +66,8 @@ def locked(logdir, hold=True):
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
+        if created and not os.listdir(logdir):
+            os.rmdir(logdir)
 
 
 def read_config(logdir):
