@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """How good a stylised clip is: stylise CLIP with a bundle at a few settings, print JSON.
 
-One row per setting (alpha, beta, detail, smoothing; the rest are process_video.py's defaults):
+One row per setting (alpha, beta, detail, smoothing, paint; the rest are process_video.py's
+defaults):
 - structure: edge_correlation (correlation of input and output luma gradient magnitudes:
   1 = every edge kept, 0 = none) and ssim_luma;
 - style: the fraction of the gap between the input and the paintings that the output closes,
   for colour moments (per-channel mean and spread), the joint colour histogram and texture
-  (trace-normalised Gram matrices of random filters over luma); the paintings' statistics come
-  from the bundle (style_stats.npz, written by export_graph.py) at the model's frame size;
+  (trace-normalised Gram matrices of random filters over luma, two banks: texture_gap_closed
+  and texture_second_gap_closed); the paintings' statistics come from the bundle
+  (style_stats.npz, written by export_graph.py) at the model's frame size;
+- patch_distance_ratio: the mean distance of the output's 8x8 patches to their nearest
+  painting patch over the same figure for the input (near 0: pieces of paintings pasted in);
 - temporal: frame_change_ratio (mean frame-to-frame change, output over input) and
   warping_error_ratio (Lai et al. 2018: output frame t against t-1 warped by the input's optical
   flow, occlusions masked, over the same figure for the input);
@@ -37,7 +41,7 @@ from vae.metrics import quality
 from vae.stylize.render import render
 from vae.stylize.settings import RenderOptions, StyleSettings
 
-SETTING_KEYS = ("alpha", "beta", "detail", "smoothing")
+SETTING_KEYS = ("alpha", "beta", "detail", "smoothing", "paint")
 DEFAULT_SETTINGS = ("detail=0", "detail=0.5", f"detail={StyleSettings.detail:g}", "detail=1")
 
 
@@ -74,7 +78,12 @@ def measure(inputs, outputs, model_inputs, model_outputs, warps, style):
                                     quality.style_statistics(model_outputs), style)
         row.update({"colour_moments_gap_closed": closed["colour_moments"],
                     "colour_histogram_gap_closed": closed["colour_histogram"],
-                    "texture_gap_closed": closed["texture_gram"]})
+                    "texture_gap_closed": closed["texture_gram"],
+                    "texture_second_gap_closed": closed.get("texture_gram_second", np.nan)})
+        if "patches" in style:
+            row["patch_distance_ratio"] = (
+                quality.nearest_patch_distance(model_outputs, style["patches"])
+                / max(quality.nearest_patch_distance(model_inputs, style["patches"]), 1e-12))
     input_change = quality.mean_frame_change(inputs)
     row["frame_change_ratio"] = quality.mean_frame_change(outputs) / max(input_change, 1e-12)
     row["warping_error_ratio"] = (quality.warping_error(outputs, warps)
@@ -89,7 +98,8 @@ def main():
     parser.add_argument("clip", help="video to stylise (one the model never saw, ideally)")
     parser.add_argument("--model", default="exported", help="model bundle (default: exported)")
     parser.add_argument("--setting", action="append", type=parse_setting, default=None,
-                        help="alpha=A,beta=B,detail=D,smoothing=S (any subset; repeatable; "
+                        help="alpha=A,beta=B,detail=D,smoothing=S,paint=P (any subset; "
+                             "repeatable; "
                              f"default: {' '.join(DEFAULT_SETTINGS)})")
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds of the clip to use (default: all)")

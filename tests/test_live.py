@@ -70,6 +70,7 @@ BAD_CHANGES = [
     ({"beta": 2.5}, "beta must be a number in [0, 2]"),
     ({"detail": -0.1}, "detail must be a number in [0, 1]"),
     ({"smoothing": 1}, "smoothing must be a number in [0, 0.95]"),
+    ({"paint": 1.5}, "paint must be a number in [0, 1]"),
     ({"alpha": True}, "alpha must be a number"),
     ({"style": "../../etc/passwd"}, "style must be one of"),
     ({"refine": "yes"}, "refine must be true or false"),
@@ -117,7 +118,9 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         opened = time.monotonic()
         status, state = request(server.url + "/state")
         assert status == 200 and state["version"] == 0 and state["render"]["available"]
-        for changes, message in BAD_CHANGES:
+        assert "paint" not in state["ranges"] and "detail" in state["ranges"]  # no painter
+        for changes, message in BAD_CHANGES + [
+                ({"paint": 0.5}, "paint needs a bundle with a painter")]:
             status, reply = request(server.url + "/settings", changes)
             assert status == 400 and message in reply["error"], (changes, reply)
         raw = [(b'{"alpha": NaN}', "alpha must be a number in"),

@@ -92,3 +92,23 @@ def test_blur_lowers_sharpness_and_edges_stay_where_they_were():
     assert quality.edge_correlation(shapes, blurred) > 0.6
     shifted = np.roll(shapes, 4, 2)  # the same edges, in the wrong places
     assert quality.edge_correlation(shapes, shifted) < 0.2
+
+
+def test_pasted_painting_patches_are_near_their_bank(clip):
+    """A clip made of the paintings' own pixels is at distance 0 from their patches; a clip
+    that only shares their colours is not."""
+    paintings = clip[:6]
+    bank = quality.patches(paintings)
+    assert bank.shape == (quality.PATCHES, quality.PATCH_SIZE ** 2 * 3)
+    assert quality.nearest_patch_distance(paintings, bank) == pytest.approx(0.0, abs=1e-3)
+    flat = np.broadcast_to(paintings.mean(axis=(1, 2), keepdims=True), paintings.shape)
+    assert quality.nearest_patch_distance(flat, bank) > 0.1
+
+
+def test_the_two_texture_banks_differ_and_agree_on_identity(clip):
+    stats = quality.style_statistics(clip)
+    assert not np.allclose(stats["texture_gram"], stats["texture_gram_second"])
+    blurred = (clip + np.roll(clip, 1, 1) + np.roll(clip, 1, 2)) / 3
+    closed = quality.gap_closed(quality.style_statistics(blurred), stats, stats)
+    assert closed["texture_gram"] == pytest.approx(1.0)
+    assert closed["texture_gram_second"] == pytest.approx(1.0)

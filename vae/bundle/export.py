@@ -177,7 +177,7 @@ def source_statistics(encoder, code_size, data_dir, manifest, batch_size, progre
     paintings). progress(n) is called as n more frames are encoded."""
     from vae.bundle.latent import compute_means
     from vae.data.records import make_dataset
-    from vae.metrics.quality import style_statistics
+    from vae.metrics.quality import patches, style_statistics
 
     dataset = make_dataset(data_dir, manifest, batch_size, shuffle=False, repeat=False,
                            cache=False)
@@ -198,7 +198,10 @@ def source_statistics(encoder, code_size, data_dir, manifest, batch_size, progre
         return encoder(images, training=False)[0]
 
     means = compute_means(encode, keep_paintings(dataset), manifest["sources"], code_size)
-    stats = style_statistics(np.stack(paintings[:STYLE_FRAMES])) if paintings else None
+    stats = None
+    if paintings:
+        kept = np.stack(paintings[:STYLE_FRAMES])
+        stats = {**style_statistics(kept), "patches": patches(kept)}
     return means, stats
 
 

@@ -2,9 +2,10 @@
 
 All functions take float frames in [0, 1], shaped (N, H, W, 3) (luma: (N, H, W)).
 - structure: correlation of the gradient magnitudes of input and output luma, SSIM of luma
-- style: colour moments, colour histogram and texture statistics (Gram matrices of a fixed
-  bank of random filters, after Ustyuzhaninov et al. 2016), and the fraction of the gap to a
-  target (the paintings) that an output closes
+- style: colour moments, colour histogram and texture statistics (Gram matrices of two fixed
+  banks of random filters, after Ustyuzhaninov et al. 2016), and the fraction of the gap to a
+  target (the paintings) that an output closes; the distance of an output's patches to the
+  nearest painting patch (a painter that pastes pieces of paintings brings it near 0)
 - temporal stability: mean frame-to-frame change, and the warping error of Lai et al. 2018
   (frame t against frame t-1 warped by the input's optical flow, occlusions masked)
 - sharpness: variance of the Laplacian
@@ -16,6 +17,9 @@ HISTOGRAM_BINS = 8  # per channel: an 8x8x8 joint colour histogram
 TEXTURE_FILTERS = 16
 TEXTURE_KERNEL = 7
 TEXTURE_SEED = 2016
+SECOND_TEXTURE_SEED = 7  # a second bank: a figure that one bank's quirks cannot fake
+PATCH_SIZE = 8
+PATCHES = 2048  # painting patches kept in style_stats.npz
 
 
 def luma(images):
@@ -81,18 +85,18 @@ def colour_histogram(images, bins=HISTOGRAM_BINS):
     return counts / counts.sum()
 
 
-def _texture_filters():
+def _texture_filters(seed=TEXTURE_SEED):
     """A fixed bank of zero-mean random filters (the same on every machine and every run)."""
-    rng = np.random.default_rng(TEXTURE_SEED)
+    rng = np.random.default_rng(seed)
     bank = rng.standard_normal((TEXTURE_KERNEL, TEXTURE_KERNEL, 1, TEXTURE_FILTERS))
     bank -= bank.mean(axis=(0, 1), keepdims=True)
     return (bank / np.sqrt((bank ** 2).sum(axis=(0, 1), keepdims=True))).astype(np.float32)
 
 
-def texture_gram(images, batch=64):
+def texture_gram(images, batch=64, seed=TEXTURE_SEED):
     """The mean over frames of the trace-normalised Gram matrix of rectified random-filter
     responses of luma (flattened): what brushwork looks like, whatever the palette."""
-    filters = tf.constant(_texture_filters())
+    filters = tf.constant(_texture_filters(seed))
     total, count = np.zeros((TEXTURE_FILTERS, TEXTURE_FILTERS)), 0
     lumas = luma(images)[..., None]
     for start in range(0, len(lumas), batch):
@@ -106,9 +110,35 @@ def texture_gram(images, batch=64):
 
 
 def style_statistics(images):
-    """What the style figures compare: {colour_moments, colour_histogram, texture_gram}."""
+    """What the style figures compare: {colour_moments, colour_histogram, texture_gram,
+    texture_gram_second}."""
     return {"colour_moments": colour_moments(images), "colour_histogram": colour_histogram(images),
-            "texture_gram": texture_gram(images)}
+            "texture_gram": texture_gram(images),
+            "texture_gram_second": texture_gram(images, seed=SECOND_TEXTURE_SEED)}
+
+
+def patches(images, count=PATCHES, size=PATCH_SIZE, seed=0):
+    """count random size x size RGB patches of the images, flattened: (count, size * size * 3)."""
+    rng = np.random.default_rng(seed)
+    n, height, width, _ = images.shape
+    which = rng.integers(0, n, count)
+    rows = rng.integers(0, height - size + 1, count)
+    columns = rng.integers(0, width - size + 1, count)
+    return np.stack([images[i, r:r + size, c:c + size].ravel()
+                     for i, r, c in zip(which, rows, columns)]).astype(np.float32)
+
+
+def nearest_patch_distance(images, bank, count=1024):
+    """Mean distance (RMS per value) of count random patches of the images to their nearest
+    patch in bank (from `patches`)."""
+    size = int(round(np.sqrt(bank.shape[1] / 3)))
+    sample = tf.constant(patches(images, count, size, seed=1))
+    bank = tf.constant(bank)
+    squared = (tf.reduce_sum(sample ** 2, 1, keepdims=True) - 2 * tf.matmul(sample, bank,
+                                                                            transpose_b=True)
+               + tf.reduce_sum(bank ** 2, 1)[tf.newaxis])
+    nearest = tf.sqrt(tf.maximum(tf.reduce_min(squared, axis=1), 0.0) / bank.shape[1])
+    return float(tf.reduce_mean(nearest))
 
 
 def _distance(name, a, b):
@@ -122,7 +152,7 @@ def gap_closed(before, after, target):
     0 when the output is as far from the paintings as the input, 1 when it matches them,
     negative when it moved away."""
     closed = {}
-    for name in target:
+    for name in (n for n in target if n in before):  # a bundle may predate a statistic
         gap = _distance(name, before[name], target[name])
         closed[name] = 1 - _distance(name, after[name], target[name]) / gap if gap > 0 else 0.0
     return closed
