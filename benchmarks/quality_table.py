@@ -6,9 +6,10 @@
 import json
 import sys
 
-COLUMNS = ("alpha", "beta", "detail", "smoothing", "edge_correlation", "ssim_luma",
+COLUMNS = ("alpha", "beta", "detail", "smoothing", "paint", "edge_correlation", "ssim_luma",
            "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
-           "frame_change_ratio", "warping_error_ratio", "sharpness_ratio")
+           "texture_second_gap_closed", "patch_distance_ratio", "frame_change_ratio",
+           "warping_error_ratio", "sharpness_ratio")
 
 
 def main(argv):

@@ -178,7 +178,7 @@ def test_bundle_style_statistics_are_the_paintings(runs):
     painting = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"][0]
     paintings = np.stack([r[3] for r in recs if r[1] == painting]) / np.float32(255)
     stats = Bundle(runs["bundle"]).style_stats()
-    expected = quality.style_statistics(paintings)
+    expected = {**quality.style_statistics(paintings), "patches": quality.patches(paintings)}
     assert set(stats) == set(expected)
     for name in stats:
         np.testing.assert_allclose(stats[name], expected[name], rtol=1e-4, atol=1e-6)

@@ -89,8 +89,10 @@ def test_settings_refuse_bad_values(changes, message):
 
 def test_settings_accept_values_in_range():
     changed = SETTINGS.changed({"alpha": 0, "beta": 2, "detail": 1, "smoothing": 0.95,
-                                "style": "paintings", "refine": False}, styles=["paintings"])
-    assert changed == StyleSettings(0.0, 2.0, 1.0, 0.95, "paintings", "auto", False)
+                                "paint": 1, "style": "paintings", "refine": False},
+                               styles=["paintings"])
+    assert changed == StyleSettings(alpha=0.0, beta=2.0, detail=1.0, smoothing=0.95, paint=1.0,
+                                    style="paintings", source="auto", refine=False)
     assert SETTINGS.changed({"style": ""}, ["paintings"]).style is None
     assert SETTINGS.changed({}, ["paintings"]) == SETTINGS
 

@@ -251,5 +251,5 @@ def test_a_read_only_or_full_disk_is_one_error_line_and_leaves_nothing(
     args = {"process_video.py": [clip, "-o", f"{out}.mp4", "--model", runs["bundle"]],
             "export_graph.py": ["--vae", runs["vae"], "--refiner", runs["refiner"], "--data",
                                 runs["data"], "--out", out]}[script]
-    refused(run_script(script, *args, cwd=tmp_path), message)
+    refused(run_main(script, *args), message)
     assert os.listdir(folder) == []

@@ -123,9 +123,10 @@ def test_a_collapse_stops_training():
         watch(5, {"spread": 0.0})
 
 
-def paint_run(runs, logdir, *args):
-    return run_script("train_painter.py", "--model", runs["bundle"], "--data", runs["data"],
-                      "--logdir", logdir, *TINY_PAINTER, *args)
+def paint_run(runs, logdir, *args, runner=run_script):
+    """train_painter.py on the shared tiny bundle: as a subprocess, or in this process."""
+    return runner("train_painter.py", "--model", runs["bundle"], "--data", runs["data"],
+                  "--logdir", logdir, *TINY_PAINTER, *args)
 
 
 def optimizer_iterations(path):
@@ -142,10 +143,10 @@ def painted(runs, tmp_path_factory):
     root = tmp_path_factory.mktemp("painter")
     logdir = root / "painter"
     first = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "4")
-    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8")
+    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8", runner=run_main)
     bundle = root / "bundle"
-    export = run_script("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
-                        "--data", runs["data"], "--painter", logdir, "--out", bundle)
+    export = run_main("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
+                      "--data", runs["data"], "--painter", logdir, "--out", bundle)
     return {"logdir": logdir, "first": first, "second": second, "bundle": str(bundle),
             "export": export}
 
@@ -214,8 +215,8 @@ def test_train_painter_refuses_bad_flags(runs, tmp_path, args, message):
 
 def test_train_painter_needs_paintings_and_a_bundle(runs, media, tmp_path):
     data = tmp_path / "frames-only"
-    result = run_script("extract_frames.py", "--out", data, "--size", "32x18", "--video",
-                        media["letterbox"])
+    result = run_main("extract_frames.py", "--out", data, "--size", "32x18", "--video",
+                      media["letterbox"])
     assert result.returncode == 0, result.stderr
     result = run_main("train_painter.py", "--model", runs["bundle"], "--data", data,
                       "--logdir", tmp_path / "run", *TINY_PAINTER)

@@ -8,7 +8,7 @@ import pytest
 from helpers import REPO, run_script
 
 SCRIPTS = ["extract_frames.py", "validate_records.py", "train_vae.py", "train_refiner.py",
-           "export_graph.py", "evaluate_embeddings.py", "process_video.py"]
+           "train_painter.py", "export_graph.py", "evaluate_embeddings.py", "process_video.py"]
 # Runs a script with TensorFlow and Keras made unimportable: any import of them fails loudly.
 WITHOUT_TENSORFLOW = """
 import runpy, sys
@@ -35,6 +35,8 @@ def test_help_without_tensorflow(script):
 @pytest.mark.parametrize("script, args", [
     ("train_vae.py", ["--steps", "0"]),
     ("train_refiner.py", ["--ssim-weight", "2"]),
+    ("train_painter.py", ["--crop", "30"]),
+    ("process_video.py", ["clip.mp4", "--paint", "1.5"]),
     ("process_video.py", ["clip.mp4", "--alpha", "nan"]),
     ("extract_frames.py", ["--size", "wide"]),
 ])
@@ -49,6 +51,7 @@ def test_argument_errors_without_tensorflow(script, args):
     ("export_graph.py", ["--vae", "no-such-run"], "no manifest.json"),
     ("evaluate_embeddings.py", ["--model", "no-such-bundle"], "no-such-bundle"),
     ("validate_records.py", ["--data", "no-such-data"], "no-such-data"),
+    ("train_painter.py", ["--data", "no-such-data"], "no manifest.json"),
 ])
 def test_an_error_is_one_line_on_stderr(script, args, words, tmp_path):
     """TensorFlow's C++ start-up lines do not come before it."""
