@@ -24,7 +24,7 @@ from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, PAI
 
 def parse_args(argv):
     parser = parser_for(__doc__)
-    add_training_flags(parser, "runs/painter", 2e-4, steps=5000)
+    add_training_flags(parser, "runs/painter", 2e-4, steps=5000, batch_size=8)
     parser.add_argument("--model", default="exported", metavar="DIR",
                         help="the model bundle whose stylised frames the painter repaints "
                              "(default: exported)")

@@ -84,16 +84,18 @@ def parser_for(doc):
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
-def add_training_flags(parser, logdir, learning_rate, steps=100000):
-    """Flags that train_vae.py and train_refiner.py share: TrainOptions.from_args reads them."""
+def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=None):
+    """Flags that the trainers share: TrainOptions.from_args reads them. batch_size: this
+    trainer's default, when not TrainOptions'."""
     d = TrainOptions
+    batch_size = batch_size or d.batch_size
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder written by extract_frames.py (default: data)")
     parser.add_argument("--logdir", default=logdir, metavar="DIR",
                         help="run folder: checkpoints, config.json, TensorBoard logs, previews "
                              f"(default: {logdir}); an existing run there is resumed")
-    parser.add_argument("--batch-size", type=positive_int, default=d.batch_size, metavar="N",
-                        help=f"global batch size, split over replicas (default: {d.batch_size})")
+    parser.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
+                        help=f"global batch size, split over replicas (default: {batch_size})")
     length = parser.add_mutually_exclusive_group()
     length.add_argument("--steps", type=positive_int, default=steps, metavar="N",
                         help=f"total steps to reach, counting earlier runs (default: {steps})")
