@@ -15,8 +15,8 @@ Example:
 """
 import sys
 
-from vae.cli import (add_training_flags, int_list, non_negative_float, parser_for,
-                     positive_float, positive_int, report_input_errors)
+from vae.cli import (add_discriminator_flags, add_pretraining_flags, add_training_flags,
+                     non_negative_float, parser_for, positive_int, report_input_errors)
 from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, PAINTER_FILTERS,
                                 PAINTER_MULTIPLE as MULTIPLE, PAINTER_RESIDUAL_BLOCKS,
                                 PainterObjective)
@@ -28,11 +28,7 @@ def parse_args(argv):
     parser.add_argument("--model", default="exported", metavar="DIR",
                         help="the model bundle whose stylised frames the painter repaints "
                              "(default: exported)")
-    parser.add_argument("--pretrain-steps", type=int, default=200, metavar="N",
-                        help="identity pre-training steps before the adversarial phase "
-                             "(default: 200; 0 skips it)")
-    parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
-                        metavar="LR", help="learning rate of the pre-training (default: 0.001)")
+    add_pretraining_flags(parser, "the stylised frames in, the same frames out")
     parser.add_argument("--crop", type=int, default=0, metavar="PX",
                         help="train on random PX x PX crops of the frames and paintings, a "
                              f"multiple of {MULTIPLE} (default: 0, whole frames)")
@@ -52,17 +48,7 @@ def parse_args(argv):
                         default=PainterObjective.adversarial_weight, metavar="W",
                         help="weight of the hinge GAN term, -D(painted) (default: "
                              f"{PainterObjective.adversarial_weight})")
-    parser.add_argument("--discriminator-learning-rate", type=positive_float, default=2e-4,
-                        metavar="LR", help="the discriminator's Adam learning rate "
-                                           "(default: 0.0002)")
-    parser.add_argument("--discriminator-filters", type=int_list,
-                        default=list(DISCRIMINATOR_FILTERS), metavar="N,N,...",
-                        help="feature maps of the discriminator's stride-2 convs, one per layer "
-                             f"(default: {','.join(map(str, DISCRIMINATOR_FILTERS))})")
-    parser.add_argument("--discriminator-kernel", type=positive_int,
-                        default=DISCRIMINATOR_KERNEL, metavar="K",
-                        help=f"kernel size of the discriminator's convs (default: "
-                             f"{DISCRIMINATOR_KERNEL})")
+    add_discriminator_flags(parser, DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL)
     parser.add_argument("--filters", type=positive_int, default=PAINTER_FILTERS, metavar="N",
                         help="feature maps of the painter's full-size convs, x2 and x4 at half "
                              f"and quarter size (default: {PAINTER_FILTERS})")

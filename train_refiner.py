@@ -13,11 +13,13 @@ Example:
 """
 import sys
 
-from vae.cli import (add_training_flags, int_list, non_negative_float, parser_for, positive_float,
-                 positive_int, report_input_errors, unit_float)
+from vae.cli import (add_discriminator_flags, add_pretraining_flags, add_training_flags,
+                     int_list, non_negative_float, parser_for, positive_float, positive_int,
+                     report_input_errors, unit_float)
 from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, OBJECTIVES,
-                         REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS,
-                         RefinerObjective)
+                                REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS,
+                                RefinerObjective)
+
 
 def parse_args(argv):
     parser = parser_for(__doc__)
@@ -25,11 +27,7 @@ def parse_args(argv):
     parser.add_argument("--vae", default="runs/vae", metavar="DIR",
                         help="the VAE's run folder (its latest checkpoint is used; default: "
                              "runs/vae)")
-    parser.add_argument("--pretrain-steps", type=int, default=200, metavar="N",
-                        help="identity pre-training steps before the main phase: real frames "
-                             "in, the same frames out (default: 200; 0 skips it)")
-    parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
-                        metavar="LR", help="learning rate of the pre-training (default: 0.001)")
+    add_pretraining_flags(parser, "real frames in, the same frames out")
     parser.add_argument("--objective", choices=OBJECTIVES, default="l1-ssim",
                         help="l1-ssim (default): (1 - W) * L1 + W * (1 - SSIM) toward the real "
                              "frame, W = --ssim-weight; seed: --input-weight * MSE(refined, "
@@ -54,15 +52,7 @@ def parse_args(argv):
                      default=RefinerObjective.adversarial_weight, metavar="W",
                      help="weight of the hinge GAN term, -D(refined) (default: "
                           f"{RefinerObjective.adversarial_weight})")
-    gan.add_argument("--discriminator-learning-rate", type=positive_float, default=2e-4,
-                     metavar="LR", help="the discriminator's Adam learning rate (default: 0.0002)")
-    gan.add_argument("--discriminator-filters", type=int_list,
-                     default=list(DISCRIMINATOR_FILTERS), metavar="N,N,...",
-                     help="feature maps of the discriminator's stride-2 convs, one per layer "
-                          f"(default: {','.join(map(str, DISCRIMINATOR_FILTERS))})")
-    gan.add_argument("--discriminator-kernel", type=positive_int, default=DISCRIMINATOR_KERNEL,
-                     metavar="K", help="kernel size of the discriminator's convs (default: "
-                                       f"{DISCRIMINATOR_KERNEL})")
+    add_discriminator_flags(gan, DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL)
     parser.add_argument("--filters", type=positive_int, default=REFINER_FILTERS, metavar="N",
                         help=f"feature maps of the full- and half-size convs "
                              f"(default: {REFINER_FILTERS})")

@@ -124,6 +124,29 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=N
                              "on CPUs TensorFlow's oneDNN kernels are faster than XLA's")
 
 
+def add_pretraining_flags(parser, what):
+    """--pretrain-steps and --pretrain-learning-rate of a generator's identity pre-training;
+    what: what the network learns in it, for the help."""
+    parser.add_argument("--pretrain-steps", type=int, default=200, metavar="N", help=f"identity pre-training steps before the main phase: "
+                                          f"{what} (default: 200; 0 skips it)")
+    parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
+                        metavar="LR", help="learning rate of the pre-training (default: 0.001)")
+
+
+def add_discriminator_flags(parser, filters, kernel):
+    """The PatchGAN discriminator's flags: its learning rate, filters and kernel."""
+    parser.add_argument("--discriminator-learning-rate", type=positive_float, default=2e-4,
+                        metavar="LR", help="the discriminator's Adam learning rate "
+                                           "(default: 0.0002)")
+    parser.add_argument("--discriminator-filters", type=int_list, default=list(filters),
+                        metavar="N,N,...",
+                        help="feature maps of the discriminator's stride-2 convs, one per layer "
+                             f"(default: {','.join(map(str, filters))})")
+    parser.add_argument("--discriminator-kernel", type=positive_int, default=kernel,
+                        metavar="K", help=f"kernel size of the discriminator's convs (default: "
+                                          f"{kernel})")
+
+
 def system_error_message(err):
     """One line for a failure of the system rather than of the input: a read-only or full disk,
     a file-size limit, a missing permission, from Python (OSError) or TensorFlow (OpError)."""
