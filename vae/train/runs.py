@@ -135,13 +135,21 @@ class TrainedPainter:
 
 def load_painter(run_dir, flag="--painter"):
     """The TrainedPainter of a run folder."""
-    config = _config_of_kind(run_dir, "painter", flag)
-    path, step = latest_checkpoint(run_dir, "painter (train_painter.py)")
-    painter_config = PainterConfig.from_dict(config["model"])
-    net = painter.build_painter(painter_config)
-    _restore(path, painter=net)
-    net.trainable = False
+    config, painter_config, net, path, step = _load_frozen(run_dir, "painter", flag,
+                                                           PainterConfig, painter.build_painter)
     return TrainedPainter(net, painter_config, run_dir, path, step, config.get("bundle", {}))
+
+
+def _load_frozen(run_dir, kind, flag, config_class, build):
+    """A run of train_<kind>.py, whose checkpoint holds one network under the name <kind>:
+    (its config.json, the network's config, the network restored and frozen, checkpoint, step)."""
+    config = _config_of_kind(run_dir, kind, flag)
+    path, step = latest_checkpoint(run_dir, f"{kind} (train_{kind}.py)")
+    network_config = config_class.from_dict(config["model"])
+    net = build(network_config)
+    _restore(path, **{kind: net})
+    net.trainable = False
+    return config, network_config, net, path, step
 
 
 def latest_checkpoint(run_dir, what):
@@ -180,12 +188,8 @@ def load_vae(run_dir, flag="--vae"):
 
 def load_refiner(run_dir, flag="--refiner"):
     """The TrainedRefiner of a run folder."""
-    config = _config_of_kind(run_dir, "refiner", flag)
-    path, step = latest_checkpoint(run_dir, "refiner (train_refiner.py)")
-    refiner_config = RefinerConfig.from_dict(config["model"])
-    net = refiner.build_refiner(refiner_config)
-    _restore(path, refiner=net)
-    net.trainable = False
+    config, refiner_config, net, path, step = _load_frozen(run_dir, "refiner", flag,
+                                                           RefinerConfig, refiner.build_refiner)
     return TrainedRefiner(net, refiner_config, run_dir, path, step, config.get("training", {}))
 
 
