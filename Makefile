@@ -44,9 +44,10 @@ browser:
 	else echo "note: chromium/chromedriver missing and not root: the browser test will be" \
 		"skipped (run 'sudo make browser' once)"; fi
 
-# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+# pytest exits 5 when it collected no test: that is a failure here, not a pass. The suite runs
+# on every core (pytest-xdist), a test file to a worker, so that a file's fixtures are built once.
 test: setup browser
-	$(PY) -m pytest -q tests; rc=$$?; \
+	$(PY) -m pytest -q -n auto --dist loadfile tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
 # The demo's clips come as data files inside a PyPI wheel; its paintings are the impressionists
