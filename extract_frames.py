@@ -10,7 +10,10 @@ import os
 import sys
 import time
 
-from vae.cli import parse_finite, parser_for, positive_int, report_input_errors, value_type
+import numpy as np
+
+from vae.cli import (non_negative_int, parse_finite, parser_for, positive_int,
+                     report_input_errors, value_type)
 from vae import InputError
 from vae.data import datafolder
 from vae.media import frames
@@ -40,6 +43,12 @@ def parse_args(argv):
                              "existing manifest's with --append)")
     parser.add_argument("--frame-step", type=positive_int, default=10, metavar="N",
                         help="keep every Nth video frame (default: 10)")
+    parser.add_argument("--painting-crops", type=non_negative_int, default=0, metavar="N",
+                        help="also store N random crops of each painting, each "
+                             f"{frames.CROP_SCALE[0]:g} to {frames.CROP_SCALE[1]:g} of its width, "
+                             "resized to the frame size: brush strokes as large as they are "
+                             "on the canvas at that size, and more painting records to learn "
+                             "from (default: 0, the whole painting only)")
     parser.add_argument("--crop", type=value_type(frames.parse_crop), default="auto",
                         metavar="auto|none|T,R,B,L",
                         help="black borders to remove from videos: auto-detect them (default), "
@@ -115,7 +124,8 @@ def plan_sources(args, manifest):
         if not files:
             raise InputError(f"no images ({', '.join(frames.IMAGE_EXTENSIONS)}) in {folder}")
         add("painting", folder, os.path.basename(os.path.normpath(os.path.abspath(folder))),
-            files=files, estimate=len(files))
+            files=files, estimate=len(files) * (1 + args.painting_crops),
+            crops=args.painting_crops)
 
     for path in args.video:
         info = video.probe_video(path)
@@ -141,7 +151,12 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
                 plan["skipped"] = plan.get("skipped", 0) + 1
                 continue
             split = holdout.HOLDOUT if number in held_out else holdout.TRAIN
-            yield split, os.path.relpath(path, plan["path"]), frames.fill_resize(image, size)
+            origin = os.path.relpath(path, plan["path"])
+            yield split, origin, frames.fill_resize(image, size)
+            crops = frames.random_crops(image, size, plan["crops"],
+                                        np.random.default_rng([seed, plan["id"], number]))
+            for k, crop in enumerate(crops):
+                yield split, f"{origin}#crop{k}", crop
     else:
         name = os.path.basename(plan["path"])
         info = plan["info"]
@@ -198,6 +213,7 @@ def extract(args):
             "id": plan["id"], "name": plan["name"], "kind": plan["kind"], "path": plan["path"],
             "frame_step": args.frame_step if plan["kind"] == "video" else None,
             "crop": plan["crop"].as_list() if plan["kind"] == "video" else None,
+            "painting_crops": plan["crops"] if plan["kind"] == "painting" else None,
             "count": plan["counts"][holdout.TRAIN], "skipped": plan.get("skipped", 0),
             "holdout_count": plan["counts"][holdout.HOLDOUT],
             "guard_dropped": plan["counts"][holdout.GUARD],

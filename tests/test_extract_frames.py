@@ -217,3 +217,41 @@ def test_validate_bad_arguments(tmp_path):
 def test_help(script):
     result = run_main(script, "--help")
     assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_painting_crops_are_larger_scale_pieces_of_their_painting_in_its_split(tmp_path):
+    """--painting-crops 4: every painting gives its whole frame and 4 crops, each showing
+    0.3 to 0.6 of the painting's width (read off a horizontal gradient), held out with it."""
+    import imageio.v3 as iio
+
+    folder = tmp_path / "gradients"
+    folder.mkdir()
+    ramp = np.linspace(0, 255, 320)
+    for number in range(3):
+        image = np.zeros((180, 320, 3), np.uint8)
+        image[..., 0] = ramp  # red rises left to right over the whole width
+        image[..., 1] = 60 * number
+        iio.imwrite(folder / f"p{number}.png", image)
+    out = tmp_path / "data"
+    result = extract(out, "--paintings", folder, "--painting-crops", "4", "--holdout", "0.34")
+    assert result.returncode == 0, result.stderr
+    manifest, train = read_records(out)
+    _, held = read_records(out, "holdout_shards")
+    assert manifest["sources"][0]["painting_crops"] == 4
+    assert len(train) == 10 and len(held) == 5  # one of three paintings held out, crops too
+    for records in (train, held):
+        assert len({r[3][..., 1].mean().round() for r in records}) == len(records) // 5
+    origins = sorted(r[2] for r in held)
+    assert origins[0].endswith(".png") and [o.split("#")[1] for o in origins[1:]] == [
+        f"crop{k}" for k in range(4)]
+    for _, _, origin, image in train + held:
+        span = float(image[9, -1, 0]) - float(image[9, 0, 0])
+        if "#crop" in origin:
+            assert 0.3 * 255 * 0.9 < span < 0.6 * 255 * 1.05, (origin, span)
+        else:
+            assert span > 0.95 * 255, (origin, span)
+    again = extract(tmp_path / "again", "--paintings", folder, "--painting-crops", "4",
+                    "--holdout", "0.34")
+    assert again.returncode == 0
+    assert sorted(r[3].tobytes() for r in read_records(tmp_path / "again")[1]) == sorted(
+        r[3].tobytes() for r in train)  # the seed fixes the crops

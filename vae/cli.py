@@ -30,6 +30,13 @@ def positive_int(text):
     return int(text)
 
 
+@value_type
+def non_negative_int(text):
+    if not text.strip().isdigit():
+        raise ValueError(f"expected an integer >= 0, got {text!r}")
+    return int(text)
+
+
 def parse_finite(text):
     """float(text), refusing nan and inf: a flag that takes them renders nonsense."""
     try:

@@ -63,6 +63,9 @@ def parse_crop(text):
     return Crop(*(int(p) for p in parts))
 
 
+CROP_SCALE = (0.3, 0.6)  # random_crops: a crop's width, as a fraction of the whole
+
+
 def fill_region(width, height, target_width, target_height):
     """The largest centred (x, y, w, h) box of width x height with the target's aspect ratio.
 
@@ -119,6 +122,21 @@ def fill_resize(image, size):
     region = image[y:y + h, x:x + w]
     resized = tf.image.resize(region, (height, width), method="bilinear", antialias=True)
     return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def random_crops(image, size, count, rng, scale=CROP_SCALE):
+    """`count` random boxes of image with the aspect of size=(width, height), each `scale`
+    (a range) of the largest such box wide, resized to size: the image's texture at a larger
+    scale than the whole image resized."""
+    x0, y0, w_full, h_full = fill_region(image.shape[1], image.shape[0], *size)
+    crops = []
+    for _ in range(count):
+        fraction = rng.uniform(*scale)
+        w, h = max(1, round(w_full * fraction)), max(1, round(h_full * fraction))
+        x = x0 + int(rng.integers(0, w_full - w + 1))
+        y = y0 + int(rng.integers(0, h_full - h + 1))
+        crops.append(fill_resize(image[y:y + h, x:x + w], size))
+    return crops
 
 
 def detect_borders(frames, threshold=BORDER_THRESHOLD):
