@@ -15,12 +15,16 @@ defaults):
 - temporal: frame_change_ratio (mean frame-to-frame change, output over input) and
   warping_error_ratio (Lai et al. 2018: output frame t against t-1 warped by the input's optical
   flow, occlusions masked, over the same figure for the input);
-- sharpness_ratio: variance of the Laplacian of luma, output over input.
+- sharpness_ratio: variance of the Laplacian of luma, output over input;
+- painting_probability (with --probe-data DIR): the mean probability that output frames are
+  paintings, by a probe fitted on that data folder's paintings against its video frames and
+  their blurred, noisy and colour-shifted copies (vae/metrics/painting_probe.py); its sanity
+  rows (held-out paintings, input frames, degraded input frames) are printed under "probe".
 Structure, temporal and sharpness figures are measured at --analysis-width (default 480).
 
   python -m benchmarks.bench_quality --model demo_output/exported CLIP \\
-      [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS]
-Needs the dev requirements (OpenCV for the optical flow).
+      [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS] [--probe-data DATA]
+Needs the dev requirements (OpenCV for the optical flow, onnxruntime for the probe).
 """
 import argparse
 import contextlib
@@ -37,7 +41,7 @@ import numpy as np
 from benchmarks import machine
 from vae.bundle.loader import open_bundle
 from vae.media import frames, video
-from vae.metrics import quality
+from vae.metrics import painting_probe, quality
 from vae.stylize.render import render
 from vae.stylize.settings import RenderOptions, StyleSettings
 
@@ -104,6 +108,8 @@ def main():
     parser.add_argument("--duration", type=float, default=None,
                         help="seconds of the clip to use (default: all)")
     parser.add_argument("--analysis-width", type=int, default=480)
+    parser.add_argument("--probe-data", metavar="DIR", default=None,
+                        help="data folder to fit the painting probe on (default: no probe)")
     args = parser.parse_args()
     settings = args.setting or [parse_setting(s) for s in DEFAULT_SETTINGS]
 
@@ -123,6 +129,10 @@ def main():
         count = min(len(inputs), round(args.duration * info.fps))
         inputs, model_inputs = inputs[:count], model_inputs[:count]
     warps = quality.input_flows(inputs)
+    probe = sanity = None
+    if args.probe_data:
+        probe = painting_probe.from_data_folder(args.probe_data)
+        sanity = probe.sanity(model_inputs)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:
         for number, setting in enumerate(settings):
@@ -133,13 +143,16 @@ def main():
             outputs = load_frames(out, frames.Crop(), size)[:len(inputs)]
             model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
             full = {name: getattr(settings, name) for name in SETTING_KEYS}
-            rows.append({**full, **measure(inputs, outputs, model_inputs, model_outputs, warps,
-                                           style)})
+            row = {**full, **measure(inputs, outputs, model_inputs, model_outputs, warps, style)}
+            if probe is not None:
+                row["painting_probability"] = round(probe.probability(model_outputs), 4)
+            rows.append(row)
     print(json.dumps({
         "benchmark": "quality", **machine.describe(), "model": args.model, "clip": args.clip,
         "frames": len(inputs), "analysis_size": f"{size[0]}x{size[1]}",
         "model_frame": f"{model_size[0]}x{model_size[1]}",
         "style_statistics": "bundle" if style is not None else "none in the bundle",
+        "probe": sanity,
         "seconds": round(time.time() - started, 1), "settings": rows}, indent=2))
 
 

@@ -9,7 +9,7 @@ import sys
 COLUMNS = ("alpha", "beta", "detail", "smoothing", "paint", "edge_correlation", "ssim_luma",
            "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
            "texture_second_gap_closed", "patch_distance_ratio", "frame_change_ratio",
-           "warping_error_ratio", "sharpness_ratio")
+           "warping_error_ratio", "sharpness_ratio", "painting_probability")
 
 
 def main(argv):
@@ -19,6 +19,9 @@ def main(argv):
     print("|" + " --- |" * len(columns))
     for row in report["settings"]:
         print("| " + " | ".join(f"{row[c]:g}" for c in columns) + " |")
+    if report.get("probe"):
+        print("\npainting probe, sanity: " + ", ".join(
+            f"{name.replace('_', ' ')} {value:g}" for name, value in report["probe"].items()))
 
 
 if __name__ == "__main__":

@@ -244,11 +244,14 @@ def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_quality", clips["letterbox"],
          "--model", runs["bundle"], "--setting", "detail=0", "--setting",
-         "alpha=0,beta=0,detail=1,smoothing=0"], capture_output=True, text=True, cwd=REPO,
-        timeout=600)
+         "alpha=0,beta=0,detail=1,smoothing=0", "--probe-data", runs["data"]],
+        capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["frames"] == 20 and report["style_statistics"] == "bundle"
+    assert set(report["probe"]) == {"held_out_paintings", "input_frames",
+                                    "degraded_input_frames"}
+    assert all(0 <= row["painting_probability"] <= 1 for row in report["settings"])
     plain, identity = report["settings"]
     assert plain["detail"] == 0 and plain["smoothing"] == 0.2
     # all detail and no shift: the input again, up to compression

