@@ -121,6 +121,14 @@ def test_a_collapse_stops_training():
     watch(4, {"spread": 0.0})
     with pytest.raises(Collapse, match="collapsed at step 5"):
         watch(5, {"spread": 0.0})
+    # black but for a bright border: spread enough, the mean colour far from the input's
+    drifting = CollapseWatch(window=3, floor=0.01, drift=0.3)
+    assert drifting(1, {"spread": 0.2, "colour_drift": 0.5}) == []
+    assert drifting(2, {"spread": 0.2, "colour_drift": 0.1}) == []  # back: counting restarts
+    drifting(3, {"spread": 0.2, "colour_drift": 0.5})
+    drifting(4, {"spread": 0.2, "colour_drift": 0.5})
+    with pytest.raises(Collapse, match="mean colour"):
+        drifting(5, {"spread": 0.2, "colour_drift": 0.5})
 
 
 def paint_run(runs, logdir, *args, runner=run_script):

@@ -56,19 +56,26 @@ class Collapse(NonFiniteLoss):
 
 
 class CollapseWatch:
-    """Raise Collapse when the spread of the painted frames stays below `floor` for `window`
-    steps in a row."""
+    """Raise Collapse when, for `window` steps in a row, the spread of the painted frames stays
+    below `floor` (all one colour), or their mean colour stays more than `drift` away from the
+    input's (say, black but for a bright border, which keeps some spread)."""
 
-    def __init__(self, window=20, floor=0.01):
-        self.window, self.floor, self.low = window, floor, 0
+    def __init__(self, window=20, floor=0.01, drift=0.3):
+        self.window, self.floor, self.drift = window, floor, drift
+        self.low = self.drifted = 0
 
     def __call__(self, step, metrics):
         if "spread" not in metrics:
             return []
         self.low = self.low + 1 if metrics["spread"] < self.floor else 0
+        self.drifted = self.drifted + 1 if metrics.get("colour_drift", 0) > self.drift else 0
         if self.low >= self.window:
             raise Collapse(f"the painter's output collapsed at step {step}: its spread stayed "
                            f"below {self.floor} for {self.window} steps")
+        if self.drifted >= self.window:
+            raise Collapse(f"the painter's output collapsed at step {step}: its mean colour "
+                           f"stayed more than {self.drift} from the input's for {self.window} "
+                           "steps (try a lower --adversarial-weight or learning rate)")
         return []
 
 
