@@ -42,7 +42,7 @@ step "5/9 export the model bundle"
     --out "$OUT/exported"
 step "6/9 train the painter on the bundle's output, and export the bundle again with it"
 "$PY" train_painter.py --data "$OUT/data" --model "$OUT/exported" --logdir "$OUT/runs/painter" \
-    $PAINTER_FLAGS --pretrain-steps 50 --steps 150 --checkpoint-every 500 --preview-every 50
+    $PAINTER_FLAGS --pretrain-steps 50 --steps 100 --checkpoint-every 500 --preview-every 50
 "$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \
     --painter "$OUT/runs/painter" --out "$OUT/exported"
 step "7/9 evaluate the latent space"
