@@ -42,7 +42,8 @@ def run_main(script, *args, env=None):
     module = importlib.import_module(script.removesuffix(".py"))
     argv = [str(a) for a in args]
     stdout, stderr = io.StringIO(), io.StringIO()
-    saved_env = dict(os.environ)
+    saved_env, saved_argv = dict(os.environ), sys.argv
+    sys.argv = [script, *argv]  # argparse names the script, as in its own process
     if env is not None:
         os.environ.clear()
         os.environ.update(env)
@@ -53,6 +54,7 @@ def run_main(script, *args, env=None):
             except SystemExit as exit:  # argparse's usage errors and --help
                 code = exit.code
     finally:
+        sys.argv = saved_argv
         os.environ.clear()
         os.environ.update(saved_env)
     return subprocess.CompletedProcess([script, *argv], code or 0, stdout.getvalue(),
