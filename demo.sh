@@ -31,11 +31,11 @@ step "1/9 extract frames: $(basename "$PAINTINGS") + bikes.mp4 (5 % of each held
 step "2/9 validate records, contact sheets"
 "$PY" validate_records.py --data "$OUT/data"
 step "3/9 train the VAE"
-"$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 1000 \
+"$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 800 \
     --learning-rate 1e-3 --checkpoint-every 500 --preview-every 250
 step "4/9 train the refiner"
 "$PY" train_refiner.py --data "$OUT/data" --vae "$OUT/runs/vae" --logdir "$OUT/runs/refiner" \
-    $REFINER_FLAGS --pretrain-steps 100 --steps 100 --learning-rate 5e-4 \
+    $REFINER_FLAGS --pretrain-steps 60 --steps 100 --learning-rate 5e-4 \
     --checkpoint-every 500 --preview-every 250
 step "5/9 export the model bundle"
 "$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \

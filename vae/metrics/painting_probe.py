@@ -115,14 +115,12 @@ class PaintingProbe:
         self.embed = embedding or StyleEmbedding()
         if len(frames) > FRAMES:
             frames = frames[np.sort(rng.choice(len(frames), FRAMES, replace=False))]
-        every_painting = np.concatenate(painting_groups)
+        self.paintings = np.concatenate(painting_groups)
         self.groups = [self.embed(g, frame_size) for g in painting_groups]
-        negatives = np.concatenate([self.embed(frames, frame_size),
-                                    self.embed(degraded(frames, every_painting, rng),
-                                               frame_size)])
-        self.negatives = negatives
+        self.negatives = np.concatenate([
+            self.embed(frames, frame_size),
+            self.embed(degraded(frames, self.paintings, rng), frame_size)])
         self.predict = self._fit(range(len(self.groups)))
-        self.paintings = every_painting
 
     def _fit(self, groups):
         positives = np.concatenate([self.groups[g] for g in groups])
