@@ -4,11 +4,11 @@ brushwork, judged by a PatchGAN discriminator against crops of the paintings.
 
 Its input is what process_video.py makes of each training frame with the bundle (--model) at
 the default settings; its output a painted frame that keeps the input's layout and colours
-(--content-weight on --pool x --pool average-pooled images), keeps its strokes still when the
-frame moves (--temporal-weight) and, to the discriminator, looks like the paintings
-(--adversarial-weight). A pre-training phase teaches the painter the identity first. The
-bundle is only read; export_graph.py --painter adds the painter to a new bundle. Stop and
-resume exactly like train_vae.py.
+(--content-weight on --pool x --pool average-pooled images, --feature-weight in the VAE
+encoder's feature space), keeps its strokes still when the frame moves (--temporal-weight)
+and, to the discriminator, looks like the paintings (--adversarial-weight). A pre-training
+phase teaches the painter the identity first. The bundle is only read; export_graph.py
+--painter adds the painter to a new bundle. Stop and resume exactly like train_vae.py.
 
 Example:
   python train_painter.py --model exported --data data --logdir runs/painter --steps 5000
@@ -40,6 +40,16 @@ def parse_args(argv):
                         metavar="K", help="pool size of the content term: details finer than "
                                           f"K pixels are the painter's (default: "
                                           f"{PainterObjective.pool})")
+    parser.add_argument("--feature-weight", type=non_negative_float,
+                        default=PainterObjective.feature_weight, metavar="W",
+                        help="weight of the MSE of the frozen VAE encoder's activations for the "
+                             "painted and input images: keeps structure, not pixels "
+                             f"(default: {PainterObjective.feature_weight:g}, off)")
+    parser.add_argument("--feature-layers", type=positive_int,
+                        default=PainterObjective.feature_layers, metavar="N",
+                        help="how many of the encoder's conv layers the feature term compares, "
+                             "from the first; deeper ones see coarser structure (default: "
+                             f"{PainterObjective.feature_layers})")
     parser.add_argument("--temporal-weight", type=non_negative_float,
                         default=PainterObjective.temporal_weight, metavar="W",
                         help="weight of the L1 between painting a moved frame and moving the "

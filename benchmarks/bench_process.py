@@ -8,7 +8,9 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
 - end_to_end_detail: the same with detail transfer at the output size (--detail, default
   StyleSettings.detail), and its ratio to end_to_end;
 - end_to_end_detail_paint_1: the same repainted by a default-size painter (--paint 1, at the
-  model's size), and its speed over end_to_end_detail's;
+  model's size), and its speed over end_to_end_detail's; by_paint_scale: the same painted at
+  each of --paint-scales times the output's size (--paint-scale), frames/s and the speed over
+  painting at the model's size;
 - model_only: batched stylize on frames already in memory, frames/s;
 - decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
 - ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
@@ -17,6 +19,7 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
   the precision --precision auto picks here (with the CPU flags that decided it).
 
   python -m benchmarks.bench_process [--seconds 4] [--batch-size 16] [--precisions float32,auto]
+      [--paint-scales 0.5,1]
 """
 import argparse
 import json
@@ -86,6 +89,9 @@ def main():
     parser.add_argument("--detail", type=float, default=StyleSettings.detail,
                         help="detail of the detail-transfer run "
                              f"(default: {StyleSettings.detail:g})")
+    parser.add_argument("--paint-scales", default="0.5,1",
+                        help="comma-separated --paint-scale values to time painting at, "
+                             "besides the model's size (default: 0.5,1; none: '')")
     args = parser.parse_args()
 
     folder = tempfile.mkdtemp(prefix="bench-process-")
@@ -117,8 +123,10 @@ def main():
                 video.video_frames(info, size=None if detail > 0 else size), transform, w,
                 args.batch_size)
 
-    def stylizer(detail, paint=0.0):
-        return FrameStylizer(loaded, shift, True, detail, smoothing=0.2, paint=paint)
+    def stylizer(detail, paint=0.0, paint_scale=None):
+        return FrameStylizer(loaded, shift, True, detail, smoothing=0.2,
+                             full_size=detail > 0 or paint_scale is not None, paint=paint,
+                             paint_scale=paint_scale)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
     count = len(in_memory)
@@ -145,6 +153,12 @@ def main():
     _, io_only = timed(lambda: stream(lambda batch: batch))
     stylizer(args.detail, 1.0)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
     _, painted = timed(lambda: stream(stylizer(args.detail, 1.0), args.detail))
+    by_paint_scale = {}
+    for scale in [float(text) for text in args.paint_scales.split(",") if text]:
+        stylizer(args.detail, 1.0, scale)(np.zeros((2, info.height, info.width, 3), np.uint8))
+        _, seconds = timed(lambda: stream(stylizer(args.detail, 1.0, scale), args.detail))
+        by_paint_scale[f"{scale:g}"] = {"frames_per_second": round(count / seconds, 2),
+                                        "speed_vs_model_size": round(painted / seconds, 3)}
 
     def batch1_loop():
         with writer() as w:
@@ -170,6 +184,7 @@ def main():
         "detail_to_plain_speed_ratio": round(end_to_end / end_to_end_detail, 3),
         f"end_to_end_detail_{args.detail:g}_paint_1_frames_per_second": round(count / painted, 2),
         "paint_to_detail_speed_ratio": round(end_to_end_detail / painted, 3),
+        "by_paint_scale": by_paint_scale,
         "model_only_frames_per_second": round(count / model_seconds, 2),
         "decode_encode_only_frames_per_second": round(count / io_only, 2),
         "ratio_end_to_end_to_slower_floor": round(end_to_end / floor, 3),

@@ -112,6 +112,29 @@ def test_the_temporal_term_sees_strokes_that_boil():
     assert float(still) < 1e-6 and float(boiling) > 0.05
 
 
+def test_the_feature_term_compares_structure_in_the_encoders_space():
+    """0 for the input itself; a shift of the whole frame (same texture, moved structure)
+    costs more than faint pixel noise; the painter's gradient reaches it at any crop size."""
+    from vae.models import autoencoder, painter
+    from vae.models.configs import VAEConfig
+
+    encoder = autoencoder.build_encoder(VAEConfig(32, 24, (4, 8, 8), (3, 3, 3), 8))
+    features = painter.encoder_features(encoder, 2)
+    images = smooth_images(4)
+    noisy = images + tf.random.uniform(images.shape, -0.02, 0.02)
+    moved = tf.roll(images, 8, axis=2)
+    distance = lambda other: painter.feature_distance(features, other, images)  # noqa: E731
+    assert float(tf.reduce_max(distance(images))) == 0.0
+    assert float(tf.reduce_min(distance(moved))) > 5 * float(tf.reduce_max(distance(noisy)))
+    net, _ = tiny_players()
+    crops = images[:, :16, :20]
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(painter.feature_distance(features, painter.paint(net, crops),
+                                                       crops))
+    gradients = tape.gradient(loss, net.trainable_variables)
+    assert all(g is not None for g in gradients) and float(tf.linalg.global_norm(gradients)) > 0
+
+
 def test_a_collapse_stops_training():
     from vae.train.painter_recipe import Collapse, CollapseWatch
 
@@ -150,8 +173,10 @@ def painted(runs, tmp_path_factory):
     holds it."""
     root = tmp_path_factory.mktemp("painter")
     logdir = root / "painter"
-    first = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "4")
-    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8", runner=run_main)
+    features = ["--feature-weight", "1", "--feature-layers", "2"]  # the encoder's term too
+    first = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "4", *features)
+    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8", *features,
+                       runner=run_main)
     bundle = root / "bundle"
     export = run_main("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
                       "--data", runs["data"], "--painter", logdir, "--out", bundle)
@@ -172,6 +197,7 @@ def test_train_painter_resumes_both_players(painted):
     config = json.loads((logdir / "config.json").read_text())
     assert config["kind"] == "painter" and config["model"] == {"filters": 4, "residual_blocks": 1}
     assert config["bundle"]["vae_step"] == 40
+    assert (config["training"]["feature_weight"], config["training"]["feature_layers"]) == (1, 2)
     assert (logdir / "preview.png").exists() and (logdir / "progress.mp4").exists()
 
 
@@ -213,6 +239,8 @@ def test_paint_0_is_todays_output_and_paint_1_repaints_it(painted, runs, tmp_pat
     (["--pretrain-steps", "-1"], "--pretrain-steps must be 0 or more"),
     (["--residual-blocks", "-1"], "--residual-blocks must be 0 or more"),
     (["--adversarial-weight", "-1"], "--adversarial-weight"),
+    (["--feature-weight", "1", "--feature-layers", "9"],
+     "--feature-layers 9: the bundle's encoder has 3 conv layers"),
 ])
 def test_train_painter_refuses_bad_flags(runs, tmp_path, args, message):
     result = run_main("train_painter.py", "--model", runs["bundle"], "--data", runs["data"],
@@ -251,3 +279,47 @@ def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
                       "--painter", painted["logdir"], "--out", tmp_path / "bundle")
     assert result.returncode == 2 and "trained on the output of VAE step 40" in result.stderr, \
         result.stderr
+
+
+def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
+    from vae.bundle.loader import Bundle
+    from vae.media.gallery import to_uint8
+    from vae.stylize.transform import FrameStylizer
+
+    bundle = Bundle(painted["bundle"])
+    shift = np.zeros(bundle.code_size, np.float32)
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 256, (2, 2 * bundle.height, 2 * bundle.width, 3), np.uint8)
+
+    def stylise(paint, scale=None):
+        return FrameStylizer(bundle, shift, detail=0.7, paint=paint, paint_scale=scale)(frames)
+
+    today = stylise(0.0)
+    at_model_size = stylise(1.0)
+    # half of this clip's size is the model's: the same frames as the default
+    np.testing.assert_array_equal(stylise(1.0, 0.5), at_model_size)
+    # at full size the painter repaints the frames themselves, with no resize on either side
+    expected = to_uint8(bundle.paint(today / np.float32(255)).numpy())
+    assert np.abs(stylise(1.0, 1.0).astype(int) - expected).max() <= 1
+    assert np.abs(stylise(1.0, 1.0).astype(int) - at_model_size).mean() > 0.5
+    with pytest.raises(ValueError, match="needs frames at the output size"):
+        FrameStylizer(bundle, shift, detail=0.0, paint=1.0, paint_scale=0.5)
+
+
+def test_process_video_paint_scale(painted, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    outputs = {}
+    for name, extra in (("model", []), ("full", ["--paint-scale", "1"]),
+                        ("full-no-detail", ["--paint-scale", "1", "--detail", "0"])):
+        outputs[name] = tmp_path / f"{name}.mp4"
+        result = run_main("process_video.py", clip, "-o", outputs[name], "--model",
+                          painted["bundle"], "--paint", "1", *extra)
+        assert result.returncode == 0, result.stderr
+    model, full, no_detail = (read_all(outputs[n]) for n in ("model", "full", "full-no-detail"))
+    assert model.shape == full.shape == no_detail.shape and model.shape[1:3] == (36, 64)
+    assert np.abs(full - model).mean() > 0.5
+    for bad in ("0", "1.5", "nan"):
+        result = run_main("process_video.py", clip, "-o", tmp_path / "bad.mp4", "--model",
+                          painted["bundle"], "--paint", "1", "--paint-scale", bad)
+        assert result.returncode == 2 and "--paint-scale" in result.stderr, result.stderr
+    assert not (tmp_path / "bad.mp4").exists()

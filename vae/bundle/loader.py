@@ -56,7 +56,7 @@ class Bundle:
         self.has_refiner = "refine" in self.signatures
         self.has_painter = "paint" in self.signatures
         if precision != "float32":
-            self.model = self._rebuild(precision)
+            self.model = self.rebuild(precision)
 
     def _check_shapes(self):
         """ValueError unless config.json, the mean codes and the SavedModel agree on the frame
@@ -74,8 +74,10 @@ class Bundle:
             raise ValueError(f"{MEANS} holds means of shape {self.means.means.shape}, not one "
                              f"row of {self.code_size} per source")
 
-    def _rebuild(self, arithmetic):
-        """A StyleModel of the bundle's networks computing in another precision."""
+    def rebuild(self, arithmetic="float32"):
+        """A StyleModel of the bundle's networks as Keras models computing in `arithmetic`
+        (another precision, or the networks' layers themselves, as the painter's training
+        uses the encoder's)."""
         from vae.models import autoencoder
         from vae.models import precision
         from vae.models import refiner

@@ -130,15 +130,21 @@ class PainterConfig(_Config):
 @dataclass(frozen=True)
 class PainterObjective:
     """The painter's terms: content_weight * MSE of pool x pool average-pooled images toward
-    its input, temporal_weight * L1 between painting a moved (and temporal_noise-noisy) input
-    and moving the painted one, adversarial_weight * the hinge GAN term."""
+    its input, feature_weight * MSE of the frozen VAE encoder's first feature_layers conv
+    blocks' activations toward the input's, temporal_weight * L1 between painting a moved (and
+    temporal_noise-noisy) input and moving the painted one, adversarial_weight * the hinge GAN
+    term."""
     content_weight: float = 10.0
     pool: int = 4
     temporal_weight: float = 1.0
     temporal_noise: float = 0.01
     adversarial_weight: float = 0.1
+    feature_weight: float = 0.0
+    feature_layers: int = 2
 
     def __post_init__(self):
-        if self.pool < 1 or min(self.content_weight, self.temporal_weight,
-                                self.temporal_noise, self.adversarial_weight) < 0:
-            raise ValueError("the pool must be positive and the weights 0 or more")
+        if self.pool < 1 or self.feature_layers < 1 or min(
+                self.content_weight, self.temporal_weight, self.temporal_noise,
+                self.adversarial_weight, self.feature_weight) < 0:
+            raise ValueError("the pool and the feature layers must be positive and the weights "
+                             "0 or more")

@@ -8,7 +8,9 @@ strokes instead. Its generator follows Johnson et al. 2016 / CycleGAN: a 7x7 con
 stride-2 convs, residual blocks, two nearest-upsample + conv stages (transposed convs leave
 checkerboards), a 7x7 conv predicting a residual on its input. No instance normalisation: it
 makes flickering "bubbles" on video. The painter keeps the frame by a content term on
-average-pooled images (layout and colour; the fine texture is left free) and keeps strokes
+average-pooled images (layout and colour; the fine texture is left free), optionally also in
+the frozen VAE encoder's feature space (as the style-aware content loss does in its own
+encoder's: structure rather than pixels), and keeps strokes
 still under motion by a temporal term on a randomly moved copy (Wang et al. 2020, ReReVST).
 """
 import keras
@@ -16,7 +18,7 @@ import tensorflow as tf
 
 from vae.models import augment
 from vae.models.configs import PAINTER_MULTIPLE as MULTIPLE
-PAINTER_TERMS = ("content", "temporal", "adversarial")
+PAINTER_TERMS = ("content", "feature_content", "temporal", "adversarial")
 DISCRIMINATOR_TERMS = ("discriminator_real", "discriminator_painted", "discriminator_input")
 
 
@@ -63,12 +65,37 @@ def pooled(images, pool):
     return tf.nn.avg_pool2d(tf.cast(images, tf.float32), pool, pool, "VALID")
 
 
+def encoder_features(encoder, layers):
+    """images of any size -> the activations of the Keras VAE encoder's first `layers` conv
+    blocks (conv, batch norm at inference, ELU): a feature space in which to compare the
+    painted frame with its input."""
+    blocks = [[encoder.get_layer(f"conv{i}{part}") for part in ("", "_bn", "_elu")]
+              for i in range(layers)]
+
+    def features(images):
+        x, out = tf.cast(images, tf.float32), []
+        for conv, norm, elu in blocks:
+            x = elu(norm(conv(x), training=False))
+            out.append(x)
+        return out
+    return features
+
+
+def feature_distance(features, painted, inputs):
+    """Mean over layers of the MSE between the painted and the input images' features."""
+    pairs = zip(features(painted), features(inputs))
+    distances = [tf.reduce_mean(tf.square(p - tf.stop_gradient(i)), axis=[1, 2, 3])
+                 for p, i in pairs]
+    return tf.add_n(distances) / len(distances)
+
+
 def identity_terms(painter, inputs):
     """Pre-training: the painter learns to give back its input (L1)."""
     return {"identity": _per_image(tf.abs(paint(painter, inputs, training=True) - inputs))}
 
 
-def loss_terms(painter, discriminator, inputs, paintings, objective, training=False):
+def loss_terms(painter, discriminator, inputs, paintings, objective, training=False,
+               features=None):
     """Per-image terms of both players from one forward pass.
 
     inputs: stylised frames, what the painter repaints; paintings: as many painting crops of
@@ -76,19 +103,24 @@ def loss_terms(painter, discriminator, inputs, paintings, objective, training=Fa
     discriminator DISCRIMINATOR_TERMS (hinge loss; the unpainted inputs are a second kind of
     fake, so that it learns what painting adds). Both sides pass through the same random
     DiffAugment policy. The accuracies, the colour drift and the output's spread are for
-    watching."""
+    watching. features: encoder_features, for the feature content term (none: it is 0)."""
     painted = paint(painter, inputs, training=training)
     moved, matrices = augment.random_motion(inputs)
     noise = tf.random.normal(tf.shape(moved), stddev=objective.temporal_noise)
     painted_moved = paint(painter, moved + noise, training=training)
-    real_logits = discriminator(augment.diff_augment(paintings), training=training)[-1]
-    painted_logits = discriminator(augment.diff_augment(painted), training=training)[-1]
-    input_logits = discriminator(augment.diff_augment(inputs), training=training)[-1]
+    # one discriminator call on the three kinds (it has no batch statistics to mix them)
+    logits = discriminator(augment.diff_augment(tf.concat([paintings, painted, inputs], 0)),
+                           training=training)[-1]
+    real_logits, painted_logits, input_logits = tf.split(logits, 3)
     content = tf.reduce_mean(tf.square(pooled(painted, objective.pool)
                                        - pooled(inputs, objective.pool)), axis=[1, 2, 3])
+    feature_content = (feature_distance(features, painted, inputs)
+                       if features is not None and objective.feature_weight > 0
+                       else tf.zeros_like(content))
     mean_colour = lambda t: tf.reduce_mean(t, axis=[1, 2])  # noqa: E731
     return {
         "content": objective.content_weight * content,
+        "feature_content": objective.feature_weight * feature_content,
         "temporal": objective.temporal_weight * _per_image(
             tf.abs(painted_moved - augment.affine(painted, matrices))),
         "adversarial": -objective.adversarial_weight * _per_image(painted_logits),

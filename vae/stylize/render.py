@@ -61,11 +61,12 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     refine = settings.refine and bundle.has_refiner
     if settings.refine and not bundle.has_refiner:
         report("the bundle has no refiner: frames are decoded without refining")
+    # Detail transfer, and painting at a fraction of the output's size, work at the output
+    # size; without them frames go through at the model's size and the writer scales them up.
+    paint_scale = options.paint_scale if settings.paint > 0 else None
+    full_size = settings.detail > 0 or paint_scale is not None
     transform = FrameStylizer(bundle, shift, refine, settings.detail, settings.smoothing,
-                              paint=settings.paint)
-    # Detail transfer works at the output size; without it frames go through at the model's
-    # size and the writer scales them up.
-    full_size = settings.detail > 0
+                              full_size=full_size, paint=settings.paint, paint_scale=paint_scale)
     frame_size = (width, height) if full_size else (bundle.width, bundle.height)
 
     audio = options.audio and info.has_audio

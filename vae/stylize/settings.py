@@ -10,7 +10,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from vae import from_flags
-from vae.cli import non_negative_float, parse_finite, positive_int, value_type
+from vae.cli import (non_negative_float, parse_finite, positive_float, positive_int,
+                     value_type)
 from vae.media import frames
 
 # (lowest, highest, slider step) of each number; the command line and the live page alike.
@@ -141,17 +142,22 @@ class StyleSettings:
 @dataclass(frozen=True)
 class RenderOptions:
     """Which part of the clip is stylised and how the result is written: borders to crop,
-    the excerpt, the inset original, the audio, and frames per model call."""
+    the excerpt, the inset original, the audio, frames per model call, and the size the
+    painter paints at (paint_scale times the output's; None: the model's size, the size it
+    was trained at)."""
     crop: object = "auto"  # "auto" or a frames.Crop
     start: float = 0.0
     duration: float | None = None
     inset: bool = False
     audio: bool = True
     batch_size: int = 16
+    paint_scale: float | None = None
 
     def __post_init__(self):
         if self.duration is not None and not self.duration > 0:
             raise ValueError("--duration must be more than 0")
+        if self.paint_scale is not None and not 0 < self.paint_scale <= 1:
+            raise ValueError("--paint-scale must be in (0, 1]")
 
     @staticmethod
     def add_flags(parser):
@@ -170,6 +176,12 @@ class RenderOptions:
                             metavar="SECONDS", help="length of the excerpt (default: to the end)")
         parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
                             metavar="N", help=f"frames per model call (default: {d.batch_size})")
+        parser.add_argument("--paint-scale", type=positive_float, default=d.paint_scale,
+                            metavar="F",
+                            help="with --paint, paint at F times the output's size, in (0, 1]: "
+                                 "1 gives the finest strokes, smaller is faster with broader "
+                                 "ones (default: the model's size, the size the painter was "
+                                 "trained at)")
 
     @classmethod
     def from_args(cls, args):
@@ -190,4 +202,6 @@ class RenderOptions:
             argv += ["--duration", repr(self.duration)]
         if self.batch_size != d.batch_size:
             argv += ["--batch-size", str(self.batch_size)]
+        if self.paint_scale is not None:
+            argv += ["--paint-scale", repr(self.paint_scale)]
         return argv

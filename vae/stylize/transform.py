@@ -8,9 +8,11 @@ resolution:
 computed as up(S(z + shift) - detail * S(z)) + detail * x, since the upscale is linear: one
 upscale per frame. Smoothing applies to the model's part only; x is the clip's own frame.
 
-The painter, when asked for (paint > 0), repaints y at the model's size, the size it was
-trained at, so that its strokes keep their size in the output: y + paint * up(P(y') - y'),
-y' = y scaled down to the model's size.
+The painter, when asked for (paint > 0), repaints y: y + paint * up(P(y') - y'), y' = y
+scaled down to the painting size. That is by default the model's size, the size the painter
+was trained at, so that its strokes keep their trained size relative to the frame; a
+paint_scale paints at that fraction of the output's size instead (1: at full size, the finest
+strokes, at the most cost).
 """
 import numpy as np
 import tensorflow as tf
@@ -88,15 +90,20 @@ class FrameStylizer:
     the original stylisation. detail > 0: frames come at the output size; the model sees them
     scaled down, and the result is y = up(S(z') - detail * S(z)) + detail * x at full size.
     full_size=True takes frames at the output size whatever the detail (the live page, where
-    the settings change between frames). configure() changes the settings between batches.
+    the settings change between frames; painting at a paint_scale). configure() changes the
+    settings between batches.
     """
 
     def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0, full_size=None,
-                 paint=0.0):
+                 paint=0.0, paint_scale=None):
         self.bundle = bundle
         self.smooth = Smoother(smoothing)
         self.full_size = detail > 0 if full_size is None else full_size
+        if paint_scale is not None and not self.full_size:
+            raise ValueError("painting at a paint_scale needs frames at the output size")
+        self.paint_scale = paint_scale
         self.transfer = None  # a DetailTransfer, made for the size of the first frames
+        self.paint_transfer = None  # the same between the output and the painting size
         self.configure(shift, refine, detail, smoothing, paint)
 
     def configure(self, shift, refine, detail, smoothing, paint=0.0):
@@ -137,7 +144,21 @@ class FrameStylizer:
             model_part = self._styled(small)
         model_part = self.smooth(model_part.numpy())
         out = self.transfer.combine(model_part, batch, tf.constant(self.detail))
-        if self.paint > 0:
-            small = self.transfer.shrink(out)
-            out = self.transfer.combine(self._painted(small) - small, out, tf.constant(1.0))
-        return out.numpy()
+        return self._repainted(out) if self.paint > 0 else out.numpy()
+
+    def _repainted(self, frames):
+        """uint8 frames at the output size, repainted at the painting size."""
+        height, width = frames.shape[1:3]
+        if self.paint_scale is None:
+            size = (self.bundle.width, self.bundle.height)
+        else:
+            size = (max(1, round(width * self.paint_scale)),
+                    max(1, round(height * self.paint_scale)))
+        if size == (width, height):  # no resize: spare two large identity products
+            return to_uint8(self._painted(tf.cast(frames, tf.float32) / 255.0).numpy())
+        if self.paint_transfer is None:
+            self.paint_transfer = (self.transfer if size == (self.bundle.width, self.bundle.height)
+                                   else DetailTransfer((width, height), size))
+        small = self.paint_transfer.shrink(frames)
+        return self.paint_transfer.combine(self._painted(small) - small, frames,
+                                           tf.constant(1.0)).numpy()

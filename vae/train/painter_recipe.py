@@ -39,6 +39,8 @@ class PainterTraining:
     pool: int = PainterObjective.pool
     temporal_weight: float = PainterObjective.temporal_weight
     adversarial_weight: float = PainterObjective.adversarial_weight
+    feature_weight: float = PainterObjective.feature_weight
+    feature_layers: int = PainterObjective.feature_layers
     discriminator_learning_rate: float = 2e-4
     discriminator_filters: tuple = DISCRIMINATOR_FILTERS
     discriminator_kernel: int = DISCRIMINATOR_KERNEL
@@ -108,7 +110,10 @@ class PainterRecipe:
         self.discriminator_config = DiscriminatorConfig(opts.discriminator_filters,
                                                         opts.discriminator_kernel)
         self.objective = PainterObjective(opts.content_weight, opts.pool, opts.temporal_weight,
-                                          adversarial_weight=opts.adversarial_weight)
+                                          adversarial_weight=opts.adversarial_weight,
+                                          feature_weight=opts.feature_weight,
+                                          feature_layers=opts.feature_layers)
+        self.features = self._encoder_features() if opts.feature_weight > 0 else None
         s = self.settings
         return {"model": self.config.to_dict(), "discriminator": self.discriminator_config.to_dict(),
                 "bundle": {"folder": opts.model, "vae_step": self.bundle.config["vae"]["step"],
@@ -119,8 +124,19 @@ class PainterRecipe:
                              "pretrain_learning_rate": opts.pretrain_learning_rate,
                              "crop": opts.crop, **{k: getattr(self.objective, k) for k in (
                                  "content_weight", "pool", "temporal_weight", "temporal_noise",
-                                 "adversarial_weight")},
+                                 "adversarial_weight", "feature_weight", "feature_layers")},
                              "discriminator_learning_rate": opts.discriminator_learning_rate}}
+
+    def _encoder_features(self):
+        """The bundle's VAE encoder's first --feature-layers conv blocks, frozen."""
+        layers = self.objective.feature_layers
+        available = len(self.bundle.config["vae"]["model"]["filters"])
+        if layers > available:
+            raise InputError(f"--feature-layers {layers}: the bundle's encoder has "
+                             f"{available} conv layers")
+        encoder = self.bundle.rebuild("float32").encoder
+        encoder.trainable = False
+        return painter.encoder_features(encoder, layers)
 
     def _source_means(self, manifest):
         """(largest source id + 1, code size): the bundle's mean code of every data source."""
@@ -197,7 +213,7 @@ class PainterRecipe:
     def loss_terms(self, inputs, training=False):
         real = self._real(tf.shape(inputs)[0], tf.shape(inputs)[1:3])
         return painter.loss_terms(self.net, self.discriminator, inputs, real, self.objective,
-                                  training=training)
+                                  training=training, features=self.features)
 
     @staticmethod
     def losses():
