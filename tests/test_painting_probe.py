@@ -50,6 +50,22 @@ def smooth(rng, count):
     return np.clip(np.stack(images), 0, 1).astype(np.float32)
 
 
+def drawings(rng, count):
+    """Cartoon-like pictures: flat discs of one colour each, outlined in black, on white."""
+    height, width = 72, 128
+    ys, xs = np.mgrid[0:height, 0:width]
+    images = []
+    for _ in range(count):
+        image = np.ones((height, width, 3))
+        for _ in range(4):
+            cx, cy, r = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(8, 25)
+            distance = np.hypot(xs - cx, ys - cy)
+            image[distance < r + 2] = 0.0
+            image[distance < r] = rng.uniform(0, 1, 3)
+        images.append(image)
+    return np.stack(images).astype(np.float32)
+
+
 @pytest.fixture(scope="module")
 def probe():
     pytest.importorskip("onnxruntime")
@@ -86,6 +102,27 @@ def test_the_probe_reads_a_data_folder(tmp_path):
                       "--size", "64x36", "--frame-step", "1", "--painting-crops", "2",
                       "--holdout", "0")
     assert done.returncode == 0, done.stderr
-    probe = painting_probe.from_data_folder(str(data))
+    pictures = tmp_path / "pictures"
+    pictures.mkdir()
+    for number, image in enumerate(drawings(rng, 6)):  # 128x72: resized to the frame size
+        iio.imwrite(pictures / f"d{number}.png", (image * 255).astype(np.uint8))
+    probe = painting_probe.from_data_folder(str(data), str(pictures))
     assert [len(g) for g in probe.groups] == [3, 3, 3]
     assert probe.frame_size == (64, 36) and len(probe.negatives) == 2 * 20
+    assert len(probe.pictures) == 6
+    with pytest.raises(ValueError, match="no pictures"):
+        painting_probe.from_data_folder(str(data), str(folder / "missing"))
+
+
+def test_pictures_that_are_not_paintings_join_the_negatives(probe):
+    """Drawings the probe learns as not painted: those held out score low, and the paintings
+    held out still score high."""
+    rng = np.random.default_rng(4)
+    groups = [probe.paintings[4 * g:4 * g + 4] for g in range(4)]
+    with_pictures = painting_probe.PaintingProbe(groups, smooth(rng, 40), FRAME,
+                                                 pictures=drawings(rng, 20),
+                                                 embedding=probe.embed)
+    sanity = with_pictures.sanity(smooth(rng, 12))
+    assert sanity["held_out_pictures"] < 0.2 and sanity["held_out_paintings"] > 0.8, sanity
+    assert with_pictures.probability(drawings(rng, 6)) < 0.2  # new drawings, never fitted on
+    assert "held_out_pictures" not in probe.sanity(smooth(rng, 4))

