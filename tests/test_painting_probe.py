@@ -12,7 +12,8 @@ def test_logistic_regression_separates_and_balances_classes():
     rng = np.random.default_rng(0)
     painted = rng.normal(1.5, 1.0, (20, 5))
     plain = rng.normal(-1.5, 1.0, (200, 5))  # ten times as many: balanced by weights
-    predict = painting_probe.fit_logistic(np.r_[painted, plain], np.r_[np.ones(20), np.zeros(200)])
+    predict = painting_probe.fit_logistic(np.r_[painted, plain],
+                                          np.r_[np.ones(20), np.zeros(200)], l2=1.0)
     assert predict(rng.normal(1.5, 1.0, (100, 5))).mean() > 0.9
     assert predict(rng.normal(-1.5, 1.0, (100, 5))).mean() < 0.1
     middle = predict(np.zeros((1, 5)))[0]  # halfway between the class means
@@ -110,6 +111,8 @@ def test_the_probe_reads_a_data_folder(tmp_path):
     assert [len(g) for g in probe.groups] == [3, 3, 3]
     assert probe.frame_size == (64, 36) and len(probe.negatives) == 2 * 20
     assert len(probe.pictures) == 6
+    # the mean and spread of each channel of the four layers: 96 + 144 + 192 + 576 channels
+    assert probe.negatives.shape[1] == probe.pictures.shape[1] == 2 * 1008
     with pytest.raises(ValueError, match="no pictures"):
         painting_probe.from_data_folder(str(data), str(folder / "missing"))
 

@@ -31,7 +31,8 @@ LICENCE = ("Public-domain paintings, as shipped by GCompris (Debian package gcom
            "which took them from the WebMuseum and distributes them under the GPL-3.0-or-later.")
 PICTURES_LICENCE = ("Photographs and drawings as shipped by GCompris (Debian package "
                     "gcompris-qt-data); each activity's credits and licences follow, as its "
-                    "README gives them.")
+                    "README gives them. An activity without a README (lang: the word "
+                    "drawings) comes under GCompris's own licence, the GPL-3.0-or-later.")
 # Activities whose pictures are photographs (animals, monuments) or cartoon drawings (words).
 PICTURE_ACTIVITIES = ("erase", "explore_farm_animals", "explore_world_animals",
                       "explore_monuments", "lang")
