@@ -116,6 +116,17 @@ def test_balance_watch_warns_once_per_episode():
     assert any("at chance" in line for line in said) and any("drift" in line for line in said)
     assert len(said) == 2
     assert watch(21, {"loss": 1.0}) == []  # not an adversarial phase: nothing to watch
+    # hovering at the edge of chance (0.5 +- 0.03) warns once, not at every crossing
+    watch, said = BalanceWatch(window=2), []
+    for step in range(1, 41):
+        accuracy = 0.52 if step % 4 < 2 else 0.54
+        said += watch(step, {"accuracy_real": accuracy, "accuracy_refined": accuracy})
+    assert sum("at chance" in line for line in said) == 1
+    for step in range(41, 45):  # clearly off chance, then back: a second warning
+        said += watch(step, {"accuracy_real": 0.7, "accuracy_refined": 0.7})
+    said += watch(45, {"accuracy_real": 0.5, "accuracy_refined": 0.5})
+    said += watch(46, {"accuracy_real": 0.5, "accuracy_refined": 0.5})
+    assert sum("at chance" in line for line in said) == 2
 
 
 def checkpoint_values(path, prefix):

@@ -70,7 +70,8 @@ class BalanceWatch:
     """Say on screen when the GAN game goes wrong for long: the discriminator right nearly
     always (it wins, the generator's adversarial gradients vanish), at chance (it teaches
     nothing), or the generated colours drifting from the input's. Each warning is given once,
-    and again only after the condition has cleared.
+    and again only after the condition has clearly cleared (past twice its margin, so that a
+    figure hovering at a threshold does not warn every few steps).
 
     fake: the metric of the discriminator's accuracy on generated images; player: the
     generator's name in the messages."""
@@ -93,24 +94,28 @@ class BalanceWatch:
             return []
         mean_accuracy = sum(a for a, _ in self.history) / self.window
         mean_drift = sum(d for _, d in self.history) / self.window
+        # (holds, cleared, message): cleared is the condition with twice its margin
         conditions = {
-            "wins": (mean_accuracy > self.high,
+            "wins": (mean_accuracy > self.high, mean_accuracy < 2 * self.high - 1,
                      f"the discriminator is right on {mean_accuracy:.0%} of patches over the "
                      f"last {self.window} steps: it wins outright and the {self.player} learns "
                      "little from it; try a lower --discriminator-learning-rate or a smaller "
                      "--discriminator-filters"),
             "chance": (abs(mean_accuracy - 0.5) < self.chance,
+                       abs(mean_accuracy - 0.5) > 2 * self.chance,
                        f"the discriminator is at chance ({mean_accuracy:.0%}) over the last "
                        f"{self.window} steps: it teaches the {self.player} nothing; try a "
                        "higher --discriminator-learning-rate"),
-            "drift": (mean_drift > self.drift,
+            "drift": (mean_drift > self.drift, mean_drift < self.drift / 2,
                       f"the {self.player}'s colours drift from the input's by {mean_drift:.3f} "
                       f"on average over the last {self.window} steps; try a lower "
                       "--adversarial-weight"),
         }
         lines = []
-        for name, (holds, message) in conditions.items():
+        for name, (holds, cleared, message) in conditions.items():
             if holds and name not in self.active:
                 lines.append(f"step {step}: warning: {message}")
-            (self.active.add if holds else self.active.discard)(name)
+                self.active.add(name)
+            elif cleared:
+                self.active.discard(name)
         return lines
