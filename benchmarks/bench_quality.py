@@ -21,12 +21,13 @@ defaults):
   their blurred, noisy and colour-shifted copies (vae/metrics/painting_probe.py); its sanity
   rows (held-out paintings, input frames, degraded input frames) are printed under "probe".
   --probe-pictures DIR adds that folder's photographs and drawings to what is not painted,
-  and a sanity row for them, each scored by a probe fitted without it.
+  and a sanity row for them, each scored by a probe fitted without it; --probe-paintings DIR
+  adds that folder's paintings to what is painted (held out one at a time as well).
 Structure, temporal and sharpness figures are measured at --analysis-width (default 480).
 
   python -m benchmarks.bench_quality --model demo_output/exported CLIP \\
       [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS] [--probe-data DATA]
-      [--probe-pictures DIR]
+      [--probe-pictures DIR] [--probe-paintings DIR]
 Needs the dev requirements (OpenCV for the optical flow, onnxruntime for the probe).
 """
 import argparse
@@ -116,9 +117,13 @@ def main():
     parser.add_argument("--probe-pictures", metavar="DIR", default=None,
                         help="with --probe-data: a folder of pictures that are not paintings "
                              "(photographs, drawings) that the probe also learns from")
+    parser.add_argument("--probe-paintings", metavar="DIR", default=None,
+                        help="with --probe-data: a folder of more paintings (each whole and in "
+                             "8 crops) that the probe also learns from")
     args = parser.parse_args()
-    if args.probe_pictures and not args.probe_data:
-        parser.error("--probe-pictures needs --probe-data")
+    for flag in ("pictures", "paintings"):
+        if getattr(args, f"probe_{flag}") and not args.probe_data:
+            parser.error(f"--probe-{flag} needs --probe-data")
     settings = args.setting or [parse_setting(s) for s in DEFAULT_SETTINGS]
 
     bundle = open_bundle(args.model, report=lambda line: print(line, file=sys.stderr))
@@ -139,7 +144,8 @@ def main():
     warps = quality.input_flows(inputs)
     probe = sanity = None
     if args.probe_data:
-        probe = painting_probe.from_data_folder(args.probe_data, args.probe_pictures)
+        probe = painting_probe.from_data_folder(args.probe_data, args.probe_pictures,
+                                                 args.probe_paintings)
         sanity = probe.sanity(model_inputs)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as folder:

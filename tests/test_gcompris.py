@@ -142,6 +142,10 @@ def test_the_command_writes_the_paintings_and_never_replaces_what_it_did_not_wri
 
     nothing = run_module(path, "--out", tmp_path / "none")  # no impressionist board in it
     assert nothing.returncode == 2 and "no paintings board" in nothing.stderr
+    nothing = run_module(path, "--out", tmp_path / "none", "--other-oils")  # nor oils
+    assert nothing.returncode == 2 and "no paintings board" in nothing.stderr
+    both = run_module(path, "--out", tmp_path / "none", "--other-oils", "--all")
+    assert both.returncode == 2 and "not allowed with" in both.stderr
     not_rcc = tmp_path / "not.rcc"
     not_rcc.write_bytes(b"\x89PNG not a resource file")
     bad = run_module(not_rcc, "--out", tmp_path / "bad")

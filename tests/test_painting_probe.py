@@ -107,8 +107,13 @@ def test_the_probe_reads_a_data_folder(tmp_path):
     pictures.mkdir()
     for number, image in enumerate(drawings(rng, 6)):  # 128x72: resized to the frame size
         iio.imwrite(pictures / f"d{number}.png", (image * 255).astype(np.uint8))
-    probe = painting_probe.from_data_folder(str(data), str(pictures))
-    assert [len(g) for g in probe.groups] == [3, 3, 3]
+    more = tmp_path / "more-paintings"
+    more.mkdir()
+    for number, image in enumerate(strokes(rng, 2)):
+        iio.imwrite(more / f"m{number}.png", (image * 255).astype(np.uint8))
+    probe = painting_probe.from_data_folder(str(data), str(pictures), str(more))
+    # three paintings with two crops each, then two more with the probe's eight
+    assert [len(g) for g in probe.groups] == [3, 3, 3, 9, 9]
     assert probe.frame_size == (64, 36) and len(probe.negatives) == 2 * 20
     assert len(probe.pictures) == 6
     # the mean and spread of each channel of the four layers: 96 + 144 + 192 + 576 channels

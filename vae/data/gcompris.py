@@ -10,6 +10,7 @@ photographs (from Wikimedia Commons, each credited in its activity's README) and
 drawings: --pictures writes those, the probe's examples of what does not look painted.
 
   python -m vae.data.gcompris /usr/share/gcompris-qt/rcc/paintings.rcc --out paintings/
+  python -m vae.data.gcompris .../paintings.rcc --other-oils --out other-oils/
   python -m vae.data.gcompris --pictures /usr/share/gcompris-qt/rcc/{erase,lang}.rcc \
       --out not-paintings/
 """
@@ -25,6 +26,10 @@ BOARD_FOLDER = "/resource/board/"
 # Boards of the impressionists and post-impressionists, by the name of their first piece.
 IMPRESSIONISTS = ("gogh_auvert", "renoir-moulin_de_la_galette", "renoir-filles_piano",
                   "cassat_summertime", "bazille_rampart")
+# The other oil paintings (not the prints, the sculpture or the drawing): more paintings for
+# the painting probe to learn "painted" from than the five the demo trains on.
+OTHER_OILS = ("MonaLisa", "PalaDiPesaro", "PieterBruegel", "kandinky", "Arcimboldo_Spring",
+              "Arcimboldo_Librarian")
 COMPRESSED, DIRECTORY, ZSTD = 0x1, 0x2, 0x4
 SOURCE_NOTE = "SOURCE.txt"
 LICENCE = ("Public-domain paintings, as shipped by GCompris (Debian package gcompris-qt-data), "
@@ -176,8 +181,8 @@ def write_paintings(args):
     rcc = args.rcc[0]
     atomic.check_target(args.out, "--out", folder=True, inputs=(rcc,),
                         replaceable=written_here, what="paintings folder")
-    found = _reading(rcc, lambda path: list(paintings(path,
-                                                      None if args.all else IMPRESSIONISTS)))
+    boards = None if args.all else OTHER_OILS if args.other_oils else IMPRESSIONISTS
+    found = _reading(rcc, lambda path: list(paintings(path, boards)))
     if not found:
         raise InputError(f"{rcc}: no paintings board found")
     with atomic.writing_folder(args.out, replaceable=written_here) as tmp:
@@ -228,8 +233,12 @@ def main(argv=None):
                         help="folder for the paintings or pictures (PNG, named after their "
                              "titles); an existing one is replaced only when this module "
                              "wrote it")
-    parser.add_argument("--all", action="store_true",
-                        help="every board, not only the impressionists")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true",
+                       help="every board, not only the impressionists")
+    which.add_argument("--other-oils", action="store_true",
+                       help="the other oil paintings instead of the impressionists (Leonardo, "
+                            "Bellini, Bruegel, Arcimboldo, Kandinsky): the painting probe's")
     parser.add_argument("--pictures", action="store_true",
                         help="write the files' photographs and drawings instead of paintings")
     args = parser.parse_args(argv)

@@ -12,7 +12,8 @@ frames, with blurred, noisy and colour-shifted copies of them, as "not painted":
 nor the paintings' palette alone reads as painted. A folder of other pictures that are not
 paintings (photographs, cartoon drawings: `python -m vae.data.gcompris --pictures`) joins the
 negatives, so that a clip unlike the training video (an animation, say) is not called painted
-merely for being unlike it.
+merely for being unlike it; a folder of more paintings joins the positives, so that it learns
+"painted" rather than "these few paintings".
 
 Every image is first brought to the data folder's frame size (the size the model and the
 painter work at), then to the predictor's 256x256, so that paintings, frames and outputs meet
@@ -29,6 +30,7 @@ INPUT_SIZE = 256
 # The predictor's ReLU6 outputs (channels first) ending its 128, 64, 32 and 16 px stages.
 STYLE_LAYERS = ("Relu6__10:0", "Relu6__20:0", "Relu6__35:0", "Relu6__70:0")
 FRAMES = 256  # video frames (and as many degraded copies) the probe is fitted on
+PAINTING_CROPS = 8  # crops of each painting of a folder of more paintings, as the demo's
 PICTURE_FOLDS = 5  # held-out pictures are scored by probes fitted without a fifth of them
 # Ridge on the standardised features: 2,016 numbers against several hundred images; chosen
 # among 1, 10 and 100 by the held-out paintings and pictures (0.43/0.04, 0.47/0.05, 0.52/0.08).
@@ -208,9 +210,27 @@ def load_pictures(folder, frame_size):
                      for p in paths]).astype(np.float32) / 255.0
 
 
-def from_data_folder(data_dir, pictures_dir=None, **kwargs):
+def painting_groups(folder, frame_size, crops=PAINTING_CROPS, seed=0):
+    """One group per painting below folder: the whole painting and `crops` random crops (the
+    scales extract_frames.py --painting-crops stores), floats at frame_size."""
+    from vae.media import frames
+
+    rng = np.random.default_rng(seed)
+    groups = []
+    for path in frames.find_images(folder):
+        image = frames.load_image(path)
+        whole = frames.fill_resize(image, frame_size)
+        groups.append(np.stack([whole, *frames.random_crops(image, frame_size, crops, rng)])
+                      .astype(np.float32) / 255.0)
+    if not groups:
+        raise ValueError(f"{folder}: no paintings (PNG, JPEG, ...) to fit the probe on")
+    return groups
+
+
+def from_data_folder(data_dir, pictures_dir=None, paintings_dir=None, **kwargs):
     """A PaintingProbe fitted on a data folder's training records (each painting, whole and
-    crops, grouped by file; its video frames) and on the pictures of pictures_dir, if any."""
+    crops, grouped by file; its video frames), on the pictures of pictures_dir and on the
+    paintings of paintings_dir (whole and cropped), if any."""
     from vae.data import datafolder, records
 
     manifest = datafolder.load_manifest(data_dir)
@@ -230,6 +250,8 @@ def from_data_folder(data_dir, pictures_dir=None, **kwargs):
         raise ValueError(f"{data_dir}: the probe needs paintings and video frames to learn "
                          "from")
     groups = [np.stack(g).astype(np.float32) / 255.0 for _, g in sorted(paintings.items())]
+    if paintings_dir:
+        groups += painting_groups(paintings_dir, (width, height))
     pictures = load_pictures(pictures_dir, (width, height)) if pictures_dir else None
     return PaintingProbe(groups, np.stack(frames).astype(np.float32) / 255.0,
                          (width, height), pictures=pictures, **kwargs)

@@ -19,6 +19,8 @@ import tensorflow as tf
 
 from vae.media.gallery import to_uint8
 
+PAINT_PIXELS = 1280 * 720  # pixels the painter paints per call: its activations' memory bound
+
 
 class Smoother:
     """Exponential moving average over output frames: out_t = s * out_(t-1) + (1 - s) * y_t."""
@@ -125,8 +127,13 @@ class FrameStylizer:
         return bundle.decode(bundle.encode(images)["z_mean"] + self.shift)
 
     def _painted(self, images):
-        """y + paint * (P(y) - y) at the model's size, float32."""
-        return images + self.paint * (self.bundle.paint(images) - images)
+        """y + paint * (P(y) - y), float32: the painter called on as many images at a time
+        as fit PAINT_PIXELS (a batch of 720p frames at once would need tens of GB)."""
+        images = tf.convert_to_tensor(images, tf.float32)
+        per_call = max(1, PAINT_PIXELS // (int(images.shape[1]) * int(images.shape[2])))
+        painted = tf.concat([self.bundle.paint(images[i:i + per_call])
+                             for i in range(0, int(images.shape[0]), per_call)], 0)
+        return images + self.paint * (painted - images)
 
     def __call__(self, batch):
         if not self.full_size:
