@@ -47,7 +47,7 @@ step "5/9 export the model bundle"
     --out "$OUT/exported"
 step "6/9 train the painter on the bundle's output, and export the bundle again with it"
 "$PY" train_painter.py --data "$OUT/data" --model "$OUT/exported" --logdir "$OUT/runs/painter" \
-    $PAINTER_FLAGS --pretrain-steps 50 --steps 100 --checkpoint-every 500 --preview-every 50
+    $PAINTER_FLAGS --pretrain-steps 50 --steps 80 --checkpoint-every 500 --preview-every 40
 "$PY" export_graph.py --vae "$OUT/runs/vae" --refiner "$OUT/runs/refiner" --data "$OUT/data" \
     --painter "$OUT/runs/painter" --out "$OUT/exported"
 step "7/9 evaluate the latent space"
@@ -64,7 +64,7 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     -frames:v 1 "$OUT/still.png"
 step "9/9 quality of the stylised clip: at the defaults, and painted (--paint 1)"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
-    --setting paint=1 --duration 3 --probe-data "$OUT/data" "${PROBE_EXTRA[@]}" \
+    --setting paint=1 --duration 2 --probe-data "$OUT/data" "${PROBE_EXTRA[@]}" \
     > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 

@@ -174,8 +174,9 @@ def test_an_interrupted_write_leaves_the_previous_folder(painting_rcc, tmp_path,
 
 
 def test_pictures_are_the_large_photos_and_drawings_with_their_credits(tmp_path):
-    """--pictures keeps raster pictures of 256 px or more (a transparent drawing on white),
-    skips icons, and copies each activity's README as the credits."""
+    """--pictures keeps raster pictures of 256 px or more (a transparent drawing on white,
+    a large one shrunk to 640 px), skips icons, and copies each activity's README as the
+    credits."""
     rng = np.random.default_rng(1)
     photo = rng.integers(0, 256, (270, 480, 3), dtype=np.uint8)
     drawing = np.zeros((300, 300, 4), np.uint8)
@@ -185,13 +186,16 @@ def test_pictures_are_the_large_photos_and_drawings_with_their_credits(tmp_path)
     path = tmp_path / "erase.rcc"
     write_rcc(path, {base + "erase/resource/alpaca.webp": png(photo),
                      base + "erase/resource/icon.png": png(icon),
+                     base + "erase/resource/wide.png": png(np.zeros((300, 800, 3), np.uint8)),
                      base + "erase/resource/README": b"Copyright: someone\nLicense: CC0-1.0",
                      base + "lang/resource/words/Cat Face.png": png(drawing)},
               compress={base + "erase/resource/README"})
     out = tmp_path / "not-paintings"
     done = run_module("--pictures", path, "--out", out)
     assert done.returncode == 0, done.stderr
-    assert sorted(os.listdir(out)) == ["SOURCE.txt", "erase-alpaca.png", "lang-cat-face.png"]
+    assert sorted(os.listdir(out)) == ["SOURCE.txt", "erase-alpaca.png", "erase-wide.png",
+                                       "lang-cat-face.png"]
+    assert Image.open(out / "erase-wide.png").size == (640, 240)  # shrunk to 640 px
     np.testing.assert_array_equal(np.asarray(Image.open(out / "erase-alpaca.png")), photo)
     cat = np.asarray(Image.open(out / "lang-cat-face.png"))
     assert (cat[0, 0] == 255).all() and (cat[150, 150] == (200, 30, 30)).all()

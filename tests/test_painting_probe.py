@@ -134,3 +134,18 @@ def test_pictures_that_are_not_paintings_join_the_negatives(probe):
     assert sanity["held_out_pictures"] < 0.2 and sanity["held_out_paintings"] > 0.8, sanity
     assert with_pictures.probability(drawings(rng, 6)) < 0.2  # new drawings, never fitted on
     assert "held_out_pictures" not in probe.sanity(smooth(rng, 4))
+
+
+def test_the_fit_in_the_samples_span_is_the_full_fit():
+    """More features than samples: the SVD shortcut gives the probabilities of the plain fit
+    (a ridge solution lies in the samples' span)."""
+    rng = np.random.default_rng(5)
+    features = rng.normal(0, 1, (30, 80)) + np.r_[np.ones(10), np.zeros(20)][:, None]
+    labels = np.r_[np.ones(10), np.zeros(20)]
+    new = rng.normal(0, 1, (15, 80))
+    short = painting_probe.fit_logistic(features, labels, l2=3.0)(new)
+    # the data three times over, with three times the ridge, has the same minimum, and now
+    # that samples outnumber features it is fitted without the shortcut
+    plain = painting_probe.fit_logistic(np.r_[features, features, features],
+                                        np.r_[labels, labels, labels], l2=9.0)(new)
+    np.testing.assert_allclose(short, plain, atol=1e-6)

@@ -22,6 +22,8 @@ import struct
 import sys
 import zlib
 
+import numpy as np
+
 BOARD_FOLDER = "/resource/board/"
 # Boards of the impressionists and post-impressionists, by the name of their first piece.
 IMPRESSIONISTS = ("gogh_auvert", "renoir-moulin_de_la_galette", "renoir-filles_piano",
@@ -43,6 +45,7 @@ PICTURE_ACTIVITIES = ("erase", "explore_farm_animals", "explore_world_animals",
                       "explore_monuments", "lang")
 PICTURE_EXTENSIONS = (".webp", ".png", ".jpg", ".jpeg")
 MIN_PICTURE_SIDE = 256  # smaller ones are icons and puzzle pieces
+MAX_PICTURE_SIDE = 640  # larger ones are shrunk: the probe sees them at 320x180 at most
 
 
 def read_resources(path):
@@ -136,8 +139,11 @@ def paintings(rcc_path, boards=IMPRESSIONISTS):
 
 def pictures(rcc_path, min_side=MIN_PICTURE_SIDE):
     """([(name, RGB uint8 array)], credits) of a resource file's raster pictures at least
-    min_side on their short side, transparency composited on white; name is
-    <activity>-<file stem>, credits the text of the activities' READMEs."""
+    min_side on their short side (shrunk to MAX_PICTURE_SIDE on their long side),
+    transparency composited on white; name is <activity>-<file stem>, credits the text of
+    the activities' READMEs."""
+    from PIL import Image
+
     from vae.media.frames import load_image
 
     files = read_resources(rcc_path)
@@ -151,6 +157,10 @@ def pictures(rcc_path, min_side=MIN_PICTURE_SIDE):
             image = load_image(io.BytesIO(files[path]))
             if min(image.shape[:2]) >= min_side:
                 stem = os.path.splitext(os.path.basename(path))[0]
+                if max(image.shape[:2]) > MAX_PICTURE_SIDE:
+                    shrunk = Image.fromarray(image)
+                    shrunk.thumbnail((MAX_PICTURE_SIDE, MAX_PICTURE_SIDE), Image.LANCZOS)
+                    image = np.asarray(shrunk)
                 found.append((f"{activity}-{slug(stem)}", image))
     return found, "\n".join(credits)
 

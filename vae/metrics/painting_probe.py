@@ -105,11 +105,23 @@ def degraded(frames, paintings, rng):
 
 def fit_logistic(features, labels, l2=None, steps=500):
     """(predict(features) -> probabilities) of a class-balanced, L2-regularised logistic
-    regression on standardised features, fitted by Newton's method."""
+    regression on standardised features, fitted by Newton's method.
+
+    With more features than samples the fit runs in the samples' span (an SVD): the ridge
+    solution lies in it, so the result is the same and each Newton step costs the samples'
+    count cubed rather than the features'."""
     l2 = L2 if l2 is None else l2
     features, labels = np.asarray(features, np.float64), np.asarray(labels, np.float64)
     centre, scale = features.mean(0), features.std(0) + 1e-8
-    x = np.hstack([(features - centre) / scale, np.ones((len(features), 1))])
+    basis = None
+    if features.shape[1] > len(features):
+        basis = np.linalg.svd((features - centre) / scale, full_matrices=False)[2].T
+
+    def standardised(values):
+        x = (np.asarray(values, np.float64) - centre) / scale
+        return np.hstack([x if basis is None else x @ basis, np.ones((len(x), 1))])
+
+    x = standardised(features)
     weight = np.where(labels > 0.5, 0.5 / labels.mean(), 0.5 / (1 - labels.mean()))
     ridge = np.eye(x.shape[1]) * l2
     ridge[-1, -1] = 0.0  # the intercept is not shrunk
@@ -124,9 +136,7 @@ def fit_logistic(features, labels, l2=None, steps=500):
             break
 
     def predict(new):
-        z = np.hstack([(np.asarray(new, np.float64) - centre) / scale,
-                       np.ones((len(new), 1))]) @ w
-        return 1 / (1 + np.exp(-z))
+        return 1 / (1 + np.exp(-standardised(new) @ w))
     return predict
 
 
