@@ -211,16 +211,10 @@ class PaintingProbe:
 def load_pictures(folder, frame_size):
     """Every image below folder as floats (N, H, W, 3) at frame_size (centre-cropped to its
     aspect, as paintings are); ValueError when there are none."""
-    from vae.media import frames
-
-    paths = frames.find_images(folder)
-    if not paths:
-        raise ValueError(f"{folder}: no pictures (PNG, JPEG, ...) to fit the probe on")
-    return np.stack([frames.fill_resize(frames.load_image(p), frame_size)
-                     for p in paths]).astype(np.float32) / 255.0
+    return np.concatenate(painting_groups(folder, frame_size, crops=0, what="pictures"))
 
 
-def painting_groups(folder, frame_size, crops=PAINTING_CROPS, seed=0):
+def painting_groups(folder, frame_size, crops=PAINTING_CROPS, seed=0, what="paintings"):
     """One group per painting below folder: the whole painting and `crops` random crops (the
     scales extract_frames.py --painting-crops stores), floats at frame_size."""
     from vae.media import frames
@@ -233,7 +227,7 @@ def painting_groups(folder, frame_size, crops=PAINTING_CROPS, seed=0):
         groups.append(np.stack([whole, *frames.random_crops(image, frame_size, crops, rng)])
                       .astype(np.float32) / 255.0)
     if not groups:
-        raise ValueError(f"{folder}: no paintings (PNG, JPEG, ...) to fit the probe on")
+        raise ValueError(f"{folder}: no {what} (PNG, JPEG, ...) to fit the probe on")
     return groups
 
 
