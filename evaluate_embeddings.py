@@ -10,10 +10,11 @@
   grid over alpha and beta (plus a row with detail transfer, --detail), and how far it moves
   the codes toward the paintings' mean
 - latent health: KL per dimension, active units, distances between source means
-Writes PNG grids, report.json and report.md (which shows the PNGs) to --out.
+Writes PNG grids, report.json and report.md (which shows the PNGs) to a new folder --out,
+which appears when complete; an earlier report there is replaced, any other folder refused.
 
 Example:
-  python evaluate_embeddings.py --model exported --data data --out exported/evaluation
+  python evaluate_embeddings.py --model exported --data data --out exported-evaluation
 """
 import os
 import sys
@@ -21,13 +22,17 @@ import time
 
 import numpy as np
 
-from vae.cli import finite_float, parser_for, positive_int, report_input_errors, unit_float
+from vae.cli import (finite_float, parser_for, positive_int, report_input_errors, random_seed,
+                     unit_float)
 from vae.media import atomic
 from vae.media import storage
 from vae.stylize.settings import StyleSettings
 
 SHOW = 6  # frames per picture row
 SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
+REPORT = "report.json"
+# report.json's "kind": what marks a folder as a report this script may replace.
+REPORT_KIND = "evaluation report"
 
 
 def parse_args(argv):
@@ -37,7 +42,9 @@ def parse_args(argv):
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder to take frames from (default: data)")
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="where to write the report (default: <model>/evaluation)")
+                        help="report folder to write (default: <model>-evaluation beside the "
+                             "bundle); an earlier report there is replaced, any other folder "
+                             "is refused")
     parser.add_argument("--alpha", type=finite_float, default=0.25,
                         help="style shift: weight of the source mean removed (default: 0.25)")
     parser.add_argument("--beta", type=finite_float, default=1.0,
@@ -47,7 +54,7 @@ def parse_args(argv):
                              f"(default: {StyleSettings.detail:g})")
     parser.add_argument("--samples", type=positive_int, default=64, metavar="N",
                         help="frames per source for the metrics (default: 64)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=random_seed, default=0, help="random seed (default: 0)")
     return parser.parse_args(argv)
 
 
@@ -64,20 +71,46 @@ class Pictures:
         self.names[name] = f"{name}.png"
 
 
+def default_out(model):
+    """<model>-evaluation, beside the bundle: never inside an input."""
+    return os.path.normpath(model) + "-evaluation"
+
+
+def is_report(folder):
+    """True for a folder this script wrote (its report.json says so)."""
+    import json
+
+    try:
+        report = json.loads(storage.read_text(os.path.join(folder, REPORT)))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(report, dict) and report.get("kind") == REPORT_KIND
+
+
 def report_embeddings(args):
     from vae.data import datafolder
-    from vae.data import records
     from vae.bundle.loader import Bundle
-    from vae.media.atomic import check_target
 
     started = time.time()
-    out = args.out or os.path.join(args.model, "evaluation")
-    # the report's files go into --out beside whatever is there; only a file is refused
-    check_target(out, "--out", folder=True, replaceable=lambda _: True, what="report folder")
+    out = default_out(args.model) if args.out is None else args.out
     bundle = Bundle(args.model)
     manifest = datafolder.load_manifest(args.data)
+    atomic.check_target(out, "--out", folder=True, replaceable=is_report,
+                        what="report of evaluate_embeddings.py",
+                        inputs=(args.model, args.data, *(s["path"] for s in manifest["sources"])))
     datafolder.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
-    storage.makedirs(out)
+    with atomic.writing_folder(out, is_report) as folder:
+        report = write_report(args, bundle, manifest, folder)
+    print_summary(report, args)
+    print(f"wrote {len(report['images'])} images, {REPORT} and report.md to {out} "
+          f"in {time.time() - started:.0f} s")
+    return 0
+
+
+def write_report(args, bundle, manifest, out):
+    """The report's pictures, report.json and report.md in the folder out; -> the report."""
+    from vae.data import records
+
     rng = np.random.default_rng(args.seed)
     sources = {s["id"]: s for s in manifest["sources"]}
     frames = records.sample_by_source(args.data, manifest, args.samples)
@@ -100,12 +133,9 @@ def report_embeddings(args):
                                        np.concatenate(list(log_sigmas.values()))),
         "images": pictures.names,
     }
-    atomic.write_json(os.path.join(out, "report.json"), report)
+    atomic.write_json(os.path.join(out, REPORT), {"kind": REPORT_KIND, **report})
     write_markdown(os.path.join(out, "report.md"), report)
-    print_summary(report, args)
-    print(f"wrote {len(report['images'])} images, report.json and report.md to {out} "
-          f"in {time.time() - started:.0f} s")
-    return 0
+    return report
 
 
 def reconstructions(bundle, frames, sources, pictures):

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from vae.cli import (non_negative_int, parse_finite, parser_for, positive_int,
-                     report_input_errors, value_type)
+                     report_input_errors, random_seed, value_type)
 from vae import InputError
 from vae.data import datafolder
 from vae.media import frames
@@ -65,7 +65,7 @@ def parse_args(argv):
                              "to measure quality on: whole stretches of a few seconds of each "
                              "video (with a short unused gap either side) and whole paintings "
                              f"(default: {holdout.DEFAULT_FRACTION:g}; 0 keeps none out)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=random_seed, default=0,
                         help="shuffle seed, and which paintings are held out (default: 0)")
     args = parser.parse_args(argv)
     if not args.paintings and not args.video:
@@ -77,8 +77,9 @@ def load_existing(args):
     """The manifest to extend (with --append) or a new one; refuses to clobber existing data."""
     from vae.media.atomic import check_target
 
-    # new shards go into --out beside whatever is there; only a file in its place is refused
-    check_target(args.out, "--out", folder=True, replaceable=lambda _: True, what="data folder")
+    # new shards go into a new folder, or with --append into a data folder beside its records
+    check_target(args.out, "--out", folder=True, inputs=(*args.paintings, *args.video),
+                 replaceable=datafolder.is_data_folder, what="data folder")
     manifest_path = os.path.join(args.out, datafolder.MANIFEST)
     exists = storage.exists(manifest_path)
     if exists and not args.append:
@@ -100,16 +101,17 @@ def load_existing(args):
 def plan_sources(args, manifest):
     """Check every input before anything is written; return the new sources to extract."""
     taken = {s["name"] for s in manifest["sources"]}
-    known_paths = {s["path"] for s in manifest["sources"]}
+    # one source, whichever link or path names it
+    known_paths = {os.path.realpath(s["path"]) for s in manifest["sources"]}
     next_id = max((s["id"] for s in manifest["sources"]), default=-1) + 1
     plans = []
 
     def add(kind, path, stem, **extra):
         nonlocal next_id
         path = os.path.abspath(path)
-        if path in known_paths:
+        if os.path.realpath(path) in known_paths:
             raise InputError(f"{path} is already a source in {args.out}")
-        known_paths.add(path)
+        known_paths.add(os.path.realpath(path))
         name, n = stem or kind, 2
         while name in taken:
             name, n = f"{stem}-{n}", n + 1
@@ -245,11 +247,7 @@ def extract(args):
 
 
 def main(argv=None):
-    try:
-        return report_input_errors(extract, parse_args(argv))
-    except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
-        return 130
+    return report_input_errors(extract, parse_args(argv))
 
 
 if __name__ == "__main__":

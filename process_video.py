@@ -78,7 +78,8 @@ def process(args):
 
     if not os.path.isfile(args.input):  # before the bundle loads, which takes seconds
         raise InputError(f"video not found: {args.input}")
-    output = check_output(args.input, args.output or default_output(args.input))
+    output = check_output(args.input, args.output or default_output(args.input),
+                          args.model)
     bars = []  # the progress bar appears when the first frames are written
 
     def progress(count, total):
@@ -103,18 +104,14 @@ def live(args):
 
     output = args.output or default_output(args.input)
     if is_file(args.input):  # a missing input is an error before the bundle loads
-        check_output(args.input, output)
+        check_output(args.input, output, args.model)
     return server.serve(server.LiveConfig(args.input, output, args.model, args.precision,
                                           args.settings, args.options, args.host, args.port))
 
 
 def main(argv=None):
-    try:
-        args = parse_args(argv)
-        return report_input_errors(live if args.live else process, args)
-    except KeyboardInterrupt:
-        print("interrupted: no output written", file=sys.stderr)
-        return 130
+    args = parse_args(argv)
+    return report_input_errors(live if args.live else process, args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from vae.cli import parser_for, report_input_errors
+from vae.cli import parser_for, random_seed, report_input_errors
 from vae import InputError
 from vae.data import datafolder
 from vae.media import storage
@@ -31,7 +31,7 @@ def parse_args(argv):
                         help="data folder written by extract_frames.py (default: data)")
     parser.add_argument("--previews", default=None, metavar="DIR",
                         help="where to write contact-<source>.png (default: the data folder)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=random_seed, default=0,
                         help="which frames the contact sheets sample (default: 0)")
     return parser.parse_args(argv)
 

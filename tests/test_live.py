@@ -134,6 +134,20 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         for body, message in raw:
             status, reply = request(server.url + "/settings", body)
             assert status == 400 and message in reply["error"], (body, reply)
+        for body, content_type in [(b'{"beta": "\xff"}', "application/json"),
+                                   (b'{"beta": 1.5}', "application/json; charset=klingon"),
+                                   (b'{"beta": 1.5}', "application/json; charset=utf-32")]:
+            status, reply = request(server.url + "/settings", body, content_type=content_type)
+            assert status == 400 and "not text in charset" in reply["error"], (body, reply)
+        with raw_connection(server.port) as connection:  # absolute-form, for this very server
+            status_line = reply_line(connection, (
+                f"GET http://127.0.0.1:{server.port}/state HTTP/1.1\r\n"
+                f"Host: 127.0.0.1:{server.port}\r\n\r\n").encode())
+            assert status_line.startswith(b"HTTP/1.1 200"), status_line
+        for garbage in (b"\x00\x01\x02 nonsense\r\n\r\n", b"GET /state HTTP/9.9\r\n\r\n",
+                        b"GET /state HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"):
+            with raw_connection(server.port) as connection:
+                assert reply_line(connection, garbage).startswith(b"HTTP/1.1 4")
         status, _ = request(server.url + "/settings", b"beta=1.5",
                             content_type="application/x-www-form-urlencoded")
         assert status == 415
@@ -174,6 +188,7 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         for outside in ("http://", "https://", "src=\"//", "@import", "url("):
             assert outside not in html
     assert server.process.returncode == 0 and "stopped" in server.lines[-1]
+    assert not [line for line in server.lines if "Traceback" in line], server.lines
 
 
 def test_port_in_use_and_bad_flags_exit_2(runs, clip):

@@ -253,3 +253,317 @@ def test_a_read_only_or_full_disk_is_one_error_line_and_leaves_nothing(
                                 runs["data"], "--out", out]}[script]
     refused(run_main(script, *args), message)
     assert os.listdir(folder) == []
+
+
+# --- Round two: what only a bundle, a run, a data folder or a report has decides what may be
+# replaced; outputs never land inside an input; scratch names are new; checkpoints survive a
+# lost index; a manifest is untrusted; signals clean up.
+
+def export_args(runs, out):
+    return ["--vae", runs["vae"], "--refiner", runs["refiner"], "--data", runs["data"],
+            "--out", out]
+
+
+@pytest.mark.parametrize("target", ["another vae run", "another refiner run",
+                                    "data folder once a logdir", "bundle look-alike", "empty"])
+def test_export_replaces_only_what_only_a_bundle_has(runs, tmp_path, target):
+    """A run folder's config.json has an integer format too: that made it look like a bundle."""
+    if target == "empty":
+        out = ""
+    elif target == "data folder once a logdir":
+        out = tmp_path / "data"
+        shutil.copytree(runs["data"], out)
+        shutil.copy(os.path.join(runs["vae"], "config.json"), out / "config.json")
+    elif target == "bundle look-alike":
+        out = tmp_path / "lookalike"
+        out.mkdir()
+        (out / "config.json").write_text(json.dumps({"format": 1, "kind": "model bundle"}))
+        (out / "mine.txt").write_text("keep me")
+    else:
+        out = tmp_path / "run"
+        shutil.copytree(runs["vae" if target == "another vae run" else "refiner"], out)
+    before = folder_digest(tmp_path)
+    refused(run_main("export_graph.py", *export_args(runs, out)), "--out")
+    assert folder_digest(tmp_path) == before
+    assert not [n for n in os.listdir(tmp_path) if ".partial" in n]
+
+
+@pytest.mark.parametrize("inside", ["bundle/config.json", "bundle/new.mp4",
+                                    "bundle/saved_model/x.mp4"])
+def test_process_video_never_writes_inside_the_bundle(runs, tmp_path, inside):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(runs["bundle"], bundle)
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    before = folder_digest(tmp_path)
+    refused(run_main("process_video.py", clip, "-o", tmp_path / inside, "--model", bundle),
+            "-o", "input")
+    assert folder_digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("trap", ["old scratch name links to the input",
+                                  "the input has the old scratch name"])
+def test_scratch_files_have_new_names_and_only_they_are_removed(runs, tmp_path, trap):
+    """The scratch file was `<output>.partial.mp4`, opened with ffmpeg's -y: a link there
+    overwrote its target, and the cleanup deleted an input of that name."""
+    out = tmp_path / "out.mp4"
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    if trap == "old scratch name links to the input":
+        os.symlink(clip, tmp_path / "out.mp4.partial.mp4")
+    else:
+        clip = shutil.move(clip, tmp_path / "out.mp4.partial.mp4")
+    before = folder_digest(tmp_path)
+    result = run_main("process_video.py", clip, "-o", out, "--model", runs["bundle"])
+    assert result.returncode == 0, result.stderr
+    after = folder_digest(tmp_path)
+    assert {k: v for k, v in after.items() if k != "out.mp4"} == before
+    assert out.stat().st_size > 0 and os.path.exists(clip)
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(".out.mp4.partial")]
+
+
+def test_scratch_names_are_new_files_each_time(tmp_path):
+    from vae.media import atomic
+
+    target = tmp_path / "video.mp4"
+    names = {atomic.temporary_name(str(target), ".mp4") for _ in range(5)}
+    assert len(names) == 5 and all(os.path.isfile(n) and not os.path.islink(n) for n in names)
+    assert all(os.path.dirname(n) == str(tmp_path) for n in names)
+    mode = os.stat(names.pop()).st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask  # readable like any other output, not mkstemp's 0600
+
+
+def users_report_folder(tmp_path):
+    folder = tmp_path / "my-notes"
+    folder.mkdir()
+    (folder / "report.md").write_text("# my own report")
+    (folder / "holiday.png").write_bytes(b"\x89PNG a user's picture")
+    return folder
+
+
+@pytest.mark.parametrize("target", ["a user's folder", "the data folder", "inside the data",
+                                    "the paintings", "inside the bundle"])
+def test_evaluation_never_writes_over_or_into_what_it_did_not_write(runs, media, tmp_path,
+                                                                    target):
+    data, bundle = tmp_path / "data", tmp_path / "bundle"
+    shutil.copytree(runs["data"], data)
+    shutil.copytree(runs["bundle"], bundle)
+    manifest = json.loads((data / "manifest.json").read_text())
+    paintings = next(s["path"] for s in manifest["sources"] if s["kind"] == "painting")
+    out = {"a user's folder": users_report_folder(tmp_path), "the data folder": data,
+           "inside the data": data / "report", "the paintings": paintings,
+           "inside the bundle": bundle / "evaluation"}[target]
+    before, paintings_before = folder_digest(tmp_path), folder_digest(paintings)
+    refused(run_main("evaluate_embeddings.py", "--model", bundle, "--data", data, "--out", out,
+                     "--samples", "2"), "--out")
+    assert folder_digest(tmp_path) == before and folder_digest(paintings) == paintings_before
+
+
+def test_evaluation_replaces_its_own_report_and_defaults_beside_the_bundle(runs, tmp_path):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(runs["bundle"], bundle)
+    before = folder_digest(bundle)
+    args = ["--model", bundle, "--data", runs["data"], "--samples", "2"]
+    result = run_main("evaluate_embeddings.py", *args)
+    assert result.returncode == 0, result.stderr
+    report = tmp_path / "bundle-evaluation"
+    assert json.loads((report / "report.json").read_text())["kind"] == "evaluation report"
+    (report / "stale.png").write_bytes(b"from an earlier report")
+    result = run_main("evaluate_embeddings.py", *args, "--out", report)
+    assert result.returncode == 0, result.stderr
+    assert not (report / "stale.png").exists() and (report / "report.md").exists()
+    assert folder_digest(bundle) == before
+
+
+def vae_run_copy(runs, tmp_path):
+    run = tmp_path / "vae"
+    shutil.copytree(runs["vae"], run)
+    return run
+
+
+@pytest.mark.parametrize("index", ["missing", "names a checkpoint that is not there"])
+def test_checkpoints_without_a_usable_index_are_resumed_never_overwritten(runs, tmp_path,
+                                                                          index):
+    from helpers import checkpoint_steps
+
+    run = vae_run_copy(runs, tmp_path)
+    if index == "missing":
+        (run / "checkpoint").unlink()
+    else:
+        (run / "checkpoint").write_text('model_checkpoint_path: "ckpt-999"\n'
+                                        'all_model_checkpoint_paths: "ckpt-999"\n')
+    last = checkpoint_steps(run)[-1]
+    kept = {k: v for k, v in folder_digest(run).items() if k.startswith("ckpt-")}
+    result = run_main("train_vae.py", "--data", runs["data"], "--logdir", run, *TINY,
+                      "--steps", str(last + 2), "--learning-rate", "2e-3",
+                      "--preview-every", "1000")
+    assert result.returncode == 0, result.stderr
+    assert f"resuming {run} from step {last}" in result.stdout
+    after = folder_digest(run)
+    assert all(after.get(k) == v for k, v in kept.items())
+    assert checkpoint_steps(run)[-1] == last + 2
+
+
+@pytest.mark.parametrize("target", ["the data folder", "inside the data", "the frozen VAE",
+                                    "a user's folder", "a bundle"])
+def test_a_trainer_never_writes_its_run_into_an_input_or_a_stranger(runs, tmp_path, target):
+    data = tmp_path / "data"
+    shutil.copytree(runs["data"], data)
+    vae = vae_run_copy(runs, tmp_path)
+    logdir = {"the data folder": data, "inside the data": data / "run", "the frozen VAE": vae,
+              "a user's folder": unrelated_folder(tmp_path), "a bundle": tmp_path / "bundle"}
+    logdir = logdir[target]
+    if target == "a bundle":
+        shutil.copytree(runs["bundle"], logdir)
+    before = folder_digest(tmp_path)
+    refused(run_main("train_refiner.py", "--data", data, "--vae", vae, "--logdir", logdir,
+                     "--steps", "1"), "--logdir")
+    assert folder_digest(tmp_path) == before
+
+
+def write_manifest_field(data, change):
+    manifest = json.loads((data / "manifest.json").read_text())
+    text = change(manifest)
+    (data / "manifest.json").write_text(text if isinstance(text, str) else json.dumps(manifest))
+
+
+MANIFEST_DAMAGE = {
+    "source name escapes": lambda m: m["sources"][0].update(name="../../escaped"),
+    "source name absolute": lambda m: m["sources"][0].update(name="/tmp/escaped"),
+    "shard file escapes": lambda m: m["shards"][0].update(file="../elsewhere.tfrecord.gz"),
+    "id a string": lambda m: m["sources"][0].update(id="0"),
+    "duplicate id": lambda m: m["sources"][1].update(id=m["sources"][0]["id"]),
+    "count negative": lambda m: m["shards"][0].update(count=-5),
+    "kind unknown": lambda m: m["sources"][0].update(kind="sculpture"),
+    "width a float": lambda m: m["frame_size"].update(width=32.5),
+    "height huge": lambda m: m["frame_size"].update(height=10 ** 9),
+    "sources not a list": lambda m: m.update(sources={"a": 1}),
+    "shard not an object": lambda m: m["shards"].__setitem__(0, "shard.gz"),
+    "source without name": lambda m: m["sources"][0].pop("name"),
+    "deep nesting": lambda m: '{"format": 1, "x": ' + "[" * 100000 + "]" * 100000 + "}",
+    "not UTF-8": lambda m: b"\xff\xfe{}".decode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(MANIFEST_DAMAGE))
+@pytest.mark.parametrize("script", ["validate_records.py", "train_vae.py"])
+def test_a_manifest_is_untrusted_input(runs, tmp_path, damage, script):
+    data = tmp_path / "data"
+    shutil.copytree(runs["data"], data)
+    write_manifest_field(data, MANIFEST_DAMAGE[damage])
+    if damage == "not UTF-8":
+        (data / "manifest.json").write_bytes(b"\xff\xfe{}")
+    before = folder_digest(tmp_path)
+    args = {"validate_records.py": ["--data", data],
+            "train_vae.py": ["--data", data, "--logdir", tmp_path / "run", *TINY, "--steps",
+                             "1"]}[script]
+    refused(run_main(script, *args), "manifest.json")
+    assert folder_digest(tmp_path) == before
+    assert not os.path.exists("/tmp/escaped") or damage != "source name absolute"
+
+
+@pytest.mark.parametrize("script, args", [
+    ("extract_frames.py", ["--out", "{out}", "--video", "{clip}"]),
+    ("validate_records.py", ["--data", "{data}"]),
+    ("evaluate_embeddings.py", ["--model", "{bundle}", "--data", "{data}"]),
+    ("train_vae.py", ["--data", "{data}", "--logdir", "{out}"]),
+])
+def test_a_negative_seed_is_a_usage_error(runs, tmp_path, script, args):
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    values = {"out": tmp_path / "out", "clip": clip, "data": runs["data"],
+              "bundle": runs["bundle"]}
+    result = run_main(script, *[a.format(**values) for a in args], "--seed", "-3")
+    refused(result, "--seed")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("target", ["the paintings", "inside the paintings",
+                                    "a user's folder"])
+def test_extraction_never_mixes_its_records_into_inputs_or_strangers(media, tmp_path, target):
+    paintings = tmp_path / "paintings"
+    shutil.copytree(media["paintings"], paintings)
+    out = {"the paintings": paintings, "inside the paintings": paintings / "data",
+           "a user's folder": unrelated_folder(tmp_path)}[target]
+    before = folder_digest(tmp_path)
+    refused(run_main("extract_frames.py", "--out", out, "--size", "32x18", "--paintings",
+                     paintings), "--out")
+    assert folder_digest(tmp_path) == before
+
+
+def test_extraction_skips_what_is_not_a_regular_file_and_one_clip_is_one_source(media,
+                                                                               tmp_path):
+    paintings = tmp_path / "paintings"
+    shutil.copytree(media["paintings"], paintings)
+    os.mkfifo(paintings / "pipe.png")  # a read would wait for a writer for ever
+    os.symlink(media["plain"], tmp_path / "same.mp4")
+    result = run_script("extract_frames.py", "--out", tmp_path / "data", "--size", "32x18",
+                        "--paintings", paintings, "--video", media["plain"], "--video",
+                        tmp_path / "same.mp4", timeout=120)
+    refused(result, "already a source")
+    result = run_script("extract_frames.py", "--out", tmp_path / "data", "--size", "32x18",
+                        "--paintings", paintings, timeout=120)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
+    assert manifest["sources"][0]["count"] >= 2
+
+
+def test_an_image_that_promises_too_many_pixels_is_skipped(tmp_path):
+    """A forged header would make Pillow allocate gigabytes for a picture of nothing."""
+    import struct
+    import zlib
+
+    from vae.media import frames
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", 10000, 8000, 8, 2, 0, 0, 0)  # under Pillow's own bound
+    (tmp_path / "huge.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                                        + chunk(b"IDAT", zlib.compress(b"\0" * 100)))
+    with pytest.raises(ValueError, match="million pixels"):
+        frames.load_image(tmp_path / "huge.png")
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    from PIL import Image
+
+    from vae.media import frames
+
+    image = Image.new("RGB", (40, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view
+    image.save(tmp_path / "photo.jpg", exif=exif)
+    assert frames.load_image(tmp_path / "photo.jpg").shape == (40, 20, 3)
+
+
+@pytest.mark.parametrize("script", ["extract_frames.py", "export_graph.py"])
+def test_sigterm_cleans_up_as_ctrl_c_does(runs, media, tmp_path, script):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers import REPO
+
+    out = tmp_path / "out"
+    args = {"extract_frames.py": ["--out", out, "--size", "64x36", "--frame-step", "1",
+                                  "--video", media["letterbox"], "--video", media["pillarbox"],
+                                  "--paintings", media["paintings"]],
+            "export_graph.py": export_args(runs, out)}[script]
+    process = subprocess.Popen([sys.executable, os.path.join(REPO, script), *map(str, args)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=tmp_path, env=dict(os.environ, PYTHONPATH=REPO))
+    deadline = time.time() + 120
+    while not [n for n in os.listdir(tmp_path) if n.startswith(".")] and \
+            not [n for n in (os.listdir(out) if out.exists() else []) if n.startswith(".")]:
+        assert process.poll() is None and time.time() < deadline, process.communicate()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "error: stopped by SIGTERM" in stderr and "Traceback" not in stderr
+    leftovers = [n for n in os.listdir(tmp_path) if n.startswith(".")]
+    if out.exists():
+        leftovers += [n for n in os.listdir(out) if n.startswith(".")]
+    assert leftovers == []

@@ -20,6 +20,16 @@ class InputError(Exception):
     """
 
 
+def is_utf8(text):
+    """False for a str holding a name that was not valid UTF-8 (Python keeps its bytes as
+    surrogates): such a name cannot go into JSON, a record or a message as it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def from_flags(cls, args):
     """A dataclass built from the argparse attributes of the same names (its from_args)."""
     import dataclasses

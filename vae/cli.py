@@ -7,7 +7,7 @@ import signal
 import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
-from vae import InputError
+from vae import InputError, is_utf8
 from vae.models.precision import PRECISIONS
 from vae.train.options import STRATEGIES, TrainOptions
 
@@ -34,6 +34,14 @@ def positive_int(text):
 def non_negative_int(text):
     if not text.strip().isdigit():
         raise ValueError(f"expected an integer >= 0, got {text!r}")
+    return int(text)
+
+
+@value_type
+def random_seed(text):
+    """A random seed: what numpy and TensorFlow both take, an integer in [0, 2**32)."""
+    if not text.strip().isdigit() or int(text) >= 2 ** 32:
+        raise ValueError(f"expected an integer from 0 to {2 ** 32 - 1}, got {text!r}")
     return int(text)
 
 
@@ -85,10 +93,21 @@ def int_list(text):
     return [int(p) for p in parts]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, whose --help shows the script's docstring as written, and which refuses an
+    argument that is not valid UTF-8 (a file name from another system) as a usage error."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        parsed, rest = super().parse_known_args(args, namespace)
+        for value in vars(parsed).values():
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(item, str) and not is_utf8(item):
+                    self.error(f"{ascii(item)} is not valid UTF-8: rename the file")
+        return parsed, rest
+
+
 def parser_for(doc):
-    """An ArgumentParser whose --help shows the script's docstring as written."""
-    return argparse.ArgumentParser(description=doc,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    return Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=None):
@@ -116,7 +135,7 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=N
     parser.add_argument("--preview-every", type=positive_int, default=d.preview_every,
                         metavar="N", help="write preview.png and a progress.mp4 frame every N "
                                           f"steps (default: {d.preview_every})")
-    parser.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default: {d.seed})")
+    parser.add_argument("--seed", type=random_seed, default=d.seed, help=f"random seed (default: {d.seed})")
     parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
                         help="default: one device; mirrored: all local GPUs; multiworker: "
                              "several machines described by TF_CONFIG (default: default)")
@@ -167,17 +186,28 @@ def system_error_message(err):
     return message
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def report_input_errors(main_function, args):
     """Call main_function(args) and turn InputError, and a disk or permission failure, into
-    one line `error: ...` with exit status 2."""
+    one line `error: ...` with exit status 2. SIGTERM stops a script as Ctrl-C does, so that
+    either removes what the script had begun to write; both end in one line and exit status
+    128 + the signal's number."""
     # Past a file-size limit (ulimit -f) a write fails with EFBIG instead of killing the
     # process, so that it can say so.
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return main_function(args)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        name = str(err) or "SIGINT"
+        print(f"error: stopped by {name}; nothing half-written is left", file=sys.stderr)
+        return 128 + int(getattr(signal, name, signal.SIGINT))
     except Exception as err:
         if not is_system_error(err):
             raise

@@ -27,6 +27,8 @@ MEANS_JSON = "latent_means.json"
 STYLE_STATS = "style_stats.npz"
 # config.json's "format": a bundle of another format must be exported again.
 BUNDLE_FORMAT = 1
+# config.json's "kind": what only a bundle's config says (a run's says vae, refiner, painter).
+BUNDLE_KIND = "model bundle"
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
 TOLERANCE = 1e-4
 # The paintings' colour and texture statistics use at most this many painting frames.
@@ -126,15 +128,17 @@ def run_frozen(graph_def, inputs, outputs, *values):
 
 
 def is_bundle(folder):
-    """True for a folder that export_graph.py wrote (its config.json names a bundle format):
-    the only kind of folder --out replaces."""
+    """True for a folder that export_graph.py wrote: its config.json says it is a model bundle
+    and it holds the SavedModel. The only kind of folder --out replaces: never a run folder, a
+    data folder, or a bundle's look-alike."""
     import json
 
     try:
         config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
-    return isinstance(config, dict) and isinstance(config.get("format"), int)
+    return isinstance(config, dict) and config.get("kind") == BUNDLE_KIND and \
+        storage.exists(os.path.join(folder, SAVED_MODEL, "saved_model.pb"))
 
 
 def write_bundle(out_dir, module, config, means, style_stats=None):
@@ -163,7 +167,8 @@ def _write_bundle(out_dir, module, config, means, style_stats):
             frozen[name] = (graph_def, inputs, outputs)
             names[name] = {"file": f"{name}.pb", "inputs": inputs, "outputs": outputs}
         atomic.write_json(os.path.join(frozen_dir, "signatures.json"), names)
-        atomic.write_json(os.path.join(tmp, CONFIG), {"format": BUNDLE_FORMAT, **config})
+        atomic.write_json(os.path.join(tmp, CONFIG),
+                          {"format": BUNDLE_FORMAT, "kind": BUNDLE_KIND, **config})
         np.savez(os.path.join(tmp, MEANS), **means.to_arrays())
         atomic.write_json(os.path.join(tmp, MEANS_JSON), means.summary())
         if style_stats is not None:

@@ -37,15 +37,79 @@ def source_count(source, split="train"):
 
 
 def read_manifest(data_dir):
-    """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid."""
-    manifest = json.loads(storage.read_text(os.path.join(data_dir, MANIFEST)))
+    """The manifest of a data folder as a dict; OSError/ValueError when missing or invalid.
+    A manifest is untrusted input (data folders are shared and downloaded): every field the
+    scripts use is checked, and every name that becomes a path is a plain file name."""
+    try:
+        manifest = json.loads(storage.read_text(os.path.join(data_dir, MANIFEST)))
+    except RecursionError:
+        raise ValueError(f"{MANIFEST} is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{MANIFEST} is not UTF-8 text") from None
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise ValueError(f"{MANIFEST} is not of format {MANIFEST_FORMAT}: extract the frames "
                          "again with extract_frames.py into a new folder")
     for key in ("frame_size", "sources", "shards"):
         if key not in manifest:
             raise ValueError(f"{MANIFEST} has no '{key}'")
+    _check_fields(manifest)
     return manifest
+
+
+MAX_SIDE = 16384  # the largest frame side a manifest may name
+
+
+def _check_fields(manifest):
+    """ValueError naming the first field that is not of the type and range the scripts use."""
+    def need(ok, where, what):
+        if not ok:
+            raise ValueError(f"{MANIFEST}: {where} must be {what}")
+
+    def count(value):
+        return type(value) is int and value >= 0
+
+    size = manifest["frame_size"]
+    need(isinstance(size, dict), "frame_size", "an object")
+    for side in ("width", "height"):
+        need(type(size.get(side)) is int and 1 <= size[side] <= MAX_SIDE, f"frame_size.{side}",
+             f"an integer from 1 to {MAX_SIDE}")
+    need(isinstance(manifest["sources"], list), "sources", "a list")
+    ids = set()
+    for n, source in enumerate(manifest["sources"]):
+        where = f"sources[{n}]"
+        need(isinstance(source, dict), where, "an object")
+        need(count(source.get("id")) and source["id"] not in ids, f"{where}.id",
+             "an integer >= 0 that no other source has")
+        ids.add(source["id"])
+        need(is_plain_name(source.get("name")), f"{where}.name",
+             "a plain file name (no folder, no '..')")
+        need(source.get("kind") in SOURCE_KINDS, f"{where}.kind", " or ".join(SOURCE_KINDS))
+        need(isinstance(source.get("path"), str), f"{where}.path", "a string")
+        need(count(source.get("count")), f"{where}.count", "an integer >= 0")
+        need(count(source.get("holdout_count", 0)), f"{where}.holdout_count", "an integer >= 0")
+    for key in ("shards", HOLDOUT_SHARDS):
+        need(isinstance(manifest.get(key, []), list), key, "a list")
+        for n, shard in enumerate(manifest.get(key, [])):
+            where = f"{key}[{n}]"
+            need(isinstance(shard, dict), where, "an object")
+            need(is_plain_name(shard.get("file")), f"{where}.file",
+                 "a plain file name (no folder, no '..')")
+            need(count(shard.get("count")), f"{where}.count", "an integer >= 0")
+            need(isinstance(shard.get("sha256", ""), str), f"{where}.sha256", "a string")
+
+
+SOURCE_KINDS = ("painting", "video")
+
+
+def is_plain_name(name):
+    """True for a name that, joined to a folder, stays a file directly inside it."""
+    return isinstance(name, str) and 0 < len(name) <= 200 and name not in (".", "..") and \
+        not any(c in name for c in "/\\\0")
+
+
+def is_data_folder(folder):
+    """True for a folder extract_frames.py wrote (it holds a manifest.json)."""
+    return storage.exists(os.path.join(folder, MANIFEST))
 
 
 def load_manifest(data_dir):

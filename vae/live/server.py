@@ -14,15 +14,18 @@ import asyncio
 import errno
 import ipaddress
 import json
+import logging
 import os
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from dataclasses import dataclass
 
 from aiohttp import web
+from yarl import URL
 
 from vae import InputError
 from vae.live import session
@@ -178,15 +181,21 @@ class LiveApp:
 
     @web.middleware
     async def guard(self, request, handler):
+        try:
+            addressed = [request.url] + [URL(f"http://{host}") for host in
+                                         request.headers.getall("Host", [])]
+        except ValueError:
+            return error(400, "the request names no valid host")
         if is_loopback(self.config.host):
-            allowed = {f"{name}:{self.config.port}" for name in
-                       ("127.0.0.1", "localhost", "[::1]", self.config.host)}
-            if request.host not in allowed:
+            # the Host header, and the request line when it names one (absolute form): only
+            # this server's names, so that another site's name bound to 127.0.0.1 is refused
+            names = {"127.0.0.1", "localhost", "::1", self.config.host.strip("[]")}
+            if any(url.host not in names or url.port != self.config.port for url in addressed):
                 return error(403, f"unexpected Host {request.host!r}")
         # Browsers send Origin with every POST and websocket handshake: another site's page
         # may neither change the settings nor watch the frames.
         origin = request.headers.get("Origin")
-        if origin is not None and origin != f"http://{request.host}":
+        if origin is not None and origin != str(addressed[0].origin()):
             return error(403, "requests from another site's page are refused")
         if request.method == "POST":
             if request.content_type != "application/json":
@@ -274,13 +283,20 @@ class LiveApp:
 
 
 async def read_json(request):
-    """The request's JSON body; an HTTP 400 for invalid or too deeply nested JSON, 408 when
+    """The request's JSON body; an HTTP 400 for a body that is not text in its charset, or
+    invalid or too deeply nested JSON, 408 when
     the body does not arrive within BODY_TIMEOUT seconds (a false Content-Length)."""
     try:
-        text = await asyncio.wait_for(request.text(), BODY_TIMEOUT)
+        body = await asyncio.wait_for(request.read(), BODY_TIMEOUT)
     except asyncio.TimeoutError:
         raise web.HTTPRequestTimeout(text=json.dumps({"error": "the request body never came"}),
                                      content_type="application/json") from None
+    try:
+        text = body.decode(request.charset or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        raise web.HTTPBadRequest(text=json.dumps(
+            {"error": f"the body is not text in charset {request.charset or 'utf-8'}"}),
+            content_type="application/json") from None
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as err:
@@ -335,7 +351,25 @@ def prepare(config, feed):
     return LiveApp(config, preview, job, feed)
 
 
+class OneLineLog(logging.Handler):
+    """aiohttp's own reports (a malformed request, a handler's failure) as one line each on
+    the terminal, never a traceback: a bad request is the client's problem, not the user's."""
+
+    def emit(self, record):
+        error = record.exc_info[1] if record.exc_info else None
+        reason = f" ({type(error).__name__}: {error})" if error else ""
+        line = f"live page: {record.getMessage()}{reason}".splitlines()[0]
+        print(line[:300], file=sys.stderr, flush=True)
+
+
+def log_one_line():
+    log = logging.getLogger("aiohttp")
+    log.handlers[:] = [OneLineLog(logging.WARNING)]
+    log.propagate = False
+
+
 async def _serve(config):
+    log_one_line()
     if config.host != "127.0.0.1":
         print(f"warning: --host {config.host}: the page is reachable at that address, not only "
               "from this machine, and anyone who reaches it can change the settings and start "

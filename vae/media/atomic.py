@@ -30,17 +30,36 @@ def process_alive(pid):
     return True
 
 
-def scratch_folder(parent, name):
-    """A new local folder `.<name>-<pid>-XXXX` in parent. Those that processes now gone left
-    there (killed with kill -9, or by a power cut) are removed first, with a message."""
+def _remove_stale(parent, name):
+    """Remove the scratch files and folders `.<name>-<pid>-XXXX` in parent that processes now
+    gone left there (killed with kill -9, or by a power cut), with a message."""
     pattern = re.compile(rf"^\.{re.escape(name)}-(\d+)-")
     for entry in os.listdir(parent):
         match = pattern.match(entry)
         if match and not process_alive(int(match.group(1))):
-            shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+            discard(os.path.join(parent, entry))
             print(f"removed {os.path.join(parent, entry)}, left by a run that was stopped "
                   f"(pid {match.group(1)})", file=sys.stderr)
+
+
+def scratch_folder(parent, name):
+    """A new local folder `.<name>-<pid>-XXXX` in parent, after removing those that stopped
+    runs left there."""
+    _remove_stale(parent, name)
     return tempfile.mkdtemp(prefix=f".{name}-{os.getpid()}-", dir=parent)
+
+
+def _scratch_file(parent, name, suffix):
+    """A new empty local file `.<name>-<pid>-XXXX<suffix>` in parent, made as mkstemp makes
+    one (a fresh name, never an existing path or a link followed), readable as the umask
+    allows like any other output; those that stopped runs left are removed first."""
+    _remove_stale(parent, name)
+    handle, tmp = tempfile.mkstemp(prefix=f".{name}-{os.getpid()}-", suffix=suffix, dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.fchmod(handle, 0o666 & ~umask)
+    os.close(handle)
+    return tmp
 
 
 def _inside(path, folder):
@@ -50,15 +69,22 @@ def _inside(path, folder):
 
 
 def check_target(path, flag, folder=False, inputs=(), replaceable=None, what="output"):
-    """InputError, before any work, unless `path` may be written: a file target must not be a
-    folder; a folder target must not be a file, and an existing folder there is replaced only
-    when replaceable(path) says it is one this script wrote; the target must not be one of the
-    run's inputs, nor a folder that holds one."""
+    """InputError, before any work, unless `path` may be written: it must not be one of the
+    run's inputs, lie inside an input folder, nor be a folder that holds an input; a file
+    target must not be a folder; a folder target must not be a file, and an existing folder
+    there is replaced only when replaceable(path) says it is one this script wrote."""
+    if not str(path):
+        raise InputError(f"{flag} is empty: name the {what}")
     if storage.is_local(path):
         for source in inputs:
-            if source and os.path.exists(source) and _inside(source, path):
-                relation = "is" if _inside(path, source) else "holds"
+            if not source or not os.path.exists(source):
+                continue
+            if _inside(path, source):
+                relation = "is" if _inside(source, path) else "lies inside"
                 raise InputError(f"{flag} {path} {relation} an input of this run ({source}); "
+                                 f"choose another {flag}")
+            if _inside(source, path):
+                raise InputError(f"{flag} {path} holds an input of this run ({source}); "
                                  f"choose another {flag}")
     if not folder and storage.isdir(path):
         raise InputError(f"{flag} {path} is a folder: name the {what} file instead")
@@ -68,12 +94,6 @@ def check_target(path, flag, folder=False, inputs=(), replaceable=None, what="ou
             replaceable and replaceable(path)):
         raise InputError(f"{flag} {path} is a folder that this script did not write (not a "
                          f"{what}): it is never replaced; choose another {flag}")
-
-
-def partial_name(path, suffix=""):
-    """The temporary name of path while it is written: `<path>.partial<suffix>` (a suffix
-    such as .png or .mp4 lets tools that go by the extension write it)."""
-    return f"{path}.partial{suffix}"
 
 
 def publish(tmp, path):
@@ -101,8 +121,10 @@ def publish(tmp, path):
 
 
 def discard(tmp):
-    """Remove a temporary file or folder, if it is there."""
-    if os.path.isdir(tmp):
+    """Remove a temporary file or folder, if it is there (a link in its place: the link)."""
+    if os.path.islink(tmp):
+        os.remove(tmp)
+    elif os.path.isdir(tmp):
         shutil.rmtree(tmp, ignore_errors=True)
     elif os.path.exists(tmp):
         os.remove(tmp)
@@ -116,19 +138,22 @@ def _published(tmp, path, check=None):
         yield tmp
         if check:
             check()
+        publish(tmp, path)
     except BaseException:
         discard(tmp)
         raise
-    publish(tmp, path)
 
 
 def temporary_name(path, suffix=""):
-    """Where to write path before publish(): beside it, or a local temporary file when path is
-    on another file system (so that any tool, ffmpeg too, can write it). Makes path's folder."""
+    """A new empty file to write path's content to before publish(): a scratch file
+    `.<name>.partial-<pid>-XXXX<suffix>` beside it, or a local temporary file when path is on
+    another file system. The suffix (.png, .mp4) lets tools that go by the extension, ffmpeg
+    too, write it. Makes path's folder."""
     storage.makedirs(storage.parent(path))
+    name = f"{os.path.basename(str(path).rstrip('/'))}.partial"
     if storage.is_local(path):
-        return partial_name(path, suffix)
-    handle, tmp = tempfile.mkstemp(prefix=f"{os.path.basename(path)}.partial-", suffix=suffix)
+        return _scratch_file(storage.parent(path), name, suffix)
+    handle, tmp = tempfile.mkstemp(prefix=f"{name}-", suffix=suffix)
     os.close(handle)
     return tmp
 

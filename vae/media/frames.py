@@ -2,11 +2,12 @@
 size. Reading and writing videos is vae/video.py's.
 """
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 
-from vae import InputError
+from vae import InputError, is_utf8
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 MAX_SIDE = 4096  # the largest frame side --size takes (a 4K frame's width)
@@ -79,25 +80,44 @@ def fill_region(width, height, target_width, target_height):
 
 
 def find_images(folder):
-    """Every image file below folder (recursively), in a stable order."""
+    """Every image file below folder (recursively), in a stable order: regular files only (a
+    FIFO or a device named like an image would hang or never end a read) whose names are
+    valid UTF-8 (they are written into the records)."""
     found = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
-            if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith("."):
-                found.append(os.path.join(root, name))
-    return found
+            path = os.path.join(root, name)
+            if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".") and \
+                    os.path.isfile(path):
+                found.append(path)
+    for path in found:
+        if not is_utf8(path):
+            print(f"warning: skipping {ascii(path)}: its name is not valid UTF-8",
+                  file=sys.stderr)
+    return [path for path in found if is_utf8(path)]
+
+
+# The largest painting read: far above any scan a user trains on, far below what a forged
+# header can make Pillow allocate.
+MAX_IMAGE_PIXELS = 64 * 10 ** 6
 
 
 def load_image(path, background=ALPHA_BACKGROUND):
     """An image file as uint8 RGB (H, W, 3), whatever its mode: CMYK is converted to RGB,
     grey to three equal channels, 16-bit to 8-bit, a palette to its colours, and transparency
     composited on `background` (white: the paper or wall a cut-out painting hangs on). An
-    animated file gives its first frame. Pillow's errors (OSError, ValueError) pass through."""
-    from PIL import Image
+    animated file gives its first frame; an EXIF orientation is applied, as viewers do. An
+    image of more than MAX_IMAGE_PIXELS is ValueError before its data is read; Pillow's
+    errors (OSError, ValueError: a truncated file among them) pass through."""
+    from PIL import Image, ImageOps
 
-    with Image.open(path) as image:
-        image.load()
+    with Image.open(path) as opened:
+        if opened.width * opened.height > MAX_IMAGE_PIXELS:
+            raise ValueError(f"{opened.width}x{opened.height} is more than "
+                             f"{MAX_IMAGE_PIXELS // 10 ** 6} million pixels")
+        opened.load()
+        image = ImageOps.exif_transpose(opened)
         if image.mode in ("I;16", "I;16L", "I;16B", "I"):  # 16-bit grey
             grey = (np.asarray(image, np.uint32) >> 8).clip(0, 255).astype(np.uint8)
             image = Image.fromarray(grey, "L")

@@ -44,11 +44,18 @@ class VideoInfo:
         return max(1, int(round(self.fps * self.duration)))
 
 
+def local_file(path):
+    """A local file's name as ffmpeg reads it: `file:` and the absolute path, so that a name
+    with a colon is never taken for a protocol (`a:b.mp4`) nor one with a dash for an option."""
+    return "file:" + os.path.abspath(path)
+
+
 def probe_video(path):
-    """Open a video, read its metadata and its first frame; InputError when that is impossible."""
+    """Open a video, read its metadata and its first frame; InputError when that is impossible,
+    or when ffmpeg cannot tell its frame rate (a still, such as an audio file's cover art)."""
     if not os.path.isfile(path):
         raise InputError(f"video not found: {path}")
-    reader = imageio_ffmpeg.read_frames(path)
+    reader = imageio_ffmpeg.read_frames(local_file(path))
     try:
         meta = reader.__next__()
         first = next(reader, None)
@@ -59,7 +66,11 @@ def probe_video(path):
     if first is None:
         raise InputError(f"cannot decode video {path}: it has no video frames")
     width, height = meta["size"]
-    return VideoInfo(path=path, width=width, height=height, fps=float(meta.get("fps") or 0.0),
+    fps = float(meta.get("fps") or 0.0)
+    if not 0 < fps < float("inf"):
+        raise InputError(f"cannot read {path} as a video: ffmpeg reports a frame rate of "
+                         f"{fps:g} (a still picture, or a rate it cannot read)")
+    return VideoInfo(path=path, width=width, height=height, fps=fps,
                      duration=float(meta.get("duration") or 0.0),
                      has_audio="audio_codec" in meta)
 
@@ -71,7 +82,7 @@ def first_line(err):
 
 def read_frame_at(path, seconds):
     """One full-size RGB frame at (or just after) the given time, or None past the end."""
-    reader = imageio_ffmpeg.read_frames(path, input_params=["-ss", f"{seconds:.3f}"],
+    reader = imageio_ffmpeg.read_frames(local_file(path), input_params=["-ss", f"{seconds:.3f}"],
                                         output_params=["-frames:v", "1"])
     try:
         meta = next(reader)
@@ -134,7 +145,8 @@ def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, d
     if duration is not None:
         output += ["-t", f"{duration:.3f}"]
     inputs = ["-ss", f"{start:.3f}"] if start else []
-    reader = imageio_ffmpeg.read_frames(info.path, input_params=inputs, output_params=output)
+    reader = imageio_ffmpeg.read_frames(local_file(info.path), input_params=inputs,
+                                        output_params=output)
     try:
         meta = next(reader)
         width, height = meta["size"]
@@ -182,7 +194,7 @@ class VideoWriter:
     and/or which is shown small in the bottom-right corner (inset_crop, a frames.Crop).
     The default x264 preset is veryfast: on a 2-core machine the encoder shares the CPU with
     the model, and slower presets cost more frames/s than the smaller file is worth.
-    Frames go to `<path>.partial.mp4`; close() moves the finished file to its name, abort()
+    Frames go to a scratch file beside path (atomic.temporary_name); close() moves the finished file to its name, abort()
     (or leaving a `with` block by an exception) deletes it.
     """
 
@@ -205,7 +217,7 @@ class VideoWriter:
                 cmd += ["-ss", f"{companion_start:.3f}"]
             if companion_duration is not None:
                 cmd += ["-t", f"{companion_duration:.3f}"]
-            cmd += ["-i", companion]
+            cmd += ["-i", local_file(companion)]
         if use_companion and inset_crop is not None:
             inset_w = max(2, (out_w // 4) // 2 * 2)
             margin = max(2, out_w // 64)
@@ -217,10 +229,14 @@ class VideoWriter:
         if use_companion and audio:
             cmd += ["-map", "1:a:0?", "-c:a", "aac", "-b:a", "192k"]
         cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart", "-f", "mp4", self.tmp_path]
+                "-movflags", "+faststart", "-f", "mp4", local_file(self.tmp_path)]
         self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._log)
+        try:
+            self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                             stdout=subprocess.DEVNULL, stderr=self._log)
+        except BaseException:
+            atomic.discard(self.tmp_path)
+            raise
         self.frames = 0
 
     def write(self, frame):
@@ -263,8 +279,11 @@ class VideoWriter:
             failure = self._failure("failed to write")
             self.abort()
             raise failure
-        atomic.publish(self.tmp_path, self.path)
-        self._log.close()
+        try:
+            atomic.publish(self.tmp_path, self.path)
+        finally:
+            atomic.discard(self.tmp_path)
+            self._log.close()
 
     def abort(self):
         if self._process.poll() is None:

@@ -8,7 +8,7 @@ from vae import InputError
 from vae.media import video
 from vae.stylize.pipeline import clip_mean_code, stylize_stream
 from vae.stylize.settings import RenderOptions
-from vae.stylize.transform import FrameStylizer
+from vae.stylize.transform import MIN_PAINT_SIDE, FrameStylizer, paint_size
 
 
 def default_output(input_path):
@@ -16,11 +16,12 @@ def default_output(input_path):
     return f"{os.path.splitext(os.path.basename(input_path))[0]}-stylized.mp4"
 
 
-def check_output(input_path, output):
-    """output, refused (InputError) when it is the input, a folder, or in a missing folder."""
+def check_output(input_path, output, model=None):
+    """output, refused (InputError) when it is the input, lies inside the model bundle, is a
+    folder, or is in a missing folder."""
     from vae.media.atomic import check_target
 
-    check_target(output, "-o", inputs=(input_path,), what="output video")
+    check_target(output, "-o", inputs=(input_path, model), what="output video")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise InputError(f"output folder does not exist: {os.path.dirname(output)}")
     return output
@@ -48,7 +49,7 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     bundle.check(settings)
     info = video.probe_video(input_path)
     check_excerpt(info, options)
-    check_output(input_path, output)
+    check_output(input_path, output, bundle.folder)
     crop = video.clip_crop(info, options.crop)
     width, height = crop.cropped_size(info.width, info.height)
     report(f"{input_path}: {info.width}x{info.height}, {info.fps:g} fps, "
@@ -64,6 +65,11 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     # Detail transfer, and painting at a fraction of the output's size, work at the output
     # size; without them frames go through at the model's size and the writer scales them up.
     paint_scale = options.paint_scale if settings.paint > 0 else None
+    if paint_scale is not None and min(paint_size(width, height, paint_scale)) < MIN_PAINT_SIDE:
+        raise InputError("--paint-scale {:g} paints the {}x{} frames at {}x{}: the painter needs "
+                         "{} pixels a side; choose a larger --paint-scale".format(
+                             paint_scale, width, height, *paint_size(width, height, paint_scale),
+                             MIN_PAINT_SIDE))
     full_size = settings.detail > 0 or paint_scale is not None
     transform = FrameStylizer(bundle, shift, refine, settings.detail, settings.smoothing,
                               full_size=full_size, paint=settings.paint, paint_scale=paint_scale)

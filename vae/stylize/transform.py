@@ -85,6 +85,15 @@ class DetailTransfer:
         return tf.cast(tf.round(tf.clip_by_value(out, 0.0, 1.0) * 255.0), tf.uint8)
 
 
+# The smallest side the painter paints: its reflection padding needs a few pixels.
+MIN_PAINT_SIDE = 8
+
+
+def paint_size(width, height, paint_scale):
+    """The size frames of width x height are painted at, at paint_scale of it."""
+    return max(1, round(width * paint_scale)), max(1, round(height * paint_scale))
+
+
 class FrameStylizer:
     """uint8 frames -> stylised, smoothed uint8 frames.
 
@@ -159,8 +168,7 @@ class FrameStylizer:
         if self.paint_scale is None:
             size = (self.bundle.width, self.bundle.height)
         else:
-            size = (max(1, round(width * self.paint_scale)),
-                    max(1, round(height * self.paint_scale)))
+            size = paint_size(width, height, self.paint_scale)
         if size == (width, height):  # no resize: spare two large identity products
             return to_uint8(self._painted(tf.cast(frames, tf.float32) / 255.0).numpy())
         if self.paint_transfer is None:

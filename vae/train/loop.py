@@ -2,6 +2,7 @@
 Ctrl-C/SIGTERM, NaN guard, TensorBoard summaries and previews each in a piece of its own."""
 import math
 import os
+import re
 import shutil
 import signal
 import sys
@@ -119,20 +120,34 @@ class TrainingLoop:
     def restore(self):
         """Resume from the latest checkpoint in logdir that reads back whole (a damaged one,
         say cut short by a full disk, is skipped with a message); returns the step reached,
-        0 if there is none. InputError when every checkpoint there is damaged."""
-        paths = list(reversed(self.manager.checkpoints)) if self.chief else \
+        0 if there is none. The checkpoint files themselves are read too, so that a missing
+        or stale `checkpoint` index never starts a run again at step 0 over them. InputError
+        when every checkpoint there is damaged."""
+        paths = self.checkpoint_files() if self.chief else \
             [p for p in [tf.train.latest_checkpoint(self.logdir)] if p]
         for path in paths:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
-                return int(self.step.numpy())
             except Exception as err:  # TensorFlow's reader fails in many ways on a cut file
                 print(f"warning: checkpoint {path} is damaged ({str(err).splitlines()[0]}); "
                       "trying the one before", file=sys.stderr)
+                continue
+            if path not in self.manager.checkpoints:
+                print(f"note: {path} is not in {self.logdir}'s checkpoint index: resuming "
+                      "from its files", file=sys.stderr)
+            return int(self.step.numpy())
         if paths:
             raise InputError(f"every checkpoint in {self.logdir} is damaged: start a new "
                              "--logdir, or delete them to start again")
         return 0
+
+    def checkpoint_files(self):
+        """The checkpoints whose files are in logdir (ckpt-N.index), newest first, whatever
+        the index says."""
+        found = {int(m.group(1)): path[:-len(".index")]
+                 for path in storage.glob(os.path.join(self.logdir, "ckpt-*.index"))
+                 for m in [re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(path))] if m}
+        return [found[step] for step in sorted(found, reverse=True)]
 
     def save(self):
         """Checkpoint the current step, unless the update that led here broke the weights."""
@@ -146,7 +161,12 @@ class TrainingLoop:
                 tf.summary.scalar(f"fixed_batch/{name}", value)
         if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
             return self.manager.latest_checkpoint
-        path = self.manager.save(checkpoint_number=step)
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except BaseException:  # a full disk, a signal: no half-written checkpoint stays
+            for partial in storage.glob(os.path.join(self.save_dir, f"ckpt-{step}_temp*")):
+                storage.remove(partial)
+            raise
         return path if self.chief else None
 
     def write_preview(self):

@@ -89,6 +89,7 @@ class PainterRecipe:
 
     def __init__(self, options, settings=None):
         self.options = options
+        self.inputs = (options.model,)
         self.settings = settings or StyleSettings()
 
     def prepare(self, manifest, data_dir):
@@ -100,6 +101,10 @@ class PainterRecipe:
         datafolder.check_frame_size(manifest, data_dir, size, f"the bundle {opts.model}")
         if opts.crop and opts.crop > min(size):
             raise InputError(f"--crop {opts.crop} is larger than the frames ({size[0]}x{size[1]})")
+        if opts.pool > (opts.crop or min(size)):
+            raise InputError(f"--pool {opts.pool} is larger than the painter's "
+                             f"{'crops' if opts.crop else 'frames'} ({opts.crop or min(size)} "
+                             "pixels): choose a smaller --pool")
         self.source_means = self._source_means(manifest)
         self.style_mean = tf.constant(self.bundle.means.style_mean(
             None if self.settings.style == "auto" else self.settings.style))

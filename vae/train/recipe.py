@@ -39,6 +39,7 @@ class Recipe(Protocol):
     """One network's training: the library runs it (train), the recipe says what is its own."""
     kind: str  # config.json's kind: a run folder resumes only a run of the same kind
     preview_title: str  # TensorBoard's name for the preview grid
+    inputs: tuple  # what the run reads besides the data: --logdir may not be, hold or be in it
 
     def prepare(self, manifest, data_dir) -> dict:
         """Load what the run depends on (in the strategy's scope); return config.json's

@@ -49,6 +49,7 @@ class RefinerRecipe:
 
     def __init__(self, options):
         self.options = options
+        self.inputs = (options.vae,)
         self.adversarial = options.objective == "adversarial"
 
     def prepare(self, manifest, data_dir):

@@ -22,6 +22,19 @@ CONFIG = "config.json"
 # config.json's "format": a run folder of another format is not resumed or read.
 RUN_FORMAT = 1
 LOCK = "run.lock"  # held by the process that trains into a run folder
+RUN_KINDS = ("vae", "refiner", "painter")  # config.json's "kind" in a run folder
+
+
+def is_run_folder(folder):
+    """True for a folder a trainer wrote (its config.json names a kind of run), or one that
+    holds only a stopped run's lock: the only non-empty folders --logdir may be."""
+    if storage.is_local(folder) and os.path.isdir(folder) and os.listdir(folder) == [LOCK]:
+        return True
+    try:
+        config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and config.get("kind") in RUN_KINDS
 
 
 @contextlib.contextmanager
@@ -77,8 +90,8 @@ def read_config(logdir):
         config = json.loads(storage.read_text(path))
     except FileNotFoundError:
         raise InputError(f"{path} not found: is {logdir} a training run folder?") from None
-    except (OSError, ValueError) as err:
-        raise InputError(f"cannot read {path}: {err}") from None
+    except (OSError, ValueError, RecursionError) as err:
+        raise InputError(f"cannot read {path}: {str(err).splitlines()[0]}") from None
     found = config.get("format") if isinstance(config, dict) else None
     if found != RUN_FORMAT:
         raise InputError(f"{logdir} is a run folder of format {found}, not {RUN_FORMAT}: train "

@@ -13,7 +13,8 @@ from vae.media.gallery import stack_rows
 from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
 from vae.train.loop import NonFiniteLoss, TrainingLoop
-from vae.train.runs import locked, prepare_run
+from vae.media.atomic import check_target
+from vae.train.runs import is_run_folder, locked, prepare_run
 from vae.train.step import make_optimizer, make_train_step
 
 PREVIEW_FRAMES = 6
@@ -29,6 +30,8 @@ def train(options, recipe):
 
 
 def _train(options, recipe, arithmetic):
+    check_target(options.logdir, "--logdir", folder=True, inputs=(options.data, *recipe.inputs),
+                 replaceable=is_run_folder, what="run folder of a trainer")
     manifest = load_manifest(options.data)
     verify_shards(options.data, manifest)
     strategy = make_strategy(options.strategy)

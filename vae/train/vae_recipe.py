@@ -9,6 +9,7 @@ class VAERecipe:
     """The VAE's own part of training: its networks, one Adam, one phase of the VAE loss."""
     kind = "vae"
     preview_title = "input_vs_reconstruction"
+    inputs = ()
 
     def __init__(self, learning_rate, filters=VAE_FILTERS, kernels=VAE_KERNELS,
                  code_size=VAE_CODE_SIZE):
