@@ -78,9 +78,10 @@ def test_each_player_lowers_its_own_loss():
     net, discriminator = tiny_players()
     inputs = smooth_images(8)
     paintings = tf.random.uniform([8, 24, 32, 3])  # "brushwork": pixel noise
-    objective = PainterObjective(adversarial_weight=1.0)
+    objective = PainterObjective("adversarial", adversarial_weight=1.0)
     terms = lambda batch: painter.loss_terms(  # noqa: E731
-        net, discriminator, batch["image"], paintings, objective, training=True)
+        net, batch["image"], objective, training=True, discriminator=discriminator,
+        paintings=paintings)
     d_update = Update(keras.optimizers.Adam(2e-3, beta_1=0.5), 2e-3,
                       discriminator.trainable_variables, painter.DISCRIMINATOR_TERMS,
                       "discriminator_loss")
@@ -173,9 +174,11 @@ def painted(runs, tmp_path_factory):
     holds it."""
     root = tmp_path_factory.mktemp("painter")
     logdir = root / "painter"
-    features = ["--feature-weight", "1", "--feature-layers", "2"]  # the encoder's term too
-    first = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "4", *features)
-    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8", *features,
+    # both objectives at once, and the encoder's term too: every piece is saved and resumed
+    terms = ["--objective", "both", "--feature-weight", "1", "--feature-layers", "2",
+             "--style-weight", "2", "--content-target", "frame"]
+    first = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "4", *terms)
+    second = paint_run(runs, logdir, "--pretrain-steps", "3", "--steps", "8", *terms,
                        runner=run_main)
     bundle = root / "bundle"
     export = run_main("export_graph.py", "--vae", runs["vae"], "--refiner", runs["refiner"],
@@ -197,8 +200,35 @@ def test_train_painter_resumes_both_players(painted):
     config = json.loads((logdir / "config.json").read_text())
     assert config["kind"] == "painter" and config["model"] == {"filters": 4, "residual_blocks": 1}
     assert config["bundle"]["vae_step"] == 40
-    assert (config["training"]["feature_weight"], config["training"]["feature_layers"]) == (1, 2)
+    training = config["training"]
+    assert (training["feature_weight"], training["feature_layers"]) == (1, 2)
+    assert (training["objective"], training["style_weight"], training["content_target"]) == (
+        "both", 2, "frame")
+    assert config["discriminator"] == {"filters": [4, 8], "kernel": 3}
     assert (logdir / "preview.png").exists() and (logdir / "progress.mp4").exists()
+
+
+def test_the_perceptual_default_trains_without_a_discriminator(runs, tmp_path):
+    from vae.models.configs import PainterObjective
+
+    logdir = tmp_path / "painter"
+    result = paint_run(runs, logdir, "--pretrain-steps", "2", "--steps", "3", runner=run_main)
+    assert result.returncode == 0, result.stderr
+    assert "target of the style term" in result.stdout
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["discriminator"] is None
+    training = config["training"]
+    assert training["objective"] == "perceptual" and training["content_target"] == "input"
+    for name in ("style_weight", "perceptual_content_weight", "total_variation_weight"):
+        assert training[name] == getattr(PainterObjective, name)
+    assert optimizer_iterations(str(logdir / "ckpt-5")) == {"pretrain_optimizer": 2,
+                                                            "optimizer": 3}
+    for term in ("style", "perceptual_content", "total_variation"):
+        assert f"{term}" in result.stdout, result.stdout
+    # the same run folder does not resume as another objective: its terms are other networks
+    again = paint_run(runs, logdir, "--steps", "4", "--objective", "adversarial",
+                      runner=run_main)
+    assert again.returncode == 2 and "different discriminator" in again.stderr, again.stderr
 
 
 def test_the_bundle_with_a_painter_round_trips(painted, runs):
@@ -239,6 +269,11 @@ def test_paint_0_is_todays_output_and_paint_1_repaints_it(painted, runs, tmp_pat
     (["--pretrain-steps", "-1"], "--pretrain-steps must be 0 or more"),
     (["--residual-blocks", "-1"], "--residual-blocks must be 0 or more"),
     (["--adversarial-weight", "-1"], "--adversarial-weight"),
+    (["--objective", "gatys"], "--objective"),
+    (["--content-target", "nowhere"], "--content-target"),
+    (["--style-weight", "nan"], "--style-weight"),
+    (["--total-variation-weight", "-2"], "--total-variation-weight"),
+    (["--pool", "40"], "--pool 40 is larger than the painter's frames (18 pixels)"),
     (["--feature-weight", "1", "--feature-layers", "9"],
      "--feature-layers 9: the bundle's encoder has 3 conv layers"),
 ])

@@ -109,7 +109,7 @@ def test_a_run_folder_has_one_writer(data, tmp_path):
     file_logdir = tmp_path / "a-file"
     file_logdir.write_text("not a folder")
     refused = run_main("train_vae.py", "--data", data, "--logdir", file_logdir, *TINY)
-    assert refused.returncode == 2 and "is a file, not a run folder" in refused.stderr
+    assert refused.returncode == 2 and "is a file, not a folder" in refused.stderr
     assert file_logdir.read_text() == "not a folder"
 
 

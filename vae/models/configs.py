@@ -127,13 +127,22 @@ class PainterConfig(_Config):
             raise ValueError("painter filters must be positive and residual blocks 0 or more")
 
 
+PAINTER_OBJECTIVES = ("perceptual", "adversarial", "both")
+CONTENT_TARGETS = ("input", "frame")
+
+
 @dataclass(frozen=True)
 class PainterObjective:
-    """The painter's terms: content_weight * MSE of pool x pool average-pooled images toward
-    its input, feature_weight * MSE of the frozen VAE encoder's first feature_layers conv
-    blocks' activations toward the input's, temporal_weight * L1 between painting a moved (and
-    temporal_noise-noisy) input and moving the painted one, adversarial_weight * the hinge GAN
-    term."""
+    """The painter's terms. Always: content_weight * MSE of pool x pool average-pooled images
+    toward its input, feature_weight * MSE of the frozen VAE encoder's first feature_layers
+    conv blocks' activations toward the input's, temporal_weight * L1 between painting a moved
+    (and temporal_noise-noisy) input and moving the painted one. "perceptual" (or "both"):
+    style_weight * the distance of the painted frame's feature statistics to the paintings'
+    in a frozen ImageNet network (vae/models/style.py), perceptual_content_weight * MSE of its
+    deeper features toward those of content_target ("input": the painter's input, "frame":
+    the original frame), total_variation_weight * total variation. "adversarial" (or "both"):
+    adversarial_weight * the hinge GAN term."""
+    name: str = "perceptual"
     content_weight: float = 10.0
     pool: int = 4
     temporal_weight: float = 1.0
@@ -141,10 +150,27 @@ class PainterObjective:
     adversarial_weight: float = 0.1
     feature_weight: float = 0.0
     feature_layers: int = 2
+    style_weight: float = 1.0
+    perceptual_content_weight: float = 1.0
+    content_target: str = "input"
+    total_variation_weight: float = 1.0
 
     def __post_init__(self):
+        if self.name not in PAINTER_OBJECTIVES:
+            raise ValueError(f"unknown painter objective {self.name!r}")
+        if self.content_target not in CONTENT_TARGETS:
+            raise ValueError(f"unknown content target {self.content_target!r}")
         if self.pool < 1 or self.feature_layers < 1 or min(
                 self.content_weight, self.temporal_weight, self.temporal_noise,
-                self.adversarial_weight, self.feature_weight) < 0:
+                self.adversarial_weight, self.feature_weight, self.style_weight,
+                self.perceptual_content_weight, self.total_variation_weight) < 0:
             raise ValueError("the pool and the feature layers must be positive and the weights "
                              "0 or more")
+
+    @property
+    def adversarial(self):
+        return self.name in ("adversarial", "both")
+
+    @property
+    def perceptual(self):
+        return self.name in ("perceptual", "both")

@@ -1,24 +1,27 @@
 """The painter: a fully convolutional network that repaints a stylised frame with the
-paintings' brushwork, and the losses it is trained on against a PatchGAN of painting crops.
+paintings' brushwork, and the terms it is trained on.
 
-The VAE and its refiner bring the paintings' palette but keep the frame's smooth surfaces; a
-discriminator that compares patches of painted frames with patches of the paintings (as in
-Sanakoyeu et al. 2018, "A Style-Aware Content Loss for Real-time HD Style Transfer") rewards
-strokes instead. Its generator follows Johnson et al. 2016 / CycleGAN: a 7x7 conv, two
-stride-2 convs, residual blocks, two nearest-upsample + conv stages (transposed convs leave
-checkerboards), a 7x7 conv predicting a residual on its input. No instance normalisation: it
-makes flickering "bubbles" on video. The painter keeps the frame by a content term on
-average-pooled images (layout and colour; the fine texture is left free), optionally also in
-the frozen VAE encoder's feature space (as the style-aware content loss does in its own
-encoder's: structure rather than pixels), and keeps strokes
-still under motion by a temporal term on a randomly moved copy (Wang et al. 2020, ReReVST).
+The VAE and its refiner bring the paintings' palette but keep the frame's smooth surfaces.
+The painter adds strokes, pulled by one of two objectives (or both): "perceptual", the
+paintings' feature statistics in a frozen ImageNet network (vae/models/style.py; Johnson et
+al. 2016, Huang and Belongie 2017), which brings brushwork in a few thousand steps; or
+"adversarial", a PatchGAN discriminator that compares patches of painted frames with patches
+of the paintings (Sanakoyeu et al. 2018), which at a CPU budget brings a tint at most. Its
+generator follows Johnson et al. 2016 / CycleGAN: a 7x7 conv, two stride-2 convs, residual
+blocks, two nearest-upsample + conv stages (transposed convs leave checkerboards), a 7x7 conv
+predicting a residual on its input. No instance normalisation: it makes flickering "bubbles"
+on video. The painter keeps the frame by a content term on average-pooled images (layout and
+colour; the fine texture is left free), the perceptual objective's content term in deeper
+features, optionally the frozen VAE encoder's feature space, and keeps strokes still under
+motion by a temporal term on a randomly moved copy (Wang et al. 2020, ReReVST).
 """
 import keras
 import tensorflow as tf
 
 from vae.models import augment
 from vae.models.configs import PAINTER_MULTIPLE as MULTIPLE
-PAINTER_TERMS = ("content", "feature_content", "temporal", "adversarial")
+from vae.models.style import total_variation
+
 DISCRIMINATOR_TERMS = ("discriminator_real", "discriminator_painted", "discriminator_input")
 
 
@@ -94,41 +97,68 @@ def identity_terms(painter, inputs):
     return {"identity": _per_image(tf.abs(paint(painter, inputs, training=True) - inputs))}
 
 
-def loss_terms(painter, discriminator, inputs, paintings, objective, training=False,
-               features=None):
-    """Per-image terms of both players from one forward pass.
+def painter_terms(objective):
+    """The names of the terms the painter minimises under a PainterObjective."""
+    return ("content", "feature_content", "temporal") + (
+        ("style", "perceptual_content", "total_variation") if objective.perceptual else ()) + (
+        ("adversarial",) if objective.adversarial else ())
 
-    inputs: stylised frames, what the painter repaints; paintings: as many painting crops of
-    the same size, the discriminator's "real". The painter minimises PAINTER_TERMS, the
-    discriminator DISCRIMINATOR_TERMS (hinge loss; the unpainted inputs are a second kind of
-    fake, so that it learns what painting adds). Both sides pass through the same random
-    DiffAugment policy. The accuracies, the colour drift and the output's spread are for
-    watching. features: encoder_features, for the feature content term (none: it is 0)."""
+
+def loss_terms(painter, inputs, objective, training=False, discriminator=None, paintings=None,
+               features=None, style=None, frames=None):
+    """Per-image terms from one forward pass: painter_terms(objective), and with the
+    adversarial objective the discriminator's DISCRIMINATOR_TERMS.
+
+    inputs: stylised frames, what the painter repaints. discriminator, paintings (as many
+    painting crops of the same size, its "real"): the hinge GAN (the unpainted inputs are a
+    second kind of fake, so that it learns what painting adds; both sides pass through the
+    same random DiffAugment policy). style: a style.StyleTarget, whose content term compares
+    with the inputs or, with content_target "frame", with frames (the original frames).
+    features: encoder_features, for the feature content term (none: it is 0). The
+    accuracies, the colour drift and the output's spread are for watching."""
     painted = paint(painter, inputs, training=training)
     moved, matrices = augment.random_motion(inputs)
     noise = tf.random.normal(tf.shape(moved), stddev=objective.temporal_noise)
     painted_moved = paint(painter, moved + noise, training=training)
-    # one discriminator call on the three kinds (it has no batch statistics to mix them)
-    logits = discriminator(augment.diff_augment(tf.concat([paintings, painted, inputs], 0)),
-                           training=training)[-1]
-    real_logits, painted_logits, input_logits = tf.split(logits, 3)
     content = tf.reduce_mean(tf.square(pooled(painted, objective.pool)
                                        - pooled(inputs, objective.pool)), axis=[1, 2, 3])
     feature_content = (feature_distance(features, painted, inputs)
                        if features is not None and objective.feature_weight > 0
                        else tf.zeros_like(content))
     mean_colour = lambda t: tf.reduce_mean(t, axis=[1, 2])  # noqa: E731
-    return {
+    terms = {
         "content": objective.content_weight * content,
         "feature_content": objective.feature_weight * feature_content,
         "temporal": objective.temporal_weight * _per_image(
             tf.abs(painted_moved - augment.affine(painted, matrices))),
-        "adversarial": -objective.adversarial_weight * _per_image(painted_logits),
+        "colour_drift": tf.reduce_max(tf.abs(mean_colour(painted) - mean_colour(inputs)), axis=1),
+        "spread": tf.math.reduce_std(painted, axis=[1, 2, 3]),
+    }
+    if objective.perceptual:
+        references = frames if objective.content_target == "frame" else inputs
+        perceptual = style.terms(painted, references)
+        terms.update({
+            "style": objective.style_weight * perceptual["style"],
+            "perceptual_content": objective.perceptual_content_weight
+            * perceptual["perceptual_content"],
+            "total_variation": objective.total_variation_weight
+            * total_variation(painted)})
+    if objective.adversarial:
+        terms.update(_adversarial_terms(discriminator, paintings, painted, inputs,
+                                        objective.adversarial_weight, training))
+    return terms
+
+
+def _adversarial_terms(discriminator, paintings, painted, inputs, weight, training):
+    # one discriminator call on the three kinds (it has no batch statistics to mix them)
+    logits = discriminator(augment.diff_augment(tf.concat([paintings, painted, inputs], 0)),
+                           training=training)[-1]
+    real_logits, painted_logits, input_logits = tf.split(logits, 3)
+    return {
+        "adversarial": -weight * _per_image(painted_logits),
         "discriminator_real": _per_image(tf.nn.relu(1.0 - real_logits)),
         "discriminator_painted": 0.5 * _per_image(tf.nn.relu(1.0 + painted_logits)),
         "discriminator_input": 0.5 * _per_image(tf.nn.relu(1.0 + input_logits)),
         "accuracy_real": _per_image(real_logits > 0),
         "accuracy_painted": _per_image(painted_logits < 0),
-        "colour_drift": tf.reduce_max(tf.abs(mean_colour(painted) - mean_colour(inputs)), axis=1),
-        "spread": tf.math.reduce_std(painted, axis=[1, 2, 3]),
     }

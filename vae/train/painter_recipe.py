@@ -2,10 +2,10 @@
 
 The painter repaints what process_video.py makes today: each training frame goes through the
 frozen bundle (its code shifted from its source's mean toward the paintings', decoded, refined,
-detail transferred back at the model's size) before the painter sees it. Its discriminator
-compares crops of the painter's output with crops of the data's paintings, drawn from a bank
-held in memory so that every step sees as many paintings as frames however rare they are in
-the data.
+detail transferred back at the model's size) before the painter sees it. The data's
+paintings are held in a bank in memory, so that every step sees them however rare they are in
+the data: the perceptual objective takes its style target from them (statistics over crops of
+the size the painter trains on), the adversarial one its discriminator's "real" crops.
 """
 from dataclasses import dataclass
 
@@ -23,7 +23,8 @@ from vae.train.loop import NonFiniteLoss
 from vae.train.recipe import Phase, Update, batch_means
 from vae.train.refiner_recipe import ADVERSARIAL_ADAM
 
-PAINTING_BANK = 512  # painting frames held in memory as the discriminator's "real"
+PAINTING_BANK = 512  # painting frames held in memory: the style's target, the GAN's "real"
+GRADIENT_CLIPNORM = 1.0  # the perceptual objective's global gradient norm bound
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class PainterTraining:
     pretrain_steps: int = 200
     pretrain_learning_rate: float = 1e-3
     crop: int = 0
+    objective: str = PainterObjective.name
+    style_weight: float = PainterObjective.style_weight
+    perceptual_content_weight: float = PainterObjective.perceptual_content_weight
+    content_target: str = PainterObjective.content_target
+    total_variation_weight: float = PainterObjective.total_variation_weight
     content_weight: float = PainterObjective.content_weight
     pool: int = PainterObjective.pool
     temporal_weight: float = PainterObjective.temporal_weight
@@ -109,28 +115,46 @@ class PainterRecipe:
         self.style_mean = tf.constant(self.bundle.means.style_mean(
             None if self.settings.style == "auto" else self.settings.style))
         self.paintings = self._painting_bank(manifest, data_dir)
-        print(f"frozen bundle: {opts.model}; {len(self.paintings)} painting frames as the "
-              "discriminator's real")
         self.config = PainterConfig(opts.filters, opts.residual_blocks)
-        self.discriminator_config = DiscriminatorConfig(opts.discriminator_filters,
-                                                        opts.discriminator_kernel)
-        self.objective = PainterObjective(opts.content_weight, opts.pool, opts.temporal_weight,
-                                          adversarial_weight=opts.adversarial_weight,
-                                          feature_weight=opts.feature_weight,
-                                          feature_layers=opts.feature_layers)
+        self.objective = PainterObjective(
+            opts.objective, opts.content_weight, opts.pool, opts.temporal_weight,
+            adversarial_weight=opts.adversarial_weight, feature_weight=opts.feature_weight,
+            feature_layers=opts.feature_layers, style_weight=opts.style_weight,
+            perceptual_content_weight=opts.perceptual_content_weight,
+            content_target=opts.content_target,
+            total_variation_weight=opts.total_variation_weight)
+        self.discriminator_config = DiscriminatorConfig(
+            opts.discriminator_filters, opts.discriminator_kernel) \
+            if self.objective.adversarial else None
+        self.style = self._style_target() if self.objective.perceptual else None
+        print(f"frozen bundle: {opts.model}; {len(self.paintings)} painting frames as the "
+              + ("target of the style term" if self.objective.perceptual else "")
+              + (" and " if self.objective.name == "both" else "")
+              + ("discriminator's real" if self.objective.adversarial else ""))
         self.features = self._encoder_features() if opts.feature_weight > 0 else None
         s = self.settings
-        return {"model": self.config.to_dict(), "discriminator": self.discriminator_config.to_dict(),
+        discriminator = self.discriminator_config and self.discriminator_config.to_dict()
+        return {"model": self.config.to_dict(), "discriminator": discriminator,
                 "bundle": {"folder": opts.model, "vae_step": self.bundle.config["vae"]["step"],
                            "vae_model": self.bundle.config["vae"]["model"],
                            "alpha": s.alpha, "beta": s.beta, "detail": s.detail,
                            "refine": s.refine, "style": s.style},
                 "training": {"pretrain_steps": opts.pretrain_steps,
                              "pretrain_learning_rate": opts.pretrain_learning_rate,
-                             "crop": opts.crop, **{k: getattr(self.objective, k) for k in (
+                             "crop": opts.crop, "objective": self.objective.name,
+                             **{k: getattr(self.objective, k) for k in (
                                  "content_weight", "pool", "temporal_weight", "temporal_noise",
-                                 "adversarial_weight", "feature_weight", "feature_layers")},
+                                 "adversarial_weight", "feature_weight", "feature_layers",
+                                 "style_weight", "perceptual_content_weight", "content_target",
+                                 "total_variation_weight")},
                              "discriminator_learning_rate": opts.discriminator_learning_rate}}
+
+    def _style_target(self):
+        """The paintings' statistics in the frozen feature network, at the training crops."""
+        from vae.models.features import EfficientNetLite0
+        from vae.models.style import StyleTarget
+
+        return StyleTarget(EfficientNetLite0(), self.paintings.numpy(), self.options.crop)
 
     def _encoder_features(self):
         """The bundle's VAE encoder's first --feature-layers conv blocks, frozen."""
@@ -172,19 +196,27 @@ class PainterRecipe:
 
     def build(self, make_optimizer):
         self.net = painter.build_painter(self.config)
-        self.discriminator = adversarial.build_discriminator(self.discriminator_config)
         opts = self.options
         self.pretrain_optimizer = make_optimizer(opts.pretrain_learning_rate)
-        self.optimizer = make_optimizer(opts.learning_rate, **ADVERSARIAL_ADAM)
-        self.discriminator_optimizer = make_optimizer(opts.discriminator_learning_rate,
-                                                      **ADVERSARIAL_ADAM)
+        # the GAN's usual Adam with a discriminator; clipped steps for the perceptual terms,
+        # whose gradients spike early (a run at twice the rate collapsed without it)
+        adam = dict(ADVERSARIAL_ADAM) if self.objective.adversarial else {}
+        if self.objective.perceptual:
+            adam["global_clipnorm"] = GRADIENT_CLIPNORM
+        self.optimizer = make_optimizer(opts.learning_rate, **adam)
         for optimizer in (self.pretrain_optimizer, self.optimizer):
             optimizer.build(self.net.trainable_variables)
-        self.discriminator_optimizer.build(self.discriminator.trainable_variables)
-        return {"painter": self.net, "optimizer": self.optimizer,
-                "pretrain_optimizer": self.pretrain_optimizer,
-                "discriminator": self.discriminator,
-                "discriminator_optimizer": self.discriminator_optimizer}
+        objects = {"painter": self.net, "optimizer": self.optimizer,
+                   "pretrain_optimizer": self.pretrain_optimizer}
+        self.discriminator = None
+        if self.objective.adversarial:
+            self.discriminator = adversarial.build_discriminator(self.discriminator_config)
+            self.discriminator_optimizer = make_optimizer(opts.discriminator_learning_rate,
+                                                          **ADVERSARIAL_ADAM)
+            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
+            objects.update(discriminator=self.discriminator,
+                           discriminator_optimizer=self.discriminator_optimizer)
+        return objects
 
     def stylised(self, images, source_means):
         """What process_video.py makes of the images at the model's size: S(z + shift) +
@@ -199,11 +231,16 @@ class PainterRecipe:
         out = styled + s.detail * (images - reconstructed)
         return tf.stop_gradient(tf.clip_by_value(out, 0.0, 1.0))
 
-    def _crop(self, images):
+    def _crop(self, *images):
+        """The same random crop of each of several (B, H, W, 3) batches (none without
+        --crop)."""
         crop = self.options.crop
         if not crop:
             return images
-        return tf.image.random_crop(images, [tf.shape(images)[0], crop, crop, 3])
+        stacked = tf.concat(images, -1)
+        cropped = tf.image.random_crop(stacked, [tf.shape(stacked)[0], crop, crop,
+                                                 3 * len(images)])
+        return tf.split(cropped, len(images), -1)
 
     def _real(self, count, size):
         """count painting crops (or frames) of the given (height, width)."""
@@ -212,36 +249,45 @@ class PainterRecipe:
         return tf.image.random_crop(frames, [count, size[0], size[1], 3])
 
     def _inputs(self, batch):
+        """(the painter's inputs, the original frames), cropped alike."""
         images = batch["image"]
-        return self._crop(self.stylised(images, tf.gather(self.source_means, batch["source"])))
+        return self._crop(self.stylised(images, tf.gather(self.source_means, batch["source"])),
+                          images)
 
-    def loss_terms(self, inputs, training=False):
-        real = self._real(tf.shape(inputs)[0], tf.shape(inputs)[1:3])
-        return painter.loss_terms(self.net, self.discriminator, inputs, real, self.objective,
-                                  training=training, features=self.features)
+    def loss_terms(self, inputs, frames, training=False):
+        real = self._real(tf.shape(inputs)[0], tf.shape(inputs)[1:3]) \
+            if self.objective.adversarial else None
+        return painter.loss_terms(self.net, inputs, self.objective, training=training,
+                                  discriminator=self.discriminator, paintings=real,
+                                  features=self.features, style=self.style, frames=frames)
 
-    @staticmethod
-    def losses():
-        return {"loss": painter.PAINTER_TERMS, "discriminator_loss": painter.DISCRIMINATOR_TERMS}
+    def losses(self):
+        losses = {"loss": painter.painter_terms(self.objective)}
+        if self.objective.adversarial:
+            losses["discriminator_loss"] = painter.DISCRIMINATOR_TERMS
+        return losses
 
     def phases(self, steps):
         opts, net = self.options, self.net
         variables = net.trainable_variables
         losses = self.losses()
-        balance = adversarial.BalanceWatch(drift=0.1, fake="accuracy_painted", player="painter")
-        collapse = CollapseWatch()
+        updates = [Update(self.optimizer, opts.learning_rate, variables, losses["loss"])]
+        watches = [CollapseWatch()]
+        if self.objective.adversarial:
+            updates.append(Update(self.discriminator_optimizer, opts.discriminator_learning_rate,
+                                  self.discriminator.trainable_variables,
+                                  losses["discriminator_loss"], "discriminator_loss"))
+            watches.insert(0, adversarial.BalanceWatch(drift=0.1, fake="accuracy_painted",
+                                                       player="painter"))
         return [
             Phase("pretraining", opts.pretrain_steps,
-                  lambda batch: painter.identity_terms(net, self._inputs(batch)),
+                  lambda batch: painter.identity_terms(net, self._inputs(batch)[0]),
                   [Update(self.pretrain_optimizer, opts.pretrain_learning_rate, variables,
                           loss_name="identity_loss")]),
             Phase("training", opts.pretrain_steps + steps,
-                  lambda batch: self.loss_terms(self._inputs(batch), training=True),
-                  [Update(self.optimizer, opts.learning_rate, variables, losses["loss"]),
-                   Update(self.discriminator_optimizer, opts.discriminator_learning_rate,
-                          self.discriminator.trainable_variables,
-                          losses["discriminator_loss"], "discriminator_loss")],
-                  lambda step, metrics: balance(step, metrics) + collapse(step, metrics)),
+                  lambda batch: self.loss_terms(*self._inputs(batch), training=True), updates,
+                  lambda step, metrics: [line for watch in watches
+                                         for line in watch(step, metrics)]),
         ]
 
     def _fixed_inputs(self, images):
@@ -253,7 +299,8 @@ class PainterRecipe:
         return self.stylised(images, means)
 
     def fixed_batch_loss(self, images):
-        return batch_means(self.loss_terms(self._fixed_inputs(images)), self.losses())
+        return batch_means(self.loss_terms(self._fixed_inputs(images), tf.constant(images)),
+                           self.losses())
 
     def preview_rows(self, images):
         inputs = self._fixed_inputs(images)
