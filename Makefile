@@ -1,4 +1,6 @@
-# make setup : create .venv and install the requirements at the versions of constraints.txt
+# make setup : create .venv and install the package (editable) with its dev extra at the
+#              versions of constraints.txt
+# make lint  : ruff over the code
 # make lock  : refresh constraints.txt from the requirements' ranges, printing what changed
 # make browser: Debian's chromium + chromedriver, for the live page's browser test (as root)
 # make test  : setup + browser + the test suite
@@ -9,13 +11,13 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_STAMP := $(VENV)/.demo-installed
 
-.PHONY: setup lock browser test demo clean
+.PHONY: setup lock browser lint test demo clean
 
 setup: $(STAMP)
 
 # The stamp is newer than the requirement files once they are installed, so a second
 # `make setup` does nothing until a requirements file changes.
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt \
 		-c constraints.txt
@@ -27,7 +29,8 @@ LOCK_VENV := .lock-venv
 lock:
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze | sort -f; } > constraints.new
+	{ sed -n '/^#/p' constraints.txt; $(LOCK_VENV)/bin/pip freeze --exclude-editable | sort -f; } \
+		> constraints.new
 	@echo "changes (< before, > now):"; diff constraints.txt constraints.new || true
 	mv constraints.new constraints.txt
 	rm -rf $(LOCK_VENV)
@@ -46,7 +49,10 @@ browser:
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass. The suite runs
 # on every core (pytest-xdist), a test file to a worker, so that a file's fixtures are built once.
-test: setup browser
+lint: setup
+	$(PY) -m ruff check .
+
+test: setup browser lint
 	$(PY) -m pytest -q -n auto --dist loadfile tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: no tests ran" >&2; exit 1; fi; exit $$rc
 
@@ -55,7 +61,7 @@ test: setup browser
 # photographs and drawings from other GCompris activities (Debian's gcompris-qt-data: only those resource files are unpacked,
 # nothing is installed). Where that package cannot be had, the demo says so and uses the
 # Raphael copies of the other wheel, without the pictures.
-$(DEMO_STAMP): $(STAMP) requirements-demo.txt vae/data/gcompris.py
+$(DEMO_STAMP): $(STAMP) requirements-demo.txt samples/gcompris.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-demo.txt
 	$(MAKE) --no-print-directory $(IMPRESSIONISTS) $(OTHER_OILS) $(PICTURES) || echo "note: no" \
 		"impressionists (Debian's gcompris-qt-data could not be fetched): the demo uses the" \
@@ -84,13 +90,13 @@ $(GCOMPRIS)/.complete:
 	rm -rf $(GCOMPRIS); mkdir -p $(SHARE); mv "$$tmp/rcc" $(GCOMPRIS); touch $@
 
 $(IMPRESSIONISTS): $(GCOMPRIS)/.complete
-	$(PY) -m vae.data.gcompris $(GCOMPRIS)/paintings.rcc --out $@
+	$(PY) -m samples.gcompris $(GCOMPRIS)/paintings.rcc --out $@
 
 $(OTHER_OILS): $(GCOMPRIS)/.complete
-	$(PY) -m vae.data.gcompris $(GCOMPRIS)/paintings.rcc --other-oils --out $@
+	$(PY) -m samples.gcompris $(GCOMPRIS)/paintings.rcc --other-oils --out $@
 
 $(PICTURES): $(GCOMPRIS)/.complete
-	$(PY) -m vae.data.gcompris --pictures $(PICTURE_RCC:%=$(GCOMPRIS)/%.rcc) --out $@
+	$(PY) -m samples.gcompris --pictures $(PICTURE_RCC:%=$(GCOMPRIS)/%.rcc) --out $@
 
 demo: $(DEMO_STAMP)
 	PY=$(PY) ./demo.sh

@@ -22,10 +22,9 @@ import time
 
 import numpy as np
 
-from vae.cli import (finite_float, parser_for, positive_int, report_input_errors, random_seed,
-                     unit_float)
-from vae.media import atomic
-from vae.media import storage
+from vae.argtypes import finite_float, positive_int, random_seed, unit_float
+from vae.cli import parser_for, report_input_errors
+from vae.media import atomic, storage
 from vae.stylize.settings import StyleSettings
 
 SHOW = 6  # frames per picture row
@@ -88,8 +87,8 @@ def is_report(folder):
 
 
 def report_embeddings(args):
-    from vae.data import datafolder
     from vae.bundle.loader import Bundle
+    from vae.data import datafolder
 
     started = time.time()
     out = default_out(args.model) if args.out is None else args.out
@@ -299,14 +298,16 @@ def write_markdown(path, report):
     lines = ["# Latent-space evaluation", "",
              f"Model `{report['model']}` on data `{report['data']}`"
              f"{'' if report['refiner'] else ' (no refiner: refined = VAE output)'}.", "",
-             "## Reconstruction", "", "| source | kind | PSNR VAE | PSNR refined | SSIM VAE | SSIM refined |",
+             "## Reconstruction", "",
+             "| source | kind | PSNR VAE | PSNR refined | SSIM VAE | SSIM refined |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, r in report["sources"].items():
         lines.append(f"| {name} | {r['kind']} | {r['psnr_vae']:.2f} | {r['psnr_refined']:.2f} | "
                      f"{r['ssim_vae']:.3f} | {r['ssim_refined']:.3f} |")
     lines.append("")
-    for name, r in report["sources"].items():
-        lines += [f"![{name}: input / VAE / refined]({report['images'][f'reconstruction-{name}']})", ""]
+    for name in report["sources"]:
+        picture = report["images"][f"reconstruction-{name}"]
+        lines += [f"![{name}: input / VAE / refined]({picture})", ""]
     lines += ["## Held-out frames", ""]
     if report["holdout"]:
         lines += ["Frames kept out of training (extract_frames.py --holdout): what the model "

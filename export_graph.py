@@ -21,8 +21,9 @@ import time
 
 import numpy as np
 
-from vae.cli import parser_for, positive_int, report_input_errors
 from vae import InputError
+from vae.argtypes import positive_int
+from vae.cli import parser_for, report_input_errors
 from vae.media import storage
 
 SAMPLE_FRAMES = 4  # frames on which the reloaded bundle is checked against the checkpoints
@@ -44,8 +45,8 @@ def parse_args(argv):
     parser.add_argument("--data", default="data", metavar="DIR",
                         help="data folder whose sources get a mean latent code (default: data)")
     parser.add_argument("--out", default="exported", metavar="DIR",
-                        help="bundle folder to write (default: exported); an existing bundle there is "
-                             "replaced, any other folder is refused")
+                        help="bundle folder to write (default: exported); an existing bundle "
+                             "there is replaced, any other folder is refused")
     parser.add_argument("--batch-size", type=positive_int, default=50, metavar="N",
                         help="batch size for computing the latent means (default: 50)")
     return parser.parse_args(argv)
@@ -94,12 +95,10 @@ def load_painter(args, vae):
 def export(args):
     from tqdm import tqdm
 
-    from vae.bundle.export import (TOLERANCE, StyleModel, source_statistics, verify,
-                                   write_bundle)
+    from vae.bundle.export import TOLERANCE, source_statistics, verify, write_bundle
+    from vae.bundle.format import StyleModel, is_bundle
     from vae.console import format_table
     from vae.data import datafolder, records
-
-    from vae.bundle.export import is_bundle
     from vae.media import atomic
 
     started = time.time()

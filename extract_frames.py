@@ -12,15 +12,12 @@ import time
 
 import numpy as np
 
-from vae.cli import (non_negative_int, parse_finite, parser_for, positive_int,
-                     report_input_errors, random_seed, value_type)
 from vae import InputError
-from vae.data import datafolder
-from vae.media import frames
-from vae.data import holdout
-from vae.media import storage
-from vae.media import video
+from vae.argtypes import non_negative_int, parse_finite, positive_int, random_seed, value_type
+from vae.cli import parser_for, report_input_errors
 from vae.console import format_table
+from vae.data import datafolder, holdout
+from vae.media import frames, storage, video
 
 DEFAULT_SIZE = "320x180"
 
@@ -171,6 +168,7 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
 
 def extract(args):
     from tqdm import tqdm
+
     from vae.data import records
 
     started = time.time()
@@ -185,7 +183,8 @@ def extract(args):
         prefix, holdout_prefix = f"records-append{number}", f"holdout-append{number}"
     holdout_shards = max(1, math.ceil(num_shards * args.holdout))
 
-    with records.ShuffledShardWriter(args.out, num_shards, seed=args.seed, prefix=prefix) as writer, \
+    with records.ShuffledShardWriter(args.out, num_shards, seed=args.seed,
+                                     prefix=prefix) as writer, \
             records.ShuffledShardWriter(args.out, holdout_shards, seed=args.seed + 1,
                                         prefix=holdout_prefix) as held_writer:
         writers = {holdout.TRAIN: writer, holdout.HOLDOUT: held_writer}
@@ -240,7 +239,8 @@ def extract(args):
     print(f"wrote {sum(s['count'] for s in shards)} training + "
           f"{sum(s['count'] for s in held_shards)} held-out frames ({size[0]}x{size[1]}) in "
           f"{len(shards) + len(held_shards)} shard(s) to {args.out} in "
-          f"{time.time() - started:.1f} s; the folder now holds {datafolder.record_count(manifest)} "
+          f"{time.time() - started:.1f} s; the folder now holds "
+          f"{datafolder.record_count(manifest)} "
           f"training and {datafolder.record_count(manifest, 'holdout')} held-out frames from "
           f"{len(manifest['sources'])} source(s)")
     return 0

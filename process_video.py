@@ -20,7 +20,8 @@ import os
 import sys
 
 from vae import InputError
-from vae.cli import parser_for, report_input_errors, value_type
+from vae.argtypes import value_type
+from vae.cli import parser_for, report_input_errors
 from vae.models.precision import PRECISIONS
 from vae.stylize.settings import RenderOptions, StyleSettings
 

@@ -21,11 +21,24 @@ Example:
 """
 import sys
 
-from vae.cli import (add_discriminator_flags, add_pretraining_flags, add_training_flags,
-                     non_negative_float, parser_for, positive_int, report_input_errors)
-from vae.models.configs import (CONTENT_TARGETS, DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL,
-                                PAINTER_FILTERS, PAINTER_MULTIPLE as MULTIPLE,
-                                PAINTER_OBJECTIVES, PAINTER_RESIDUAL_BLOCKS, PainterObjective)
+from vae.argtypes import non_negative_float, non_negative_int, positive_int
+from vae.cli import (
+    add_discriminator_flags,
+    add_pretraining_flags,
+    add_training_flags,
+    parser_for,
+    report_input_errors,
+)
+from vae.models.configs import (
+    CONTENT_TARGETS,
+    DISCRIMINATOR_FILTERS,
+    DISCRIMINATOR_KERNEL,
+    PAINTER_FILTERS,
+    PAINTER_OBJECTIVES,
+    PAINTER_RESIDUAL_BLOCKS,
+    PainterObjective,
+)
+from vae.models.configs import PAINTER_MULTIPLE as MULTIPLE
 
 
 def parse_args(argv):
@@ -91,14 +104,11 @@ def parse_args(argv):
     parser.add_argument("--filters", type=positive_int, default=PAINTER_FILTERS, metavar="N",
                         help="feature maps of the painter's full-size convs, x2 and x4 at half "
                              f"and quarter size (default: {PAINTER_FILTERS})")
-    parser.add_argument("--residual-blocks", type=int, default=PAINTER_RESIDUAL_BLOCKS,
-                        metavar="N", help="residual blocks at quarter size (default: "
-                                          f"{PAINTER_RESIDUAL_BLOCKS})")
+    parser.add_argument("--residual-blocks", type=non_negative_int,
+                        default=PAINTER_RESIDUAL_BLOCKS, metavar="N",
+                        help=f"residual blocks at quarter size (default: "
+                             f"{PAINTER_RESIDUAL_BLOCKS})")
     args = parser.parse_args(argv)
-    if args.pretrain_steps < 0:
-        parser.error("--pretrain-steps must be 0 or more")
-    if args.residual_blocks < 0:
-        parser.error("--residual-blocks must be 0 or more")
     if args.crop < 0 or args.crop % MULTIPLE:
         parser.error(f"--crop must be 0 or a positive multiple of {MULTIPLE}")
     return args

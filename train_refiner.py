@@ -13,12 +13,23 @@ Example:
 """
 import sys
 
-from vae.cli import (add_discriminator_flags, add_pretraining_flags, add_training_flags,
-                     int_list, non_negative_float, parser_for, positive_float, positive_int,
-                     report_input_errors, unit_float)
-from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, OBJECTIVES,
-                                REFINER_FILTERS, REFINER_KERNEL, REFINER_RESIDUAL_FILTERS,
-                                RefinerObjective)
+from vae.argtypes import int_list, non_negative_float, positive_float, positive_int, unit_float
+from vae.cli import (
+    add_discriminator_flags,
+    add_pretraining_flags,
+    add_training_flags,
+    parser_for,
+    report_input_errors,
+)
+from vae.models.configs import (
+    DISCRIMINATOR_FILTERS,
+    DISCRIMINATOR_KERNEL,
+    OBJECTIVES,
+    REFINER_FILTERS,
+    REFINER_KERNEL,
+    REFINER_RESIDUAL_FILTERS,
+    RefinerObjective,
+)
 
 
 def parse_args(argv):
@@ -63,8 +74,6 @@ def parse_args(argv):
     parser.add_argument("--kernel", type=positive_int, default=REFINER_KERNEL, metavar="K",
                         help=f"kernel size of every conv (default: {REFINER_KERNEL})")
     args = parser.parse_args(argv)
-    if args.pretrain_steps < 0:
-        parser.error("--pretrain-steps must be 0 or more")
     return args
 
 

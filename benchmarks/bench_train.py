@@ -17,20 +17,16 @@ import json
 import tempfile
 import time
 
-
-import vae  # noqa: F401
 import numpy as np
 import tensorflow as tf
 
+import vae  # noqa: F401
 from benchmarks import machine
+from vae.data import datafolder, records
+from vae.models import autoencoder, configs, precision
 from vae.train.distribute import use_xla
 from vae.train.recipe import Update
 from vae.train.step import make_optimizer, make_train_step
-from vae.models import configs
-from vae.data import datafolder
-from vae.models import autoencoder
-from vae.models import precision
-from vae.data import records
 
 
 def matmul_peak(n=2048, repeats=10, trials=7):

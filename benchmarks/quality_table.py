@@ -6,19 +6,27 @@
 import json
 import sys
 
-COLUMNS = ("alpha", "beta", "detail", "smoothing", "paint", "edge_correlation", "ssim_luma",
+COLUMNS = ("method", "alpha", "beta", "detail", "smoothing", "paint", "edge_correlation",
+           "ssim_luma",
            "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
            "texture_second_gap_closed", "patch_distance_ratio", "frame_change_ratio",
-           "warping_error_ratio", "sharpness_ratio", "painting_probability")
+           "warping_error_ratio", "sharpness_ratio", "painting_probability", "frames_per_second")
+
+
+def cell(value):
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else f"{value:g}"
 
 
 def main(argv):
     report = json.load(open(argv[0]) if argv else sys.stdin)
-    columns = [c for c in COLUMNS if c in report["settings"][0]]
+    rows = report["settings"]
+    columns = [c for c in COLUMNS if any(c in row for row in rows)]
     print("| " + " | ".join(columns) + " |")
     print("|" + " --- |" * len(columns))
-    for row in report["settings"]:
-        print("| " + " | ".join(f"{row[c]:g}" for c in columns) + " |")
+    for row in rows:
+        print("| " + " | ".join(cell(row.get(c)) for c in columns) + " |")
     if report.get("probe"):
         print("\npainting probe, sanity: " + ", ".join(
             f"{name.replace('_', ' ')} {value:g}" for name, value in report["probe"].items()))

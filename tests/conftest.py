@@ -5,6 +5,7 @@ import pytest
 
 from helpers import TINY, TINY_REFINER, make_clip, run_script
 
+
 @pytest.fixture(scope="session")
 def media(tmp_path_factory):
     """A painting folder (two good images, one nested, one broken file) and three clips."""

@@ -11,18 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import REPO, TINY_REFINER, run_main, run_script
-from helpers import refine
-from helpers import checkpoint_steps, scalars
+from helpers import REPO, TINY_REFINER, checkpoint_steps, refine, run_main, run_script, scalars
 
 TINY_GAN = ["--objective", "adversarial", "--discriminator-filters", "8,16",
             "--discriminator-kernel", "3"]
 
 
 def tiny_players(height=18, width=32):
-    from vae.models import adversarial
-    from vae.models import autoencoder
-    from vae.models import refiner
+    from vae.models import adversarial, autoencoder, refiner
     from vae.models.configs import DiscriminatorConfig, RefinerConfig, VAEConfig
 
     vae_config = VAEConfig(width, height, (8, 8, 16), (3, 3, 3), 16)

@@ -1,17 +1,15 @@
 """export_graph.py and evaluate_embeddings.py on tiny trained runs, checked from fresh processes."""
 import json
 import os
+import shutil
 import subprocess
 import sys
-
-import shutil
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 
 from helpers import REPO, make_clip, read_records, run_main, run_script
-
 
 CHECK_IN_FRESH_PROCESS = r"""
 import json, os, sys
@@ -113,9 +111,8 @@ def test_evaluation_report(runs, tmp_path):
             assert np.isfinite(metrics[key])
     assert set(report["style_shift"]["sources"]) == {"letterbox", "pillarbox"}
     # latent health is computed from the sampled frames' codes and the bundle's means
-    from vae.data import datafolder
-    from vae.data import records
     from vae.bundle.loader import Bundle
+    from vae.data import datafolder, records
 
     bundle = Bundle(runs["bundle"])
     manifest = datafolder.load_manifest(runs["data"])
@@ -171,8 +168,8 @@ def test_evaluation_of_a_folder_without_held_out_frames(runs, tmp_path):
 
 
 def test_bundle_style_statistics_are_the_paintings(runs):
-    from vae.metrics import quality
     from vae.bundle.loader import Bundle
+    from vae.metrics import quality
 
     manifest, recs = read_records(runs["data"])
     painting = [s["id"] for s in manifest["sources"] if s["kind"] == "painting"][0]

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from vae import InputError
-from vae.media import frames
-from vae.media import video
+from vae.media import frames, video
 
 
 def test_parse_size_and_crop():

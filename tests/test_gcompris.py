@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from samples import gcompris
 from tests.helpers import REPO
-from vae.data import gcompris
 
 BOARD = """QtObject {
    property string instruction: qsTr("Painter, A Test - 1890")
@@ -60,7 +60,8 @@ def write_rcc(path, files, compress=()):
             blob = files[value]
             flags = 0
             if value in compress:
-                blob, flags = struct.pack(">I", len(blob)) + zlib.compress(blob), gcompris.COMPRESSED
+                blob = struct.pack(">I", len(blob)) + zlib.compress(blob)
+                flags = gcompris.COMPRESSED
             entries[index] = struct.pack(">IHHHI", name_offset(child), flags, 0, 0,
                                          len(payload)) + bytes(8)
             payload.extend(struct.pack(">I", len(blob)) + blob)
@@ -112,7 +113,7 @@ def test_a_board_is_reassembled_into_the_painting_pixel_for_pixel(painting_rcc):
 
 
 def run_module(*args):
-    return subprocess.run([sys.executable, "-m", "vae.data.gcompris", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "samples.gcompris", *map(str, args)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
 
 

@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import read_records, run_script
-from vae.data import datafolder
-from vae.data import holdout
-from vae.data import records
+from vae.data import datafolder, holdout, records
 
 
 def test_video_stretches_guard_and_share():

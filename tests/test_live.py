@@ -19,10 +19,15 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from live_harness import (LiveServer, chromium, find_chromium, free_port, page_stats,
-                                     wait_until)
-from helpers import REPO, make_clip, run_main, run_script
-from helpers import probe, read_all
+from benchmarks.live_harness import (
+    LiveServer,
+    chromium,
+    find_chromium,
+    free_port,
+    page_stats,
+    wait_until,
+)
+from helpers import REPO, make_clip, probe, read_all, run_main, run_script
 from vae.live import session
 from vae.live.server import IDLE_TIMEOUT
 from vae.stylize.settings import StyleSettings

@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vae.models import configs
-from vae.models import autoencoder
+from vae.models import autoencoder, configs
 
 
 @pytest.mark.parametrize("width, height, filters", [(32, 18, (4, 4, 8)), (320, 180, (2,) * 6),
@@ -22,7 +21,8 @@ def test_decoder_mirrors_encoder_for_any_size(width, height, filters):
 
 def test_loss_terms():
     images = tf.zeros((2, 4, 4, 3))
-    sse, kl = autoencoder.vae_loss(images, tf.fill((2, 4, 4, 3), 0.5), tf.zeros((2, 3)), tf.zeros((2, 3)))
+    sse, kl = autoencoder.vae_loss(images, tf.fill((2, 4, 4, 3), 0.5), tf.zeros((2, 3)),
+                                   tf.zeros((2, 3)))
     np.testing.assert_allclose(sse.numpy(), [12.0, 12.0])  # 48 pixels * 0.25
     np.testing.assert_allclose(kl.numpy(), [0.0, 0.0], atol=1e-7)  # N(0, I) has no KL
     _, kl = autoencoder.vae_loss(images, images, tf.ones((1, 3)), tf.zeros((1, 3)))

@@ -266,7 +266,7 @@ def test_paint_0_is_todays_output_and_paint_1_repaints_it(painted, runs, tmp_pat
 @pytest.mark.parametrize("args, message", [
     (["--crop", "6"], "--crop must be 0 or a positive multiple of 4"),
     (["--crop", "40"], "--crop 40 is larger than the frames (32x18)"),
-    (["--pretrain-steps", "-1"], "--pretrain-steps must be 0 or more"),
+    (["--pretrain-steps", "-1"], "argument --pretrain-steps: expected an integer >= 0"),
     (["--residual-blocks", "-1"], "--residual-blocks must be 0 or more"),
     (["--adversarial-weight", "-1"], "--adversarial-weight"),
     (["--objective", "gatys"], "--objective"),

@@ -90,6 +90,7 @@ def test_the_probe_reads_a_data_folder(tmp_path):
     """from_data_folder groups a painting's crops with it and fits on the training records."""
     pytest.importorskip("onnxruntime")
     import imageio.v3 as iio
+
     from helpers import make_clip, run_script
 
     rng = np.random.default_rng(3)

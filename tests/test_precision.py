@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import TINY, make_clip, run_main, run_script
-from helpers import checkpoint_steps, scalars
+from helpers import TINY, checkpoint_steps, make_clip, run_main, run_script, scalars
 from vae.models import precision
 
 
@@ -71,8 +70,8 @@ def test_a_run_resumes_in_another_precision(vae_run, tmp_path, first):
 
 
 def test_bundle_in_bfloat16_matches_float32(runs):
-    from vae.metrics import quality
     from vae.bundle.loader import Bundle
+    from vae.metrics import quality
 
     plain, low = Bundle(runs["bundle"]), Bundle(runs["bundle"], "bfloat16")
     frames = tf.random.uniform((4, plain.height, plain.width, 3), seed=3)

@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, make_clip, probe, read_all, run_main, run_script
-from vae.media import frames
-from vae.media import video
+from vae.media import frames, video
 
 
 @pytest.fixture(scope="module")
@@ -242,13 +241,14 @@ def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
 
 
 @pytest.mark.slow
-def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
+def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, media):
     import json
 
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_quality", clips["letterbox"],
          "--model", runs["bundle"], "--setting", "detail=0", "--setting",
-         "alpha=0,beta=0,detail=1,smoothing=0", "--probe-data", runs["data"]],
+         "alpha=0,beta=0,detail=1,smoothing=0", "--probe-data", runs["data"],
+         "--peer-paintings", media["paintings"]],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -256,8 +256,13 @@ def test_quality_benchmark_prints_a_row_per_setting(runs, clips):
     assert set(report["probe"]) == {"held_out_paintings", "input_frames",
                                     "degraded_input_frames"}
     assert all(0 <= row["painting_probability"] <= 1 for row in report["settings"])
-    plain, identity = report["settings"]
+    plain, identity, peer = report["settings"]
     assert plain["detail"] == 0 and plain["smoothing"] == 0.2
+    assert [r["method"] for r in report["settings"]] == ["vae-style-transfer"] * 2 + ["peer"]
+    assert peer["frames_per_second"] > 0 and set(plain) - set(peer) == {
+        "alpha", "beta", "detail", "smoothing", "paint"}
+    # the peer repaints everything: less of the frame's structure than the identity keeps
+    assert peer["edge_correlation"] < identity["edge_correlation"]
     # all detail and no shift: the input again, up to compression
     assert identity["edge_correlation"] > 0.95 and identity["ssim_luma"] > 0.9
     assert abs(identity["colour_moments_gap_closed"]) < 0.1

@@ -14,7 +14,6 @@ from helpers import REPO, TINY, checkpoint_steps, run_main, run_script, scalars
 from vae.models import precision
 
 
-
 @pytest.fixture(scope="module")
 def data(media, tmp_path_factory):
     out = str(tmp_path_factory.mktemp("train") / "data")

@@ -1,96 +1,21 @@
 """What the top-level scripts share: argparse value types, the trainers' common flags, and the
 `error: ...` / exit 2 convention. Command-line code only; the library is in vae/."""
 import argparse
-import math
 import re
 import signal
 import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
 from vae import InputError, is_utf8
+from vae.argtypes import (
+    int_list,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    random_seed,
+)
 from vae.models.precision import PRECISIONS
 from vae.train.options import STRATEGIES, TrainOptions
-
-
-def value_type(parse):
-    """Adapt a ValueError-raising parser to argparse, which reports `error: ...` and exits 2."""
-    def convert(text):
-        try:
-            return parse(text)
-        except ValueError as err:
-            raise argparse.ArgumentTypeError(str(err)) from None
-    convert.__name__ = parse.__name__
-    return convert
-
-
-@value_type
-def positive_int(text):
-    if not text.strip().isdigit() or int(text) < 1:
-        raise ValueError(f"expected a positive integer, got {text!r}")
-    return int(text)
-
-
-@value_type
-def non_negative_int(text):
-    if not text.strip().isdigit():
-        raise ValueError(f"expected an integer >= 0, got {text!r}")
-    return int(text)
-
-
-@value_type
-def random_seed(text):
-    """A random seed: what numpy and TensorFlow both take, an integer in [0, 2**32)."""
-    if not text.strip().isdigit() or int(text) >= 2 ** 32:
-        raise ValueError(f"expected an integer from 0 to {2 ** 32 - 1}, got {text!r}")
-    return int(text)
-
-
-def parse_finite(text):
-    """float(text), refusing nan and inf: a flag that takes them renders nonsense."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {text!r}")
-    return value
-
-
-@value_type
-def finite_float(text):
-    return parse_finite(text)
-
-
-@value_type
-def positive_float(text):
-    value = parse_finite(text)
-    if not value > 0:
-        raise ValueError(f"expected a positive number, got {text!r}")
-    return value
-
-
-@value_type
-def non_negative_float(text):
-    value = parse_finite(text)
-    if not value >= 0:
-        raise ValueError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-@value_type
-def unit_float(text):
-    value = parse_finite(text)
-    if not 0 <= value <= 1:
-        raise ValueError(f"expected a number in [0, 1], got {text!r}")
-    return value
-
-
-@value_type
-def int_list(text):
-    parts = text.split(",")
-    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise ValueError(f"expected comma-separated positive integers, got {text!r}")
-    return [int(p) for p in parts]
 
 
 class Parser(argparse.ArgumentParser):
@@ -135,7 +60,8 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=N
     parser.add_argument("--preview-every", type=positive_int, default=d.preview_every,
                         metavar="N", help="write preview.png and a progress.mp4 frame every N "
                                           f"steps (default: {d.preview_every})")
-    parser.add_argument("--seed", type=random_seed, default=d.seed, help=f"random seed (default: {d.seed})")
+    parser.add_argument("--seed", type=random_seed, default=d.seed,
+                        help=f"random seed (default: {d.seed})")
     parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
                         help="default: one device; mirrored: all local GPUs; multiworker: "
                              "several machines described by TF_CONFIG (default: default)")
@@ -153,8 +79,9 @@ def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=N
 def add_pretraining_flags(parser, what):
     """--pretrain-steps and --pretrain-learning-rate of a generator's identity pre-training;
     what: what the network learns in it, for the help."""
-    parser.add_argument("--pretrain-steps", type=int, default=200, metavar="N", help=f"identity pre-training steps before the main phase: "
-                                          f"{what} (default: 200; 0 skips it)")
+    parser.add_argument("--pretrain-steps", type=non_negative_int, default=200, metavar="N",
+                        help=f"identity pre-training steps before the main phase: {what} "
+                             "(default: 200; 0 skips it)")
     parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
                         metavar="LR", help="learning rate of the pre-training (default: 0.001)")
 

@@ -10,6 +10,7 @@ import numpy as np
 from vae import InputError
 from vae.media import storage
 
+
 class LatentMeans:
     """The mean z_mean of every source of a data folder, with names, kinds and counts."""
 
@@ -33,7 +34,8 @@ class LatentMeans:
     def summary(self):
         """A readable digest for latent_means.json."""
         return {"code_size": int(self.means.shape[1]), "sources": [
-            {"id": i, "name": n, "kind": k, "count": c, "mean_norm": round(float(np.linalg.norm(m)), 4)}
+            {"id": i, "name": n, "kind": k, "count": c,
+             "mean_norm": round(float(np.linalg.norm(m)), 4)}
             for i, n, k, c, m in zip(self.ids, self.names, self.kinds, self.counts, self.means)]}
 
     def names_of(self, kind):

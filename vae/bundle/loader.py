@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae import InputError
-from vae.bundle.export import BUNDLE_FORMAT, CONFIG, MEANS, SAVED_MODEL, STYLE_STATS, StyleModel
+from vae.bundle.format import BUNDLE_FORMAT, CONFIG, MEANS, SAVED_MODEL, STYLE_STATS, StyleModel
 from vae.bundle.latent import LatentMeans, style_shift
 from vae.media import storage
 
@@ -78,10 +78,7 @@ class Bundle:
         """A StyleModel of the bundle's networks as Keras models computing in `arithmetic`
         (another precision, or the networks' layers themselves, as the painter's training
         uses the encoder's)."""
-        from vae.models import autoencoder
-        from vae.models import precision
-        from vae.models import refiner
-        from vae.models import painter
+        from vae.models import autoencoder, painter, precision, refiner
         from vae.models.configs import PainterConfig, RefinerConfig, VAEConfig
 
         vae_config = VAEConfig.from_dict(self.config["vae"]["model"])

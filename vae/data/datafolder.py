@@ -6,8 +6,7 @@ import json
 import os
 
 from vae import InputError
-from vae.media import atomic
-from vae.media import storage
+from vae.media import atomic, storage
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = 1

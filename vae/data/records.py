@@ -14,9 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from vae import InputError
-from vae.media import atomic
 from vae.data import datafolder
-from vae.media import storage
+from vae.media import atomic, storage
 
 COMPRESSION = "GZIP"
 
@@ -259,7 +258,8 @@ def make_dataset(data_dir, manifest, batch_size, *, shuffle=True, repeat=True, s
 def sample_by_source(data_dir, manifest, per_source, split="train"):
     """{source id: up to per_source frames (float32 [0, 1]) in shard order}, read until every
     source has its share; sources without frames in the split are left out."""
-    wanted = {s["id"]: min(per_source, datafolder.source_count(s, split)) for s in manifest["sources"]}
+    wanted = {s["id"]: min(per_source, datafolder.source_count(s, split))
+              for s in manifest["sources"]}
     frames = {i: [] for i in wanted}
     if not datafolder.shard_list(manifest, split):
         return {}

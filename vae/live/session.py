@@ -60,7 +60,7 @@ class FileInput:
         """(index, frame) forever, restarting the excerpt when it ends."""
         while True:
             count = 0
-            for count, (index, frame) in enumerate(video.video_frames(
+            for count, (index, frame) in enumerate(video.video_frames(  # noqa: B007 (read after)
                     self.info, self.crop, self.size, start=self.start, duration=self.duration),
                     start=1):
                 yield index, frame
@@ -107,7 +107,8 @@ class StreamInput:
         seen = 0
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._count > seen or self._closed)
+                # the condition runs now, inside this iteration
+                self._changed.wait_for(lambda: self._count > seen or self._closed)  # noqa: B023
                 if self._count == seen:
                     raise InputError(f"{self.path} ended" + (
                         f": {video.first_line(self._error)}" if self._error else ""))
@@ -230,7 +231,7 @@ class Preview:
             with self._changed:
                 # Paused: wait for a change of settings; held: wait for the render to end.
                 self._changed.wait_for(lambda: self._stopped or (not self._held and not (
-                    self.paused and applied == self.version)))
+                    self.paused and applied == self.version)))  # noqa: B023 (runs now)
                 if self._stopped:
                     return
                 settings, version, paused = self.settings, self.version, self.paused

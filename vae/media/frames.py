@@ -60,7 +60,8 @@ def parse_crop(text):
     parts = text.split(",")
     if len(parts) != 4 or not all(p.strip().isdigit() for p in parts):
         raise ValueError(
-            f"crop must be auto, none or TOP,RIGHT,BOTTOM,LEFT in pixels (e.g. 60,0,60,0), got {text!r}")
+            "crop must be auto, none or TOP,RIGHT,BOTTOM,LEFT in pixels (e.g. 60,0,60,0), "
+            f"got {text!r}")
     return Crop(*(int(p) for p in parts))
 
 

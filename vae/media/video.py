@@ -194,8 +194,8 @@ class VideoWriter:
     and/or which is shown small in the bottom-right corner (inset_crop, a frames.Crop).
     The default x264 preset is veryfast: on a 2-core machine the encoder shares the CPU with
     the model, and slower presets cost more frames/s than the smaller file is worth.
-    Frames go to a scratch file beside path (atomic.temporary_name); close() moves the finished file to its name, abort()
-    (or leaving a `with` block by an exception) deletes it.
+    Frames go to a scratch file beside path (atomic.temporary_name); close() moves the
+    finished file to its name, abort() (or leaving a `with` block by an exception) deletes it.
     """
 
     def __init__(self, path, width, height, fps, output_size=None, crf=18, preset="veryfast",

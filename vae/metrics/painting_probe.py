@@ -10,7 +10,7 @@ chance. Classifier: a logistic regression on those numbers, trained on the
 paintings of a data folder (their whole frames and their crops) as "painted" and on its video
 frames, with blurred, noisy and colour-shifted copies of them, as "not painted": neither blur
 nor the paintings' palette alone reads as painted. A folder of other pictures that are not
-paintings (photographs, cartoon drawings: `python -m vae.data.gcompris --pictures`) joins the
+paintings (photographs, cartoon drawings: `python -m samples.gcompris --pictures`) joins the
 negatives, so that a clip unlike the training video (an animation, say) is not called painted
 merely for being unlike it; a folder of more paintings joins the positives, so that it learns
 "painted" rather than "these few paintings".

@@ -98,7 +98,8 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
             "size": f"{writer.output_size[0]}x{writer.output_size[1]}", "fps": f"{info.fps:g}",
             "audio": "yes" if audio else "no", "refined": "yes" if refine else "no",
             "alpha": f"{settings.alpha:g}", "beta": f"{settings.beta:g}",
-            "detail": f"{settings.detail:g}", "paint": f"{settings.paint:g}", "time": f"{elapsed:.1f} s",
+            "detail": f"{settings.detail:g}", "paint": f"{settings.paint:g}",
+            "time": f"{elapsed:.1f} s",
             "frames/s": f"{count / elapsed:.1f}"}
 
 

@@ -10,8 +10,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from vae import from_flags
-from vae.cli import (non_negative_float, parse_finite, positive_float, positive_int,
-                     value_type)
+from vae.argtypes import non_negative_float, parse_finite, positive_float, positive_int, value_type
 from vae.media import frames
 
 # (lowest, highest, slider step) of each number; the command line and the live page alike.

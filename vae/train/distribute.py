@@ -57,7 +57,8 @@ def distributed_dataset(strategy, data_dir, manifest, batch_size, seed):
     """The training batches of a data folder, split over the strategy's replicas and workers."""
     replicas = strategy.num_replicas_in_sync
     if batch_size % replicas:
-        raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} replicas")
+        raise InputError(f"--batch-size {batch_size} does not split evenly over {replicas} "
+                         "replicas")
     return strategy.distribute_datasets_from_function(
         lambda ctx: make_dataset(data_dir, manifest, batch_size // replicas, seed=seed,
                                  input_context=ctx))

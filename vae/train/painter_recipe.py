@@ -15,9 +15,15 @@ import tensorflow as tf
 from vae import InputError, from_flags
 from vae.data import datafolder, records
 from vae.models import adversarial, painter
-from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, PAINTER_FILTERS,
-                                PAINTER_RESIDUAL_BLOCKS, DiscriminatorConfig, PainterConfig,
-                                PainterObjective)
+from vae.models.configs import (
+    DISCRIMINATOR_FILTERS,
+    DISCRIMINATOR_KERNEL,
+    PAINTER_FILTERS,
+    PAINTER_RESIDUAL_BLOCKS,
+    DiscriminatorConfig,
+    PainterConfig,
+    PainterObjective,
+)
 from vae.stylize.settings import StyleSettings
 from vae.train.loop import NonFiniteLoss
 from vae.train.recipe import Phase, Update, batch_means

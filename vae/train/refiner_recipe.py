@@ -5,9 +5,16 @@ from dataclasses import dataclass
 from vae import from_flags
 from vae.data import datafolder
 from vae.models import adversarial, refiner
-from vae.models.configs import (DISCRIMINATOR_FILTERS, DISCRIMINATOR_KERNEL, REFINER_FILTERS,
-                                REFINER_KERNEL, REFINER_RESIDUAL_FILTERS, DiscriminatorConfig,
-                                RefinerConfig, RefinerObjective)
+from vae.models.configs import (
+    DISCRIMINATOR_FILTERS,
+    DISCRIMINATOR_KERNEL,
+    REFINER_FILTERS,
+    REFINER_KERNEL,
+    REFINER_RESIDUAL_FILTERS,
+    DiscriminatorConfig,
+    RefinerConfig,
+    RefinerObjective,
+)
 from vae.train import runs
 from vae.train.recipe import Phase, Update, batch_means
 

@@ -218,7 +218,8 @@ def prepare_run(logdir, config, guarded=("kind", "model", "discriminator"), writ
         for key in guarded:
             if old.get(key) != config.get(key):
                 raise InputError(
-                    f"{logdir} holds a run with a different {key} ({_diff(old.get(key), config.get(key))}); "
+                    f"{logdir} holds a run with a different {key} "
+                    f"({_diff(old.get(key), config.get(key))}); "
                     "use another --logdir or the same flags as before")
         return True
     if write:

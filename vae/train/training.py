@@ -9,11 +9,11 @@ import tensorflow as tf
 
 from vae.data.datafolder import load_manifest, record_count
 from vae.data.records import load_frames, verify_shards
+from vae.media.atomic import check_target
 from vae.media.gallery import stack_rows
 from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
 from vae.train.loop import NonFiniteLoss, TrainingLoop
-from vae.media.atomic import check_target
 from vae.train.runs import is_run_folder, locked, prepare_run
 from vae.train.step import make_optimizer, make_train_step
 

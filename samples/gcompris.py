@@ -9,9 +9,9 @@ places, so the painting comes out whole. Other activities of the same package sh
 photographs (from Wikimedia Commons, each credited in its activity's README) and cartoon
 drawings: --pictures writes those, the probe's examples of what does not look painted.
 
-  python -m vae.data.gcompris /usr/share/gcompris-qt/rcc/paintings.rcc --out paintings/
-  python -m vae.data.gcompris .../paintings.rcc --other-oils --out other-oils/
-  python -m vae.data.gcompris --pictures /usr/share/gcompris-qt/rcc/{erase,lang}.rcc \
+  python -m samples.gcompris /usr/share/gcompris-qt/rcc/paintings.rcc --out paintings/
+  python -m samples.gcompris .../paintings.rcc --other-oils --out other-oils/
+  python -m samples.gcompris --pictures /usr/share/gcompris-qt/rcc/{erase,lang}.rcc \
       --out not-paintings/
 """
 import argparse
@@ -134,7 +134,8 @@ def paintings(rcc_path, boards=IMPRESSIONISTS):
             continue
         folder = path[:path.index(BOARD_FOLDER) + len("/resource/")]
         yield title, assemble(pieces, size,
-                              lambda piece: Image.open(io.BytesIO(files[folder + piece])))
+                              lambda piece, folder=folder: Image.open(
+                                  io.BytesIO(files[folder + piece])))
 
 
 def pictures(rcc_path, min_side=MIN_PICTURE_SIDE):

