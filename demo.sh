@@ -62,9 +62,10 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
     -ss 0.5 -i "$OUT/painted-excerpt.mp4" -filter_complex \
     "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[2:v]scale=480:-2[c];[a][b][c]hstack=3" \
     -frames:v 1 "$OUT/still.png"
-step "9/9 quality of the stylised clip: at the defaults, and painted (--paint 1)"
+step "9/9 quality of the stylised clip: at the defaults, painted (--paint 1), and the peer"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
     --setting paint=1 --duration 2 --probe-data "$OUT/data" "${PROBE_EXTRA[@]}" \
+    --peer-paintings "$PAINTINGS" \
     > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 

@@ -93,11 +93,9 @@ def load_painter(args, vae):
 
 
 def export(args):
-    from tqdm import tqdm
-
     from vae.bundle.export import TOLERANCE, source_statistics, verify, write_bundle
     from vae.bundle.format import StyleModel, is_bundle
-    from vae.console import format_table
+    from vae.console import format_table, progress_bar
     from vae.data import datafolder, records
     from vae.media import atomic
 
@@ -109,8 +107,8 @@ def export(args):
     refiner = trained_refiner.net if trained_refiner else None
     trained_painter = load_painter(args, vae)
     painter = trained_painter.net if trained_painter else None
-    with tqdm(total=datafolder.record_count(manifest), unit="frame", desc="latent means",
-              dynamic_ncols=True) as bar:
+    with progress_bar(total=datafolder.record_count(manifest), unit="frame",
+                      desc="latent means") as bar:
         means, style_stats = source_statistics(vae.encoder, vae.config.code_size, args.data,
                                                manifest, args.batch_size, progress=bar.update)
     size = vae.config.frame_size

@@ -167,8 +167,7 @@ def source_frames(plan, size, frame_step, fraction, seed, warn):
 
 
 def extract(args):
-    from tqdm import tqdm
-
+    from vae.console import progress_bar
     from vae.data import records
 
     started = time.time()
@@ -188,7 +187,7 @@ def extract(args):
             records.ShuffledShardWriter(args.out, holdout_shards, seed=args.seed + 1,
                                         prefix=holdout_prefix) as held_writer:
         writers = {holdout.TRAIN: writer, holdout.HOLDOUT: held_writer}
-        with tqdm(total=estimate, unit="frame", desc="decoding", dynamic_ncols=True) as bar:
+        with progress_bar(total=estimate, unit="frame", desc="decoding") as bar:
             def warn(message):
                 bar.write(message, file=sys.stderr)
 

@@ -71,10 +71,8 @@ def parse_args(argv):
 
 
 def process(args):
-    from tqdm import tqdm
-
     from vae.bundle.loader import open_bundle
-    from vae.console import format_table
+    from vae.console import format_table, progress_bar
     from vae.stylize.render import check_output, default_output, render
 
     if not os.path.isfile(args.input):  # before the bundle loads, which takes seconds
@@ -85,7 +83,7 @@ def process(args):
 
     def progress(count, total):
         if not bars:
-            bars.append(tqdm(total=total, unit="frame", desc="stylizing", dynamic_ncols=True))
+            bars.append(progress_bar(total=total, unit="frame", desc="stylizing"))
         bars[0].update(count)
 
     try:

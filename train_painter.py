@@ -70,6 +70,12 @@ def parse_args(argv):
                         help="perceptual: what the deeper features are kept close to: the "
                              "painter's input, or the original frame (default: "
                              f"{PainterObjective.content_target})")
+    parser.add_argument("--style-width", type=non_negative_int, default=0, metavar="PX",
+                        help="perceptual: take the style's statistics from the painting files "
+                             "themselves, resized to PX pixels wide (match the width the "
+                             "painter paints at: --paint-scale times the clips' width), rather "
+                             "than from the records at the model's size, where brushwork is "
+                             "lost (default: 0, the records)")
     parser.add_argument("--total-variation-weight", type=non_negative_float,
                         default=PainterObjective.total_variation_weight, metavar="W",
                         help="perceptual: weight of the total variation of the painted frames "

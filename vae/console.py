@@ -1,4 +1,6 @@
-"""Plain-text tables for the scripts' closing summaries."""
+"""What the scripts show on a console: plain-text tables for their closing summaries, and
+progress bars that also read well in a log."""
+import sys
 
 
 def format_table(headers, rows):
@@ -8,3 +10,32 @@ def format_table(headers, rows):
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# How often a progress bar writes a line when its output is a file or a pipe.
+LOG_INTERVAL = 5.0
+
+
+def progress_bar(**options):
+    """A tqdm bar: on a terminal as tqdm draws it; written to a file or a pipe (a log, CI), a
+    line every LOG_INTERVAL seconds rather than carriage-return updates run into one line."""
+    from tqdm import tqdm
+
+    if sys.stderr.isatty():
+        return tqdm(dynamic_ncols=True, **options)
+    return tqdm(file=_Lines(sys.stderr), mininterval=LOG_INTERVAL, ncols=100, **options)
+
+
+class _Lines:
+    """A stream that gives each of tqdm's updates a line of its own."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        text = text.replace("\r", "").rstrip("\n")
+        if text.strip():
+            self.stream.write(text + "\n")
+
+    def flush(self):
+        self.stream.flush()

@@ -3,7 +3,7 @@
 Everything the project writes goes to a temporary name beside the target and is renamed into
 place at the end; a failure or Ctrl-C in between removes the temporary and leaves whatever was
 there before. The rename is atomic on one file system, so readers see the old or the new.
-A target on another file system (gs://, ram://, ...: vae/storage.py) is written to a local
+A target on another file system (gs://, ram://, ...: vae/media/storage.py) is written to a local
 temporary and copied into place at the end: object stores have no atomic rename, so there a
 reader can see a folder half copied (a file is copied whole).
 """

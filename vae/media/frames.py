@@ -1,5 +1,5 @@
 """Frames as pictures: image folders, crops and black-border detection, resizing to a frame
-size. Reading and writing videos is vae/video.py's.
+size. Reading and writing videos is vae/media/video.py's.
 """
 import os
 import sys

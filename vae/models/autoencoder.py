@@ -2,8 +2,8 @@
 "Model").
 
 Encoder and decoder are separate Keras models so that the exported bundle can offer encode and
-decode on their own. Every size comes from a VAEConfig (vae/configs.py), saved in the run's
-config.json. The training step is vae/training.py's; this file knows only the model.
+decode on their own. Every size comes from a VAEConfig (vae/models/configs.py), saved in the run's
+config.json. The training step is vae/train/step.py's; this file knows only the model.
 """
 import keras
 import tensorflow as tf

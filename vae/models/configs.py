@@ -98,10 +98,10 @@ class RefinerObjective:
     "l1-ssim" (default): (1 - ssim_weight) * L1 + ssim_weight * (1 - SSIM) toward the input
     frame, the mix of Zhao et al. 2017; it pulls toward the real frame only, so it cannot
     reward noise. "seed": input_weight * MSE(refined, input) + vae_weight * SEED_AWAY_SCALE /
-    MSE(refined, VAE output), the original objective made per pixel (vae/refiner.py).
+    MSE(refined, VAE output), the original objective made per pixel (vae/models/refiner.py).
     "adversarial": the l1-ssim terms + feature_weight * the distance of a discriminator's
     hidden activations for real and refined frames + adversarial_weight * the hinge GAN term
-    (vae/adversarial.py).
+    (vae/models/adversarial.py).
     """
     name: str = "l1-ssim"
     ssim_weight: float = 0.84

@@ -2,11 +2,12 @@
 native support for it.
 
 Mixed policies keep variables in float32 and compute in bfloat16 or float16; the networks
-cast their outputs and every loss to float32 (vae/model.py, vae/refiner.py), so checkpoints
-and bundles are the same whatever the precision. `auto` picks what the hardware runs natively:
-bfloat16 on CPUs with AVX512_BF16 or AMX and on GPUs of compute capability 8.0 and up, float16
-on GPUs with tensor cores but no bfloat16 (7.x), float32 otherwise (float16 on older GPUs and
-bfloat16 on other CPUs are emulated: slower, not faster).
+cast their outputs and every loss to float32 (vae/models/autoencoder.py,
+vae/models/refiner.py), so checkpoints and bundles are the same whatever the precision. `auto`
+picks what the hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or AMX and on GPUs
+of compute capability 8.0 and up, float16 on GPUs with tensor cores but no bfloat16 (7.x),
+float32 otherwise (float16 on older GPUs and bfloat16 on other CPUs are emulated: slower, not
+faster).
 """
 import contextlib
 

@@ -42,26 +42,25 @@ class StyleTarget:
     """The paintings' statistics at STYLE_BLOCKS of a feature network, and the terms that
     compare painted frames with them (style) and with their references (content).
 
-    paintings: (N, H, W, 3) uint8 painting frames; crop: the side of the square crops the
-    painter trains on (0: whole frames), at which the statistics are taken."""
+    paintings: uint8 painting images (H, W, 3), all of one size unless crop is given; crop:
+    the side of the square crops the painter trains on (0: whole images), at which the
+    statistics are taken, crops_per_image random crops of each."""
 
     def __init__(self, network, paintings, crop=0, style_blocks=STYLE_BLOCKS,
-                 content_block=CONTENT_BLOCK, batch=32, seed=0):
+                 content_block=CONTENT_BLOCK, batch=32, seed=0, crops_per_image=TARGET_CROPS):
         self.network = network
         self.style_blocks, self.content_block = tuple(style_blocks), content_block
         self.blocks = sorted(set(self.style_blocks) | {content_block})
         rng = np.random.default_rng(seed)
+        pieces = np.stack([piece for image in paintings for piece in (
+            _random_crops(image, crop, crops_per_image, rng) if crop else [image])])
         sums = None
-        count = 0
-        for start in range(0, len(paintings), batch):
-            frames = np.asarray(paintings[start:start + batch], np.float32) / 255.0
-            for _ in range(TARGET_CROPS if crop else 1):
-                crops = _random_crops(frames, crop, rng) if crop else frames
-                stats = [tf.concat(channel_statistics(a), 1).numpy().sum(0) for a in
-                         self.network.features(crops, self.style_blocks)]
-                sums = stats if sums is None else [s + t for s, t in zip(sums, stats)]
-                count += len(crops)
-        self.targets = [tf.constant(s / count, tf.float32) for s in sums]
+        for start in range(0, len(pieces), batch):
+            images = pieces[start:start + batch].astype(np.float32) / 255.0
+            stats = [tf.concat(channel_statistics(a), 1).numpy().sum(0) for a in
+                     self.network.features(images, self.style_blocks)]
+            sums = stats if sums is None else [s + t for s, t in zip(sums, stats)]
+        self.targets = [tf.constant(s / len(pieces), tf.float32) for s in sums]
 
     def style_distance(self, style_features):
         """Per image: the mean over STYLE_BLOCKS of the mean squared difference between its
@@ -86,10 +85,10 @@ class StyleTarget:
         return self.style_distance(self.network.features(images, self.style_blocks))
 
 
-def _random_crops(frames, side, rng):
-    """One side x side crop of each frame, at a random place."""
-    height, width = frames.shape[1:3]
+def _random_crops(image, side, count, rng):
+    """count side x side crops of one image (H, W, 3), at random places."""
+    height, width = image.shape[:2]
     side = min(side, height, width)
-    ys = rng.integers(0, height - side + 1, len(frames))
-    xs = rng.integers(0, width - side + 1, len(frames))
-    return np.stack([f[y:y + side, x:x + side] for f, y, x in zip(frames, ys, xs)])
+    ys = rng.integers(0, height - side + 1, count)
+    xs = rng.integers(0, width - side + 1, count)
+    return [image[y:y + side, x:x + side] for y, x in zip(ys, xs)]

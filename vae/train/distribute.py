@@ -19,7 +19,7 @@ def make_strategy(name):
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
             raise InputError("--strategy multiworker needs TF_CONFIG describing the cluster "
-                             "(see README.md, 'Several GPUs or machines')")
+                             "(docs/usage.md, 'Several GPUs or machines')")
         try:
             json.loads(os.environ["TF_CONFIG"])
         except ValueError as err:

@@ -195,14 +195,15 @@ class TrainingLoop:
 
         Returns a summary dict: steps done, stop reason, last metrics, images/s, checkpoint.
         """
-        from tqdm import tqdm
+        from vae.console import progress_bar
 
         first = int(self.step.numpy())
         started = time.time()
         rate = Throughput(images_per_step)
         state = {"metrics": {}, "reason": "done"}
-        with StopSignals() as signals, tqdm(total=steps, initial=first, unit="step", desc=desc,
-                                            dynamic_ncols=True, disable=not self.chief) as bar:
+        with StopSignals() as signals, progress_bar(
+                total=steps, initial=first, unit="step", desc=desc,
+                disable=not self.chief) as bar:
             try:
                 while int(self.step.numpy()) < steps:
                     state["metrics"], stop = self._step(train_step, iterator, signals)

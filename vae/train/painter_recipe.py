@@ -7,6 +7,7 @@ paintings are held in a bank in memory, so that every step sees them however rar
 the data: the perceptual objective takes its style target from them (statistics over crops of
 the size the painter trains on), the adversarial one its discriminator's "real" crops.
 """
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from vae import InputError, from_flags
 from vae.data import datafolder, records
+from vae.media import frames
 from vae.models import adversarial, painter
 from vae.models.configs import (
     DISCRIMINATOR_FILTERS,
@@ -31,6 +33,7 @@ from vae.train.refiner_recipe import ADVERSARIAL_ADAM
 
 PAINTING_BANK = 512  # painting frames held in memory: the style's target, the GAN's "real"
 GRADIENT_CLIPNORM = 1.0  # the perceptual objective's global gradient norm bound
+FILE_CROPS = 32  # crops of each painting file the style target averages over (--style-width)
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class PainterTraining:
     style_weight: float = PainterObjective.style_weight
     perceptual_content_weight: float = PainterObjective.perceptual_content_weight
     content_target: str = PainterObjective.content_target
+    style_width: int = 0
     total_variation_weight: float = PainterObjective.total_variation_weight
     content_weight: float = PainterObjective.content_weight
     pool: int = PainterObjective.pool
@@ -132,7 +136,7 @@ class PainterRecipe:
         self.discriminator_config = DiscriminatorConfig(
             opts.discriminator_filters, opts.discriminator_kernel) \
             if self.objective.adversarial else None
-        self.style = self._style_target() if self.objective.perceptual else None
+        self.style = self._style_target(manifest) if self.objective.perceptual else None
         print(f"frozen bundle: {opts.model}; {len(self.paintings)} painting frames as the "
               + ("target of the style term" if self.objective.perceptual else "")
               + (" and " if self.objective.name == "both" else "")
@@ -148,6 +152,7 @@ class PainterRecipe:
                 "training": {"pretrain_steps": opts.pretrain_steps,
                              "pretrain_learning_rate": opts.pretrain_learning_rate,
                              "crop": opts.crop, "objective": self.objective.name,
+                             "style_width": opts.style_width,
                              **{k: getattr(self.objective, k) for k in (
                                  "content_weight", "pool", "temporal_weight", "temporal_noise",
                                  "adversarial_weight", "feature_weight", "feature_layers",
@@ -155,12 +160,41 @@ class PainterRecipe:
                                  "total_variation_weight")},
                              "discriminator_learning_rate": opts.discriminator_learning_rate}}
 
-    def _style_target(self):
-        """The paintings' statistics in the frozen feature network, at the training crops."""
+    def _style_target(self, manifest):
+        """The paintings' statistics in the frozen feature network, at the training crops: of
+        the bank (the records, at the model's size), or with --style-width of the painting
+        files themselves at that width, where their brushwork is still there."""
         from vae.models.features import EfficientNetLite0
         from vae.models.style import StyleTarget
 
-        return StyleTarget(EfficientNetLite0(), self.paintings.numpy(), self.options.crop)
+        if not self.options.style_width:
+            return StyleTarget(EfficientNetLite0(), self.paintings.numpy(), self.options.crop)
+        images = self._painting_files(manifest, self.options.style_width)
+        return StyleTarget(EfficientNetLite0(), images, self.options.crop or min(
+            min(i.shape[:2]) for i in images), crops_per_image=FILE_CROPS)
+
+    def _painting_files(self, manifest, width):
+        """The data's paintings read from their folders (the manifest's painting sources),
+        each resized to width pixels wide."""
+        images = []
+        for source in manifest["sources"]:
+            if source["kind"] != "painting":
+                continue
+            if not os.path.isdir(source["path"]):
+                raise InputError(f"--style-width reads the paintings themselves, and "
+                                 f"{source['path']} (source {source['name']}) is not there")
+            for path in frames.find_images(source["path"]):
+                try:
+                    image = frames.load_image(path)
+                except Exception:  # unreadable: skipped, as extract_frames.py skipped it
+                    continue
+                height = max(1, round(image.shape[0] * width / image.shape[1]))
+                images.append(frames.fill_resize(image, (width, height)))
+        crop = self.options.crop
+        if crop and min(min(i.shape[:2]) for i in images) < crop:
+            raise InputError(f"--style-width {width} makes a painting smaller than --crop "
+                             f"{crop}: choose a larger --style-width")
+        return images
 
     def _encoder_features(self):
         """The bundle's VAE encoder's first --feature-layers conv blocks, frozen."""
