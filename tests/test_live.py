@@ -3,6 +3,7 @@ page in a real headless browser (Debian's chromium through Selenium)."""
 import json
 import math
 import os
+import re
 import shlex
 import signal
 import socket
@@ -152,7 +153,7 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         for garbage in (b"\x00\x01\x02 nonsense\r\n\r\n", b"GET /state HTTP/9.9\r\n\r\n",
                         b"GET /state HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n"):
             with raw_connection(server.port) as connection:
-                assert reply_line(connection, garbage).startswith(b"HTTP/1.1 4")
+                assert re.match(rb"HTTP/1\.[01] 4\d\d", reply_line(connection, garbage))
         status, _ = request(server.url + "/settings", b"beta=1.5",
                             content_type="application/x-www-form-urlencoded")
         assert status == 415

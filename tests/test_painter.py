@@ -47,6 +47,15 @@ def test_painter_paints_any_size_and_keeps_it():
         assert float(tf.reduce_min(painted)) >= 0 and float(tf.reduce_max(painted)) <= 1
 
 
+def test_a_painter_run_from_before_the_activation_keeps_relu():
+    from vae.models.configs import PainterConfig
+
+    assert PainterConfig.from_dict({"filters": 4, "residual_blocks": 1}).activation == "relu"
+    assert PainterConfig().activation == "leaky_relu"
+    with pytest.raises(ValueError, match="unknown painter activation"):
+        PainterConfig(activation="swish")
+
+
 def test_pretraining_gives_the_identity():
     import keras
 
@@ -198,7 +207,8 @@ def test_train_painter_resumes_both_players(painted):
     assert optimizer_iterations(str(logdir / "ckpt-11")) == {
         "pretrain_optimizer": 3, "optimizer": 8, "discriminator_optimizer": 8}
     config = json.loads((logdir / "config.json").read_text())
-    assert config["kind"] == "painter" and config["model"] == {"filters": 4, "residual_blocks": 1}
+    assert config["kind"] == "painter" and config["model"] == {
+        "filters": 4, "residual_blocks": 1, "activation": "leaky_relu"}
     assert config["bundle"]["vae_step"] == 40
     training = config["training"]
     assert (training["feature_weight"], training["feature_layers"]) == (1, 2)
@@ -267,7 +277,7 @@ def test_paint_0_is_todays_output_and_paint_1_repaints_it(painted, runs, tmp_pat
     (["--crop", "6"], "--crop must be 0 or a positive multiple of 4"),
     (["--crop", "40"], "--crop 40 is larger than the frames (32x18)"),
     (["--pretrain-steps", "-1"], "argument --pretrain-steps: expected an integer >= 0"),
-    (["--residual-blocks", "-1"], "--residual-blocks must be 0 or more"),
+    (["--residual-blocks", "-1"], "argument --residual-blocks: expected an integer >= 0"),
     (["--adversarial-weight", "-1"], "--adversarial-weight"),
     (["--objective", "gatys"], "--objective"),
     (["--content-target", "nowhere"], "--content-target"),

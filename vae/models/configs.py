@@ -15,6 +15,7 @@ OBJECTIVES = ("l1-ssim", "seed", "adversarial")
 DISCRIMINATOR_FILTERS = (32, 64, 128)
 DISCRIMINATOR_KERNEL = 4
 PAINTER_FILTERS = 24
+PAINTER_ACTIVATIONS = ("leaky_relu", "relu")
 PAINTER_RESIDUAL_BLOCKS = 4
 PAINTER_MULTIPLE = 4  # the painter's two stride-2 stages: it takes sides that are multiples of 4
 
@@ -118,13 +119,26 @@ class RefinerObjective:
 @dataclass(frozen=True)
 class PainterConfig(_Config):
     """The painter (vae/models/painter.py): filters at full size (x2, x4 after each stride-2
-    conv) and the number of residual blocks at a quarter size. Fully convolutional: no size."""
+    conv), the number of residual blocks at a quarter size, and the activation between its
+    convs. Fully convolutional: no size.
+
+    leaky_relu (slope 0.2) is the default: with relu, the identity pre-training switches the
+    units of the residual path off, every one, and no later gradient reaches them again (the
+    painter then gives back its input with a colour cast, whatever it is trained on). Runs
+    written before the field existed used relu."""
     filters: int = PAINTER_FILTERS
     residual_blocks: int = PAINTER_RESIDUAL_BLOCKS
+    activation: str = "leaky_relu"
 
     def __post_init__(self):
         if self.filters < 1 or self.residual_blocks < 0:
             raise ValueError("painter filters must be positive and residual blocks 0 or more")
+        if self.activation not in PAINTER_ACTIVATIONS:
+            raise ValueError(f"unknown painter activation {self.activation!r}")
+
+    @classmethod
+    def from_dict(cls, data):
+        return super().from_dict({"activation": "relu", **data})
 
 
 PAINTER_OBJECTIVES = ("perceptual", "adversarial", "both")
@@ -151,7 +165,7 @@ class PainterObjective:
     feature_weight: float = 0.0
     feature_layers: int = 2
     style_weight: float = 1.0
-    perceptual_content_weight: float = 1.0
+    perceptual_content_weight: float = 0.05
     content_target: str = "input"
     total_variation_weight: float = 1.0
 

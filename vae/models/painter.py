@@ -25,24 +25,29 @@ from vae.models.style import total_variation
 DISCRIMINATOR_TERMS = ("discriminator_real", "discriminator_painted", "discriminator_input")
 
 
+def _leaky_relu(x):
+    return keras.activations.leaky_relu(x, negative_slope=0.2)
+
+
 def build_painter(config):
     """images (B, H, W, 3) in [0, 1], H and W multiples of MULTIPLE -> painted images."""
     f = config.filters
+    act = _leaky_relu if config.activation == "leaky_relu" else "relu"
     images = keras.Input((None, None, 3), name="images")
     x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_signed")(images)
-    x = keras.layers.Conv2D(f, 7, padding="same", activation="relu", name="in")(x)
-    x = keras.layers.Conv2D(2 * f, 3, strides=2, padding="same", activation="relu",
+    x = keras.layers.Conv2D(f, 7, padding="same", activation=act, name="in")(x)
+    x = keras.layers.Conv2D(2 * f, 3, strides=2, padding="same", activation=act,
                             name="down1")(x)
-    x = keras.layers.Conv2D(4 * f, 3, strides=2, padding="same", activation="relu",
+    x = keras.layers.Conv2D(4 * f, 3, strides=2, padding="same", activation=act,
                             name="down2")(x)
     for i in range(config.residual_blocks):
-        y = keras.layers.Conv2D(4 * f, 3, padding="same", activation="relu",
+        y = keras.layers.Conv2D(4 * f, 3, padding="same", activation=act,
                                 name=f"block{i}_a")(x)
         y = keras.layers.Conv2D(4 * f, 3, padding="same", name=f"block{i}_b")(y)
         x = keras.layers.Add(name=f"block{i}")([x, y])
     for i, filters in enumerate((2 * f, f)):
         x = keras.layers.UpSampling2D(2, interpolation="nearest", name=f"up{i + 1}_resize")(x)
-        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation=act,
                                 name=f"up{i + 1}")(x)
     residual = keras.layers.Conv2D(3, 7, padding="same", name="residual", dtype="float32")(x)
     painted = keras.layers.Add(name="painted", dtype="float32")([images, residual])

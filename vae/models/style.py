@@ -5,8 +5,10 @@ A style is carried by the per-channel mean and spread of a pretrained network's 
 at several depths (Huang and Belongie 2017, AdaIN; Gatys et al. 2016 use their Gram matrices):
 a feed-forward network trained to match them paints in a few thousand steps (Johnson et al.
 2016; Ulyanov et al. 2016), where a GAN must learn what "painted" means from scratch. The
-target is the collection's style: the statistics averaged over many crops of the data's
-paintings, taken at the size the painter sees. Content is kept in the same network's deeper
+target is the collection's style: the statistics over every position of many crops of the
+data's paintings, taken at the size the painter sees, against those of a batch of painted
+crops together (matching each crop to the average of distinct paintings would pull toward a
+mean no painting has). Content is kept in the same network's deeper
 features, which hold layout and objects but leave the strokes free.
 
 The network is EfficientNet-Lite0 (vae/models/features.py). The painting probe that grades
@@ -23,9 +25,10 @@ CONTENT_BLOCK = 10
 TARGET_CROPS = 4  # crops of each painting frame the target statistics average over
 
 
-def channel_statistics(activations):
-    """(mean, spread) of every channel of (B, H, W, C) activations, each (B, C)."""
-    mean, variance = tf.nn.moments(activations, axes=[1, 2])
+def channel_statistics(activations, axes=(1, 2)):
+    """(mean, spread) of every channel of (B, H, W, C) activations over the given axes: each
+    (B, C) over each image's positions, (C,) over axes (0, 1, 2)."""
+    mean, variance = tf.nn.moments(activations, axes=list(axes))
     return mean, tf.sqrt(variance + 1e-6)
 
 
@@ -54,21 +57,31 @@ class StyleTarget:
         rng = np.random.default_rng(seed)
         pieces = np.stack([piece for image in paintings for piece in (
             _random_crops(image, crop, crops_per_image, rng) if crop else [image])])
-        sums = None
+        # per block: sum and sum of squares of every channel over every position of every
+        # crop, and the number of positions
+        totals = [[0.0, 0.0, 0] for _ in self.style_blocks]
         for start in range(0, len(pieces), batch):
             images = pieces[start:start + batch].astype(np.float32) / 255.0
-            stats = [tf.concat(channel_statistics(a), 1).numpy().sum(0) for a in
-                     self.network.features(images, self.style_blocks)]
-            sums = stats if sums is None else [s + t for s, t in zip(sums, stats)]
-        self.targets = [tf.constant(s / len(pieces), tf.float32) for s in sums]
+            for total, a in zip(totals, self.network.features(images, self.style_blocks)):
+                a = tf.cast(a, tf.float64)
+                total[0] += tf.reduce_sum(a, [0, 1, 2]).numpy()
+                total[1] += tf.reduce_sum(tf.square(a), [0, 1, 2]).numpy()
+                total[2] += int(np.prod(a.shape[:3]))
+        self.targets = []
+        for sum_, squares, n in totals:
+            mean = sum_ / n
+            spread = np.sqrt(np.maximum(squares / n - mean ** 2, 0) + 1e-6)
+            self.targets.append(tf.constant(np.concatenate([mean, spread]), tf.float32))
 
     def style_distance(self, style_features):
-        """Per image: the mean over STYLE_BLOCKS of the mean squared difference between its
-        channels' (mean, spread) and the paintings'."""
-        distances = [tf.reduce_mean(tf.square(tf.concat(channel_statistics(a), 1)
-                                              - target[tf.newaxis]), axis=1)
-                     for a, target in zip(style_features, self.targets)]
-        return tf.add_n(distances) / len(distances)
+        """The mean over STYLE_BLOCKS of the mean squared difference between the channels'
+        (mean, spread) over every position of every image given and the paintings' over
+        every position of every crop: the batch's feature distribution against the
+        collection's (one value, repeated for each image)."""
+        distances = [tf.reduce_mean(tf.square(
+            tf.concat(channel_statistics(a, (0, 1, 2)), 0) - target))
+            for a, target in zip(style_features, self.targets)]
+        return tf.fill([tf.shape(style_features[0])[0]], tf.add_n(distances) / len(distances))
 
     def terms(self, painted, references):
         """{"style", "perceptual_content"} per image, unweighted: painted against the
