@@ -121,8 +121,9 @@ def main():
                 args.batch_size)
 
     def stylizer(detail, paint=0.0, paint_scale=None):
-        return FrameStylizer(loaded, shift, True, detail, smoothing=0.2,
-                             full_size=detail > 0 or paint_scale is not None, paint=paint,
+        return FrameStylizer(loaded, shift, StyleSettings(detail=detail, smoothing=0.2,
+                                                          paint=paint),
+                             full_size=detail > 0 or paint_scale is not None,
                              paint_scale=paint_scale)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)

@@ -128,7 +128,7 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         assert status == 200 and state["version"] == 0 and state["render"]["available"]
         assert "paint" not in state["ranges"] and "detail" in state["ranges"]  # no painter
         for changes, message in BAD_CHANGES + [
-                ({"paint": 0.5}, "paint needs a bundle with a painter")]:
+                ({"paint": 0.5}, "paint 0.5 needs a bundle with a painter")]:
             status, reply = request(server.url + "/settings", changes)
             assert status == 400 and message in reply["error"], (changes, reply)
         raw = [(b'{"alpha": NaN}', "alpha must be a number in"),

@@ -144,6 +144,7 @@ def test_a_damaged_bundle_is_one_error_line(runs, tmp_path, damage):
     ("extract_frames.py", ["--out", "{out}", "--video", "{clip}", "--size", "100000x100000"]),
     ("process_video.py", ["{clip}", "-o", "{out}.mp4", "--duration", "1e-9"]),
     ("process_video.py", ["{clip}", "-o", "{out}.mp4", "--start", "0.95"]),
+    ("process_video.py", ["{clip}", "-o", "{out}.mp4", "--inset", "--crop", "17,0,17,0"]),
 ])
 def test_bad_targets_and_ranges_are_one_error_line(runs, tmp_path, script, args):
     target = tmp_path / "a-file.txt"

@@ -312,8 +312,8 @@ def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
     result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model",
                       runs["bundle"], "--paint", "0.5")
-    assert result.returncode == 2 and "--paint 0.5 needs a painter" in result.stderr, \
-        result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "--paint 0.5 needs a bundle with a painter" in result.stderr
     result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model",
                       painted["bundle"], "--paint", "2")
     assert result.returncode == 2 and "paint must be a number in [0, 1]" in result.stderr
@@ -329,6 +329,7 @@ def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
 def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     from vae.bundle.loader import Bundle
     from vae.media.gallery import to_uint8
+    from vae.stylize.settings import StyleSettings
     from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(painted["bundle"])
@@ -337,7 +338,8 @@ def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     frames = rng.integers(0, 256, (2, 2 * bundle.height, 2 * bundle.width, 3), np.uint8)
 
     def stylise(paint, scale=None):
-        return FrameStylizer(bundle, shift, detail=0.7, paint=paint, paint_scale=scale)(frames)
+        settings = StyleSettings(detail=0.7, smoothing=0.0, paint=paint)
+        return FrameStylizer(bundle, shift, settings, paint_scale=scale)(frames)
 
     today = stylise(0.0)
     at_model_size = stylise(1.0)
@@ -348,7 +350,7 @@ def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     assert np.abs(stylise(1.0, 1.0).astype(int) - expected).max() <= 1
     assert np.abs(stylise(1.0, 1.0).astype(int) - at_model_size).mean() > 0.5
     with pytest.raises(ValueError, match="needs frames at the output size"):
-        FrameStylizer(bundle, shift, detail=0.0, paint=1.0, paint_scale=0.5)
+        FrameStylizer(bundle, shift, StyleSettings(detail=0.0, paint=1.0), paint_scale=0.5)
 
 
 def test_process_video_paint_scale(painted, tmp_path):

@@ -183,6 +183,7 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
     from vae.bundle import latent
     from vae.bundle.loader import Bundle
     from vae.media.gallery import to_uint8
+    from vae.stylize.settings import StyleSettings
     from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(runs["bundle"])
@@ -191,7 +192,7 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
                                                         (bundle.width, bundle.height))][:8])
     shift = latent.style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
     plain = to_uint8(bundle.stylize(batch / np.float32(255), shift).numpy())
-    out = FrameStylizer(bundle, shift, detail=0.0)(batch)
+    out = FrameStylizer(bundle, shift, StyleSettings(detail=0.0, smoothing=0.0))(batch)
     np.testing.assert_array_equal(out, plain)
     # one batched call returns both decodes, the styled one equal to stylize's
     styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift)
@@ -209,15 +210,18 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
 
 def test_full_detail_and_no_shift_returns_the_input(runs, clips):
     from vae.bundle.loader import Bundle
+    from vae.stylize.settings import StyleSettings
     from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
     batch = np.stack([f for _, f in video.video_frames(info)][:6])  # output size: 160x120
-    out = FrameStylizer(bundle, np.zeros(bundle.code_size), detail=1.0)(batch)
+    out = FrameStylizer(bundle, np.zeros(bundle.code_size),
+                        StyleSettings(detail=1.0, smoothing=0.0))(batch)
     assert out.shape == batch.shape
     assert np.abs(out.astype(int) - batch).max() <= 1
-    half = FrameStylizer(bundle, np.zeros(bundle.code_size), detail=0.5)(batch)
+    half = FrameStylizer(bundle, np.zeros(bundle.code_size),
+                         StyleSettings(detail=0.5, smoothing=0.0))(batch)
     assert np.abs(half.astype(int) - batch).mean() > 2  # half the detail is the model's
 
 

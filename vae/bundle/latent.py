@@ -78,8 +78,17 @@ def compute_means(encode, batches, sources, code_size):
 
 
 def style_shift(source_mean, style_mean, alpha, beta):
-    """The vector added to each code: z' = z - alpha * mean_source + beta * mean_style."""
-    return (beta * np.asarray(style_mean) - alpha * np.asarray(source_mean)).astype(np.float32)
+    """The vector added to each code: z' = z - alpha * mean_source + beta * mean_style (numpy
+    arrays or tensors; source_mean may hold one row per image)."""
+    return beta * style_mean - alpha * source_mean
+
+
+def with_detail(styled, reconstructed, frames, detail):
+    """The stylising formula: S(z + shift) + detail * (x - S(z)), the frame's own detail that
+    the model cannot encode put back (S = decode, then refine). process_video.py computes the
+    same sum with the model's part at the model's size and the frame's at the output's
+    (vae/stylize/transform.py)."""
+    return styled + detail * (frames - reconstructed)
 
 
 def salt(codes, sigma, rng):

@@ -136,13 +136,21 @@ class Bundle:
         z_mean = self.encode(images)["z_mean"]
         return tf.split(self.decode(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0)), 2)
 
+    def cannot_paint(self, paint):
+        """Why this bundle cannot paint at `paint` (None when it can): the one rule and
+        message that the command line, the stylizer and the live page all give."""
+        if paint > 0 and not self.has_painter:
+            return (f"paint {paint:g} needs a bundle with a painter, and {self.folder} has "
+                    "none: train one with train_painter.py and export it with export_graph.py "
+                    "--painter")
+        return None
+
     def check(self, settings):
         """InputError when the settings name a style or source the bundle does not have, or
         ask for painting from a bundle without a painter."""
-        if settings.paint > 0 and not self.has_painter:
-            raise InputError(f"--paint {settings.paint:g} needs a painter, and {self.folder} has "
-                             "none: train one with train_painter.py and export it with "
-                             "export_graph.py --painter")
+        why = self.cannot_paint(settings.paint)
+        if why:
+            raise InputError(f"--{why}")
         self.means.style_mean(settings.style)
         if settings.source != "auto":
             self.means.mean(settings.source)
@@ -151,5 +159,6 @@ class Bundle:
         """The vector added to every code: beta * the style's mean - alpha * the source's
         (the named source's, or clip_mean, the clip's own, for source "auto")."""
         source_mean = clip_mean if settings.source == "auto" else self.means.mean(settings.source)
-        return style_shift(source_mean, self.means.style_mean(settings.style), settings.alpha,
-                           settings.beta)
+        return np.asarray(style_shift(np.asarray(source_mean),
+                                      np.asarray(self.means.style_mean(settings.style)),
+                                      settings.alpha, settings.beta), np.float32)

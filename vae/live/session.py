@@ -161,9 +161,7 @@ class Preview:
         self.on_frame = on_frame
         self.styles = bundle.means.names_of("painting")
         self.settings, self.version = settings, 0
-        self.stylizer = FrameStylizer(bundle, self._shift(settings), settings.refine,
-                                      settings.detail, settings.smoothing, full_size=True,
-                                      paint=settings.paint)
+        self.stylizer = FrameStylizer(bundle, self._shift(settings), settings, full_size=True)
         # fps: frames shown a second; frame_ms: the model's and JPEG's time for one of them
         self.latest, self.fps, self.frame_ms, self.error = None, 0.0, 0.0, None
         self.paused, self._held, self._stopped = False, 0, False
@@ -181,9 +179,9 @@ class Preview:
         (settings, version)."""
         with self._changed:
             settings = self.settings.changed(changes, self.styles)
-            if settings.paint > 0 and not self.bundle.has_painter:
-                raise ValueError("paint needs a bundle with a painter (export_graph.py "
-                                 "--painter); this one has none")
+            why = self.bundle.cannot_paint(settings.paint)
+            if why:
+                raise ValueError(why)
             if settings != self.settings:
                 self.settings, self.version = settings, self.version + 1
                 self._changed.notify_all()
@@ -238,8 +236,7 @@ class Preview:
             if not paused and applied is not None:
                 index, frame = next(frames)
             if applied != version:
-                self.stylizer.configure(self._shift(settings), settings.refine, settings.detail,
-                                        settings.smoothing, settings.paint)
+                self.stylizer.configure(self._shift(settings), settings)
             if paused:
                 self.stylizer.smooth.previous = None  # a held frame shows its steady state
             began = time.monotonic()

@@ -185,6 +185,21 @@ def open_stream(path, crop, max_height):
     return reader, tuple(meta["size"])
 
 
+def inset_width(output_width):
+    """The width of the inset original (--inset): a quarter of the output's, even."""
+    return max(2, (output_width // 4) // 2 * 2)
+
+
+def check_inset(output_width, picture_width, picture_height):
+    """InputError when the clip's picture is too flat to show as an inset at its width."""
+    # ffmpeg's scale=W:-2 rounds half away from zero, to an even height
+    height = int(inset_width(output_width) * picture_height / (picture_width * 2) + 0.5) * 2
+    if height < 2:
+        raise InputError(f"--inset: the {picture_width}x{picture_height} picture would be "
+                         f"{height} pixels tall at {inset_width(output_width)} wide; leave "
+                         "out --inset or crop less")
+
+
 class VideoWriter:
     """Write uint8 RGB frames to an MP4 (H.264, yuv420p) that appears only when complete.
 
@@ -219,7 +234,7 @@ class VideoWriter:
                 cmd += ["-t", f"{companion_duration:.3f}"]
             cmd += ["-i", local_file(companion)]
         if use_companion and inset_crop is not None:
-            inset_w = max(2, (out_w // 4) // 2 * 2)
+            inset_w = inset_width(out_w)
             margin = max(2, out_w // 64)
             graph.append(f"[1:v]{crop_filter(inset_crop)},scale={inset_w}:-2:flags=area[inset]")
             graph.append(f"[main][inset]overlay=W-w-{margin}:H-h-{margin}:eof_action=pass[video]")

@@ -71,10 +71,12 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
                              paint_scale, width, height, *paint_size(width, height, paint_scale),
                              MIN_PAINT_SIDE))
     full_size = settings.detail > 0 or paint_scale is not None
-    transform = FrameStylizer(bundle, shift, refine, settings.detail, settings.smoothing,
-                              full_size=full_size, paint=settings.paint, paint_scale=paint_scale)
+    transform = FrameStylizer(bundle, shift, settings, full_size=full_size,
+                              paint_scale=paint_scale)
     frame_size = (width, height) if full_size else (bundle.width, bundle.height)
 
+    if options.inset:
+        video.check_inset(width - width % 2, width, height)
     audio = options.audio and info.has_audio
     seconds = options.duration or max(info.duration - options.start, 0)
     total = max(1, round(seconds * info.fps)) if info.fps else None

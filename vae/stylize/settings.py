@@ -171,7 +171,7 @@ class RenderOptions:
                             help="drop the input's audio track")
         parser.add_argument("--start", type=non_negative_float, default=d.start,
                             metavar="SECONDS", help="start of the excerpt to process (default: 0)")
-        parser.add_argument("--duration", type=non_negative_float, default=d.duration,
+        parser.add_argument("--duration", type=positive_float, default=d.duration,
                             metavar="SECONDS", help="length of the excerpt (default: to the end)")
         parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
                             metavar="N", help=f"frames per model call (default: {d.batch_size})")

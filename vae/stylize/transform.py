@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae.media.gallery import to_uint8
+from vae.stylize.settings import StyleSettings
 
 PAINT_PIXELS = 1280 * 720  # pixels the painter paints per call: its activations' memory bound
 
@@ -101,30 +102,32 @@ class FrameStylizer:
     the original stylisation. detail > 0: frames come at the output size; the model sees them
     scaled down, and the result is y = up(S(z') - detail * S(z)) + detail * x at full size.
     full_size=True takes frames at the output size whatever the detail (the live page, where
-    the settings change between frames; painting at a paint_scale). configure() changes the
-    settings between batches.
+    the settings change between frames; painting at a paint_scale). settings: the
+    StyleSettings whose refine, detail, smoothing and paint it applies (the shift made from
+    the rest is given); configure() changes them between batches.
     """
 
-    def __init__(self, bundle, shift, refine=True, detail=0.0, smoothing=0.0, full_size=None,
-                 paint=0.0, paint_scale=None):
+    def __init__(self, bundle, shift, settings=StyleSettings(), full_size=None,
+                 paint_scale=None):
         self.bundle = bundle
-        self.smooth = Smoother(smoothing)
-        self.full_size = detail > 0 if full_size is None else full_size
+        self.smooth = Smoother(settings.smoothing)
+        self.full_size = settings.detail > 0 if full_size is None else full_size
         if paint_scale is not None and not self.full_size:
             raise ValueError("painting at a paint_scale needs frames at the output size")
         self.paint_scale = paint_scale
         self.transfer = None  # a DetailTransfer, made for the size of the first frames
         self.paint_transfer = None  # the same between the output and the painting size
-        self.configure(shift, refine, detail, smoothing, paint)
+        self.configure(shift, settings)
 
-    def configure(self, shift, refine, detail, smoothing, paint=0.0):
+    def configure(self, shift, settings):
         self.shift = np.asarray(shift, np.float32)
-        self.refine = refine and self.bundle.has_refiner
-        self.detail = float(detail)
-        self.smooth.strength = float(smoothing)
-        self.paint = float(paint)
-        if self.paint > 0 and not self.bundle.has_painter:
-            raise ValueError("paint > 0 needs a bundle with a painter")
+        self.refine = settings.refine and self.bundle.has_refiner
+        self.detail = float(settings.detail)
+        self.smooth.strength = float(settings.smoothing)
+        self.paint = float(settings.paint)
+        why = self.bundle.cannot_paint(self.paint)
+        if why:
+            raise ValueError(why)
         if self.detail > 0 and not self.full_size:
             raise ValueError("detail transfer needs frames at the output size (full_size)")
 
@@ -155,6 +158,8 @@ class FrameStylizer:
         if self.detail > 0:
             styled, reconstructed = self.bundle.stylize_and_reconstruct(small, self.shift,
                                                                         self.refine)
+            # latent.with_detail, split by linearity: this part at the model's size, the
+            # frame's detail * x at the output's (combine)
             model_part = styled - self.detail * reconstructed
         else:
             model_part = self._styled(small)

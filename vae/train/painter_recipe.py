@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae import InputError, from_flags
+from vae.bundle.latent import style_shift, with_detail
 from vae.data import datafolder, records
 from vae.media import frames
 from vae.models import adversarial, painter
@@ -263,12 +264,12 @@ class PainterRecipe:
         detail * (x - S(z)), S = decode then refine; source_means: each image's (B, code)."""
         s, model = self.settings, self.bundle.model
         z = model.encode(images)["z_mean"]
-        shift = s.beta * self.style_mean[tf.newaxis] - s.alpha * source_means
+        shift = style_shift(source_means, self.style_mean[tf.newaxis], s.alpha, s.beta)
         both = model.decode(tf.concat([z + shift, z], 0))["images"]
         if s.refine and self.bundle.has_refiner:
             both = model.refine(both)["images"]
         styled, reconstructed = tf.split(both, 2)
-        out = styled + s.detail * (images - reconstructed)
+        out = with_detail(styled, reconstructed, images, s.detail)
         return tf.stop_gradient(tf.clip_by_value(out, 0.0, 1.0))
 
     def _crop(self, *images):
