@@ -131,16 +131,20 @@ def discard(tmp):
 
 
 @contextlib.contextmanager
-def _published(tmp, path, check=None):
-    """Yield tmp; publish it as path when the block ends normally (after check(), which may
-    refuse), discard it otherwise."""
+def _published(make_tmp, path, check=None):
+    """Yield the scratch file or folder make_tmp() makes; publish it as path when the block
+    ends normally (after check(), which may refuse), discard it otherwise. It is made inside
+    the block, so that a signal that comes as it appears still removes it."""
+    tmp = None
     try:
+        tmp = make_tmp()
         yield tmp
         if check:
             check()
         publish(tmp, path)
     except BaseException:
-        discard(tmp)
+        if tmp is not None:
+            discard(tmp)
         raise
 
 
@@ -161,7 +165,7 @@ def temporary_name(path, suffix=""):
 def writing(path, suffix=""):
     """with writing(path) as tmp: write the local file tmp; it becomes path when the block ends
     normally."""
-    return _published(temporary_name(path, suffix), path)
+    return _published(lambda: temporary_name(path, suffix), path)
 
 
 def writing_folder(path, replaceable):
@@ -172,10 +176,14 @@ def writing_folder(path, replaceable):
     parent = storage.parent(path)
     storage.makedirs(parent)
     name = f"{os.path.basename(path)}.partial"
-    tmp = scratch_folder(parent, name) if storage.is_local(path) else \
-        tempfile.mkdtemp(prefix=f".{name}-")
-    return _published(tmp, path, lambda: check_target(path, "target", folder=True,
-                                                      replaceable=replaceable))
+
+    def make_tmp():
+        if storage.is_local(path):
+            return scratch_folder(parent, name)
+        return tempfile.mkdtemp(prefix=f".{name}-")
+
+    return _published(make_tmp, path, lambda: check_target(path, "target", folder=True,
+                                                           replaceable=replaceable))
 
 
 def write_json(path, data):

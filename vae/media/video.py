@@ -219,7 +219,6 @@ class VideoWriter:
                  companion=None, companion_start=None, companion_duration=None, audio=False,
                  inset_crop=None):
         self.path = path
-        self.tmp_path = atomic.temporary_name(path, ".mp4")
         self.frame_size = (width, height)
         out_w, out_h = output_size or (width + width % 2, height + height % 2)
         out_w, out_h = out_w - out_w % 2, out_h - out_h % 2
@@ -246,13 +245,17 @@ class VideoWriter:
         if use_companion and audio:
             cmd += ["-map", "1:a:0?", "-c:a", "aac", "-b:a", "192k"]
         cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
-                "-movflags", "+faststart", "-f", "mp4", local_file(self.tmp_path)]
+                "-movflags", "+faststart", "-f", "mp4"]
         self._log = tempfile.TemporaryFile()
-        try:
-            self._process = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                             stdout=subprocess.DEVNULL, stderr=self._log)
+        self.tmp_path = None
+        try:  # the scratch file is removed even when a signal comes as it appears
+            self.tmp_path = atomic.temporary_name(path, ".mp4")
+            self._process = subprocess.Popen(cmd + [local_file(self.tmp_path)],
+                                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                             stderr=self._log)
         except BaseException:
-            atomic.discard(self.tmp_path)
+            if self.tmp_path is not None:
+                atomic.discard(self.tmp_path)
             raise
         self.frames = 0
 

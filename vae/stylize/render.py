@@ -80,11 +80,10 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     audio = options.audio and info.has_audio
     seconds = options.duration or max(info.duration - options.start, 0)
     total = max(1, round(seconds * info.fps)) if info.fps else None
-    writer = video.VideoWriter(output, *frame_size, info.fps, (width, height),
-                               companion=input_path, companion_start=options.start,
-                               companion_duration=options.duration, audio=audio,
-                               inset_crop=crop if options.inset else None)
-    with writer:
+    with video.VideoWriter(output, *frame_size, info.fps, (width, height),
+                           companion=input_path, companion_start=options.start,
+                           companion_duration=options.duration, audio=audio,
+                           inset_crop=crop if options.inset else None) as writer:
         stream = video.video_frames(info, crop, None if full_size else frame_size,
                                     start=options.start, duration=options.duration)
         count = stylize_stream(stream, transform, writer, options.batch_size,
