@@ -77,13 +77,7 @@ def default_out(model):
 
 def is_report(folder):
     """True for a folder this script wrote (its report.json says so)."""
-    import json
-
-    try:
-        report = json.loads(storage.read_text(os.path.join(folder, REPORT)))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(report, dict) and report.get("kind") == REPORT_KIND
+    return storage.kind_of(os.path.join(folder, REPORT)) == REPORT_KIND
 
 
 def report_embeddings(args):

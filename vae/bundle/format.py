@@ -12,7 +12,6 @@ Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read
   style_stats.npz       the paintings' colour and texture statistics (vae/metrics/quality.py),
                         when the data had paintings
 """
-import json
 import os
 
 import tensorflow as tf
@@ -101,9 +100,5 @@ def is_bundle(folder):
     """True for a folder that export_graph.py wrote: its config.json says it is a model bundle
     and it holds the SavedModel. The only kind of folder --out replaces: never a run folder, a
     data folder, or a bundle's look-alike."""
-    try:
-        config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(config, dict) and config.get("kind") == BUNDLE_KIND and \
+    return storage.kind_of(os.path.join(folder, CONFIG)) == BUNDLE_KIND and \
         storage.exists(os.path.join(folder, SAVED_MODEL, "saved_model.pb"))

@@ -46,6 +46,19 @@ def read_text(path):
     return read_bytes(path).decode("utf-8")
 
 
+def kind_of(path):
+    """The "kind" that a JSON file names (a bundle's or a run's config.json, a report's
+    report.json): what tells the folders the project writes apart. None when the file is
+    missing, unreadable, not JSON or names none."""
+    import json
+
+    try:
+        data = json.loads(read_text(path))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return data.get("kind") if isinstance(data, dict) else None
+
+
 def exists(path):
     return os.path.exists(path) if is_local(path) else _gfile().exists(str(path))
 

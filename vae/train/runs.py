@@ -30,11 +30,7 @@ def is_run_folder(folder):
     holds only a stopped run's lock: the only non-empty folders --logdir may be."""
     if storage.is_local(folder) and os.path.isdir(folder) and os.listdir(folder) == [LOCK]:
         return True
-    try:
-        config = json.loads(storage.read_text(os.path.join(folder, CONFIG)))
-    except (OSError, ValueError, RecursionError):
-        return False
-    return isinstance(config, dict) and config.get("kind") in RUN_KINDS
+    return storage.kind_of(os.path.join(folder, CONFIG)) in RUN_KINDS
 
 
 @contextlib.contextmanager
