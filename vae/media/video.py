@@ -131,9 +131,11 @@ def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, d
     if step > 1:
         filters.append(f"select=not(mod(n\\,{step}))")
     if crop != Crop() or (size and fill):
-        # in RGB: on subsampled chroma (yuv420p) ffmpeg crops to an even width or height,
-        # and a crop of an odd number of pixels would come out one pixel short
-        filters += ["format=rgb24", _crop_filter(info, crop, size if fill else None)]
+        if size is None and any(side % 2 for side in crop.as_list()):
+            # on subsampled chroma (yuv420p) ffmpeg crops to an even width or height: an odd
+            # crop at the clip's own size is made in RGB, or it would come a pixel short
+            filters.append("format=rgb24")
+        filters.append(_crop_filter(info, crop, size if fill else None))
     if size:
         filters.append(f"scale={size[0]}:{size[1]}:flags=lanczos+accurate_rnd+full_chroma_int")
     # Every frame (step 1) comes at the clip's own average rate, the rate the writer uses, so
