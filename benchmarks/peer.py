@@ -22,13 +22,8 @@ class MagentaPeer:
 
         self.core = core
         self.engine = core.StyleTransfer(device="cpu")
-        vectors = []
-        for path in frame_io.find_images(painting_folder):
-            try:
-                image = frame_io.load_image(path)
-            except Exception:  # unreadable: skipped, as extract_frames.py skips it
-                continue
-            vectors.append(self.engine.style_vector(image))
+        vectors = [self.engine.style_vector(image)
+                   for image in frame_io.readable_images(painting_folder)]
         if not vectors:
             raise ValueError(f"no readable paintings in {painting_folder}")
         self.style = np.mean(vectors, axis=0).astype(np.float32)

@@ -99,6 +99,16 @@ def find_images(folder):
     return [path for path in found if is_utf8(path)]
 
 
+def readable_images(folder):
+    """Every image below folder that loads (load_image), in find_images' order; unreadable
+    ones are skipped, as extract_frames.py skips them (it also counts them)."""
+    for path in find_images(folder):
+        try:
+            yield load_image(path)
+        except Exception:  # any undecodable file, whatever the codec says
+            continue
+
+
 # The largest painting read: far above any scan a user trains on, far below what a forged
 # header can make Pillow allocate.
 MAX_IMAGE_PIXELS = 64 * 10 ** 6

@@ -65,11 +65,11 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     # Detail transfer, and painting at a fraction of the output's size, work at the output
     # size; without them frames go through at the model's size and the writer scales them up.
     paint_scale = options.paint_scale if settings.paint > 0 else None
-    if paint_scale is not None and min(paint_size(width, height, paint_scale)) < MIN_PAINT_SIDE:
+    painted_size = paint_scale and paint_size(width, height, paint_scale)
+    if painted_size and min(painted_size) < MIN_PAINT_SIDE:
         raise InputError("--paint-scale {:g} paints the {}x{} frames at {}x{}: the painter needs "
                          "{} pixels a side; choose a larger --paint-scale".format(
-                             paint_scale, width, height, *paint_size(width, height, paint_scale),
-                             MIN_PAINT_SIDE))
+                             paint_scale, width, height, *painted_size, MIN_PAINT_SIDE))
     full_size = settings.detail > 0 or paint_scale is not None
     transform = FrameStylizer(bundle, shift, settings, full_size=full_size,
                               paint_scale=paint_scale)

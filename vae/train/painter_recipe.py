@@ -184,11 +184,7 @@ class PainterRecipe:
             if not os.path.isdir(source["path"]):
                 raise InputError(f"--style-width reads the paintings themselves, and "
                                  f"{source['path']} (source {source['name']}) is not there")
-            for path in frames.find_images(source["path"]):
-                try:
-                    image = frames.load_image(path)
-                except Exception:  # unreadable: skipped, as extract_frames.py skipped it
-                    continue
+            for image in frames.readable_images(source["path"]):
                 height = max(1, round(image.shape[0] * width / image.shape[1]))
                 images.append(frames.fill_resize(image, (width, height)))
         crop = self.options.crop
