@@ -158,14 +158,15 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
     saved = checkpoint_values(path, "discriminator")
     assert len(saved) >= 3 * 6 + 1  # D's 6 weights, Adam's 2 slots of each, iterations
     # what a resume restores: the discriminator's weights and its optimizer's slots, exactly
+    import train_refiner
     from vae.data import datafolder
-    from vae.train.refiner_recipe import RefinerRecipe, RefinerTraining
+    from vae.train.refiner_recipe import RefinerRecipe
     from vae.train.step import make_optimizer
 
-    # the shapes of TINY_REFINER and TINY_GAN
-    recipe = RefinerRecipe(RefinerTraining(
-        vae, 1e-4, objective="adversarial", discriminator_filters=(8, 16),
-        discriminator_kernel=3, filters=8, residual_filters=(8, 16, 8), kernel=3))
+    # the options of that run, TINY_REFINER and TINY_GAN's shapes among them
+    recipe = RefinerRecipe(train_refiner.parse_args([
+        "--data", str(data), "--vae", str(vae), "--logdir", str(logdir), *TINY_REFINER,
+        *TINY_GAN]))
     recipe.prepare(datafolder.load_manifest(data), data)
     objects = recipe.build(make_optimizer)
     step = tf.Variable(0, dtype=tf.int64)

@@ -37,15 +37,15 @@ def test_refiner_trains_resumes_and_leaves_the_vae_alone(vae_run, tmp_path):
     assert folder_digest(vae) == before  # the VAE run folder was only read
 
 
-def test_seed_objective_trains_and_logs_its_terms(vae_run, tmp_path):
+def test_toward_away_objective_trains_and_logs_its_terms(vae_run, tmp_path):
     data, vae = vae_run
-    logdir = tmp_path / "seed"
-    result = refine(data, vae, logdir, "--objective", "seed", "--pretrain-steps", "0",
+    logdir = tmp_path / "toward-away"
+    result = refine(data, vae, logdir, "--objective", "toward-away", "--pretrain-steps", "0",
                     "--steps", "20", "--learning-rate", "1e-3", "--checkpoint-every", "10")
     assert result.returncode == 0, result.stderr
     assert scalars(str(logdir), "toward_input") and scalars(str(logdir), "away_from_vae")
     config = json.loads((logdir / "config.json").read_text())
-    assert config["training"]["objective"] == "seed"
+    assert config["training"]["objective"] == "toward-away"
 
 
 def test_objectives():
@@ -68,25 +68,27 @@ def test_objectives():
 
     np.testing.assert_allclose(ssim_per_image(noisy, frames).numpy(),
                                tf.image.ssim(noisy, frames, 1.0).numpy(), atol=1e-5)
-    default, seed = RefinerObjective(), RefinerObjective("seed")
+    default, toward_away = RefinerObjective(), RefinerObjective("toward-away")
     assert total(default, frames) == pytest.approx(0.0, abs=1e-6)
-    # noise on the VAE's output: the default objective calls it worse; the seed's away term
-    # rewards it (the reason it is no longer the default)
+    # noise on the VAE's output: the default objective calls it worse; the toward-away
+    # objective's away term rewards it (the reason it is no longer the default)
     assert total(default, noisy) > total(default, blurry)
-    away = refiner_loss(noisy, frames, blurry, seed)["away_from_vae"]
+    away = refiner_loss(noisy, frames, blurry, toward_away)["away_from_vae"]
     assert float(tf.reduce_mean(away)) < float(tf.reduce_mean(
-        refiner_loss(blurry + 0.01, frames, blurry, seed)["away_from_vae"]))
+        refiner_loss(blurry + 0.01, frames, blurry, toward_away)["away_from_vae"]))
     # per pixel: a frame tiled 2x2 (four times the pixels) gives the same loss
     tile = lambda t: tf.tile(t, (1, 2, 2, 1))  # noqa: E731
-    for objective in (seed, RefinerObjective("seed", input_weight=1.0, vae_weight=0.0)):
+    for objective in (toward_away,
+                      RefinerObjective("toward-away", input_weight=1.0, vae_weight=0.0)):
         assert total(objective, tile(noisy), tile(frames), tile(blurry)) == pytest.approx(
             total(objective, noisy), rel=1e-4)
-    # at 320x180 the seed objective is the original 0.6 * SSE + 0.4 * 1e4 / SSE per value
+    # at 320x180 the toward-away objective is the original 0.6 * SSE + 0.4 * 1e4 / SSE per value
     big = tf.constant(rng.uniform(0, 1, (1, 180, 320, 3)), tf.float32)
     target, vae = big * 0.9, big * 0.8
     sse = lambda a, b: float(tf.reduce_sum(tf.square(a - b)))  # noqa: E731
     original = 0.6 * sse(big, target) + 0.4 * 1e4 / sse(big, vae)
-    assert total(seed, big, target, vae) == pytest.approx(original / (320 * 180 * 3), rel=1e-4)
+    assert total(toward_away, big, target, vae) == pytest.approx(original / (320 * 180 * 3),
+                                                                 rel=1e-4)
 
 
 @pytest.mark.slow

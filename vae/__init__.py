@@ -30,13 +30,6 @@ def is_utf8(text):
     return True
 
 
-def from_flags(cls, args):
-    """A dataclass built from the argparse attributes of the same names (its from_args)."""
-    import dataclasses
-
-    return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
-
-
 @contextlib.contextmanager
 def _stderr_held():
     """File descriptor 2 goes to a temporary file inside the block; what was written there is

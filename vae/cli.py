@@ -1,5 +1,5 @@
-"""What the top-level scripts share: argparse value types, the trainers' common flags, and the
-`error: ...` / exit 2 convention. Command-line code only; the library is in vae/."""
+"""What the top-level scripts share: their parser, and the `error: ...` / exit 2 convention.
+Command-line code only; the library is in vae/."""
 import argparse
 import re
 import signal
@@ -7,15 +7,6 @@ import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
 from vae import InputError, is_utf8
-from vae.argtypes import (
-    int_list,
-    non_negative_int,
-    positive_float,
-    positive_int,
-    random_seed,
-)
-from vae.models.precision import PRECISIONS
-from vae.train.options import STRATEGIES, TrainOptions
 
 
 class Parser(argparse.ArgumentParser):
@@ -33,71 +24,6 @@ class Parser(argparse.ArgumentParser):
 
 def parser_for(doc):
     return Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
-def add_training_flags(parser, logdir, learning_rate, steps=100000, batch_size=None):
-    """Flags that the trainers share: TrainOptions.from_args reads them. batch_size: this
-    trainer's default, when not TrainOptions'."""
-    d = TrainOptions
-    batch_size = batch_size or d.batch_size
-    parser.add_argument("--data", default="data", metavar="DIR",
-                        help="data folder written by extract_frames.py (default: data)")
-    parser.add_argument("--logdir", default=logdir, metavar="DIR",
-                        help="run folder: checkpoints, config.json, TensorBoard logs, previews "
-                             f"(default: {logdir}); an existing run there is resumed")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size, metavar="N",
-                        help=f"global batch size, split over replicas (default: {batch_size})")
-    length = parser.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=positive_int, default=steps, metavar="N",
-                        help=f"total steps to reach, counting earlier runs (default: {steps})")
-    length.add_argument("--epochs", type=positive_float, default=None, metavar="N",
-                        help="train for N passes over the data instead (a total, like --steps)")
-    parser.add_argument("--learning-rate", type=positive_float, default=learning_rate,
-                        metavar="LR", help=f"Adam learning rate (default: {learning_rate:g})")
-    parser.add_argument("--checkpoint-every", type=positive_int, default=d.checkpoint_every,
-                        metavar="N", help="save a checkpoint every N steps, and always on exit "
-                                          f"(default: {d.checkpoint_every})")
-    parser.add_argument("--preview-every", type=positive_int, default=d.preview_every,
-                        metavar="N", help="write preview.png and a progress.mp4 frame every N "
-                                          f"steps (default: {d.preview_every})")
-    parser.add_argument("--seed", type=random_seed, default=d.seed,
-                        help=f"random seed (default: {d.seed})")
-    parser.add_argument("--strategy", choices=STRATEGIES, default=d.strategy,
-                        help="default: one device; mirrored: all local GPUs; multiworker: "
-                             "several machines described by TF_CONFIG (default: default)")
-    parser.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                        help="arithmetic of the training step: auto (default) picks what the "
-                             "hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or "
-                             "AMX and on GPUs of compute capability 8.0+, float16 on 7.x "
-                             "GPUs (with loss scaling), float32 otherwise; variables, losses "
-                             "and checkpoints stay float32")
-    parser.add_argument("--xla", choices=("auto", "on", "off"), default=d.xla,
-                        help="compile the training step with XLA: auto (default) does on GPUs; "
-                             "on CPUs TensorFlow's oneDNN kernels are faster than XLA's")
-
-
-def add_pretraining_flags(parser, what):
-    """--pretrain-steps and --pretrain-learning-rate of a generator's identity pre-training;
-    what: what the network learns in it, for the help."""
-    parser.add_argument("--pretrain-steps", type=non_negative_int, default=200, metavar="N",
-                        help=f"identity pre-training steps before the main phase: {what} "
-                             "(default: 200; 0 skips it)")
-    parser.add_argument("--pretrain-learning-rate", type=positive_float, default=1e-3,
-                        metavar="LR", help="learning rate of the pre-training (default: 0.001)")
-
-
-def add_discriminator_flags(parser, filters, kernel):
-    """The PatchGAN discriminator's flags: its learning rate, filters and kernel."""
-    parser.add_argument("--discriminator-learning-rate", type=positive_float, default=2e-4,
-                        metavar="LR", help="the discriminator's Adam learning rate "
-                                           "(default: 0.0002)")
-    parser.add_argument("--discriminator-filters", type=int_list, default=list(filters),
-                        metavar="N,N,...",
-                        help="feature maps of the discriminator's stride-2 convs, one per layer "
-                             f"(default: {','.join(map(str, filters))})")
-    parser.add_argument("--discriminator-kernel", type=positive_int, default=kernel,
-                        metavar="K", help=f"kernel size of the discriminator's convs (default: "
-                                          f"{kernel})")
 
 
 def system_error_message(err):

@@ -5,18 +5,20 @@ argument errors answer at once. The run folders' config.json hold these as dicts
 """
 from dataclasses import asdict, dataclass, fields
 
-VAE_FILTERS = (64, 64, 128, 128, 192, 256)
-VAE_KERNELS = (7, 5, 5, 3, 3, 3)
-VAE_CODE_SIZE = 512
-REFINER_FILTERS = 32
-REFINER_RESIDUAL_FILTERS = (32, 64, 32)
-REFINER_KERNEL = 5
-OBJECTIVES = ("l1-ssim", "seed", "adversarial")
-DISCRIMINATOR_FILTERS = (32, 64, 128)
-DISCRIMINATOR_KERNEL = 4
-PAINTER_FILTERS = 24
+from vae.argtypes import (
+    int_list,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_float,
+)
+from vae.flags import flag
+
+REFINER_OBJECTIVES = ("l1-ssim", "toward-away", "adversarial")
+PAINTER_OBJECTIVES = ("perceptual", "adversarial", "both")
+CONTENT_TARGETS = ("input", "frame")
 PAINTER_ACTIVATIONS = ("leaky_relu", "relu")
-PAINTER_RESIDUAL_BLOCKS = 4
 PAINTER_MULTIPLE = 4  # the painter's two stride-2 stages: it takes sides that are multiples of 4
 
 
@@ -44,9 +46,11 @@ class _NetworkConfig(_Config):
 class VAEConfig(_NetworkConfig):
     width: int = 320
     height: int = 180
-    filters: tuple = VAE_FILTERS
-    kernels: tuple = VAE_KERNELS
-    code_size: int = VAE_CODE_SIZE
+    filters: tuple = flag((64, 64, 128, 128, 192, 256), "feature maps of the encoder's conv "
+                          "layers; the decoder mirrors them", type=int_list, metavar="N,N,...")
+    kernels: tuple = flag((7, 5, 5, 3, 3, 3), "kernel sizes of those layers", type=int_list,
+                          metavar="K,K,...")
+    code_size: int = flag(512, "latent code size", type=positive_int, metavar="N")
 
     def __post_init__(self):
         object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
@@ -70,9 +74,11 @@ class VAEConfig(_NetworkConfig):
 class RefinerConfig(_NetworkConfig):
     width: int = 320
     height: int = 180
-    filters: int = REFINER_FILTERS
-    residual_filters: tuple = REFINER_RESIDUAL_FILTERS
-    kernel: int = REFINER_KERNEL
+    filters: int = flag(32, "feature maps of the full- and half-size convs", type=positive_int,
+                        metavar="N")
+    residual_filters: tuple = flag((32, 64, 32), "feature maps of the residual convs at half "
+                                   "size", type=int_list, metavar="N,N,...")
+    kernel: int = flag(5, "kernel size of every conv", type=positive_int, metavar="K")
 
     def __post_init__(self):
         object.__setattr__(self, "residual_filters", tuple(int(f) for f in self.residual_filters))
@@ -83,8 +89,10 @@ class RefinerConfig(_NetworkConfig):
 @dataclass(frozen=True)
 class DiscriminatorConfig(_Config):
     """The PatchGAN of the adversarial objective: stride-2 convs, then one logit per patch."""
-    filters: tuple = DISCRIMINATOR_FILTERS
-    kernel: int = DISCRIMINATOR_KERNEL
+    filters: tuple = flag((32, 64, 128), "feature maps of the discriminator's stride-2 convs, "
+                          "one per layer", type=int_list, metavar="N,N,...")
+    kernel: int = flag(4, "kernel size of the discriminator's convs", type=positive_int,
+                       metavar="K")
 
     def __post_init__(self):
         object.__setattr__(self, "filters", tuple(int(f) for f in self.filters))
@@ -98,21 +106,33 @@ class RefinerObjective:
 
     "l1-ssim" (default): (1 - ssim_weight) * L1 + ssim_weight * (1 - SSIM) toward the input
     frame, the mix of Zhao et al. 2017; it pulls toward the real frame only, so it cannot
-    reward noise. "seed": input_weight * MSE(refined, input) + vae_weight * SEED_AWAY_SCALE /
-    MSE(refined, VAE output), the original objective made per pixel (vae/models/refiner.py).
-    "adversarial": the l1-ssim terms + feature_weight * the distance of a discriminator's
-    hidden activations for real and refined frames + adversarial_weight * the hinge GAN term
-    (vae/models/adversarial.py).
+    reward noise. "toward-away": input_weight * MSE(refined, input) + vae_weight * AWAY_SCALE
+    / MSE(refined, VAE output), toward the real frame and away from the VAE's output
+    (vae/models/refiner.py). "adversarial": the l1-ssim terms + feature_weight * the distance
+    of a discriminator's hidden activations for real and refined frames + adversarial_weight
+    * the hinge GAN term (vae/models/adversarial.py).
     """
-    name: str = "l1-ssim"
-    ssim_weight: float = 0.84
-    input_weight: float = 0.6
-    vae_weight: float = 0.4
-    feature_weight: float = 5.0
-    adversarial_weight: float = 0.05
+    name: str = flag(
+        "l1-ssim", "l1-ssim: (1 - W) * L1 + W * (1 - SSIM) toward the real frame, W = "
+        "--ssim-weight; toward-away: --input-weight * MSE(refined, input) + --vae-weight * s / "
+        "MSE(refined, VAE output), toward the real frame and away from the VAE's output (s "
+        "makes the second term 1e4 / SSE at 320x180); adversarial: l1-ssim + --feature-weight "
+        "* feature matching + --adversarial-weight * hinge GAN term, against a PatchGAN "
+        "discriminator", name="objective", choices=REFINER_OBJECTIVES)
+    ssim_weight: float = flag(0.84, "l1-ssim: weight of the SSIM term, in [0, 1]",
+                              type=unit_float, metavar="W")
+    input_weight: float = flag(0.6, "toward-away: weight of MSE(refined, input)",
+                               type=positive_float, metavar="W")
+    vae_weight: float = flag(0.4, "toward-away: weight of the away-from-the-VAE-output term",
+                             type=positive_float, metavar="W")
+    feature_weight: float = flag(5.0, "adversarial: weight of the distance of the "
+                                 "discriminator's hidden activations for the real and the "
+                                 "refined frame", type=non_negative_float, metavar="W")
+    adversarial_weight: float = flag(0.05, "adversarial: weight of the hinge GAN term, "
+                                     "-D(refined)", type=non_negative_float, metavar="W")
 
     def __post_init__(self):
-        if self.name not in OBJECTIVES:
+        if self.name not in REFINER_OBJECTIVES:
             raise ValueError(f"unknown refiner objective {self.name!r}")
 
 
@@ -126,8 +146,10 @@ class PainterConfig(_Config):
     units of the residual path off, every one, and no later gradient reaches them again (the
     painter then gives back its input with a colour cast, whatever it is trained on). Runs
     written before the field existed used relu."""
-    filters: int = PAINTER_FILTERS
-    residual_blocks: int = PAINTER_RESIDUAL_BLOCKS
+    filters: int = flag(24, "feature maps of the painter's full-size convs, x2 and x4 at half "
+                        "and quarter size", type=positive_int, metavar="N")
+    residual_blocks: int = flag(4, "residual blocks at quarter size", type=non_negative_int,
+                                metavar="N")
     activation: str = "leaky_relu"
 
     def __post_init__(self):
@@ -141,10 +163,6 @@ class PainterConfig(_Config):
         return super().from_dict({"activation": "relu", **data})
 
 
-PAINTER_OBJECTIVES = ("perceptual", "adversarial", "both")
-CONTENT_TARGETS = ("input", "frame")
-
-
 @dataclass(frozen=True)
 class PainterObjective:
     """The painter's terms. Always: content_weight * MSE of pool x pool average-pooled images
@@ -156,18 +174,38 @@ class PainterObjective:
     deeper features toward those of content_target ("input": the painter's input, "frame":
     the original frame), total_variation_weight * total variation. "adversarial" (or "both"):
     adversarial_weight * the hinge GAN term."""
-    name: str = "perceptual"
-    content_weight: float = 10.0
-    pool: int = 4
-    temporal_weight: float = 1.0
+    name: str = flag(
+        "perceptual", "what makes the painter paint: the paintings' feature statistics "
+        "(perceptual), a discriminator (adversarial; try --learning-rate 2e-4), or both",
+        name="objective", choices=PAINTER_OBJECTIVES)
+    content_weight: float = flag(10.0, "weight of the MSE of the average-pooled painted and "
+                                 "input images", type=non_negative_float, metavar="W")
+    pool: int = flag(4, "pool size of the content term: details finer than K pixels are the "
+                     "painter's", type=positive_int, metavar="K")
+    temporal_weight: float = flag(1.0, "weight of the L1 between painting a moved frame and "
+                                  "moving the painted one", type=non_negative_float, metavar="W")
     temporal_noise: float = 0.01
-    adversarial_weight: float = 0.1
-    feature_weight: float = 0.0
-    feature_layers: int = 2
-    style_weight: float = 1.0
-    perceptual_content_weight: float = 0.05
-    content_target: str = "input"
-    total_variation_weight: float = 1.0
+    adversarial_weight: float = flag(0.1, "adversarial: weight of the hinge GAN term, "
+                                     "-D(painted)", type=non_negative_float, metavar="W")
+    feature_weight: float = flag(0.0, "weight of the MSE of the frozen VAE encoder's "
+                                 "activations for the painted and input images: keeps "
+                                 "structure, not pixels (default: {default}, off)",
+                                 type=non_negative_float, metavar="W")
+    feature_layers: int = flag(2, "how many of the encoder's conv layers the feature term "
+                               "compares, from the first; deeper ones see coarser structure",
+                               type=positive_int, metavar="N")
+    style_weight: float = flag(1.0, "perceptual: weight of the distance of the painted frames' "
+                               "feature statistics to the paintings'", type=non_negative_float,
+                               metavar="W")
+    perceptual_content_weight: float = flag(
+        0.05, "perceptual: weight of the MSE of the feature network's deeper activations "
+        "toward the content target's", type=non_negative_float, metavar="W")
+    content_target: str = flag("input", "perceptual: what the deeper features are kept close "
+                               "to: the painter's input, or the original frame",
+                               choices=CONTENT_TARGETS)
+    total_variation_weight: float = flag(1.0, "perceptual: weight of the total variation of "
+                                         "the painted frames", type=non_negative_float,
+                                         metavar="W")
 
     def __post_init__(self):
         if self.name not in PAINTER_OBJECTIVES:

@@ -1,6 +1,6 @@
 """The residual refiner that pulls the VAE's blurry output back toward real frames, and its loss.
 
-The seed: "downsizes the input, learns filters in a residual network and then samples back up".
+It "downsizes the input, learns filters in a residual network and then samples back up":
 conv (kept as skip) -> stride-2 conv -> residual convs at half size -> transposed conv back to
 full size -> add skip -> conv to 3 channels -> clip to [0, 1]; ELU between (docs/design.md).
 Shapes and objectives are vae/models/configs.py's; the training step is vae/train/step.py's.
@@ -11,10 +11,10 @@ import tensorflow as tf
 
 from vae.models.autoencoder import sum_squared_error
 
-# The seed's "away from the VAE output" term was 1e4 / SSE at 320x180x3 values. Per pixel it
-# is SEED_AWAY_SCALE / MSE: the same balance against the toward-input term at every frame size
-# (as a sum over pixels it grew relatively stronger as frames got smaller).
-SEED_AWAY_SCALE = 1e4 / (320 * 180 * 3) ** 2
+# The "away from the VAE output" term of the toward-away objective is 1e4 / SSE at 320x180x3
+# values, written per pixel as AWAY_SCALE / MSE: the same balance against the toward-input
+# term at every frame size (a sum over pixels grows relatively stronger as frames get smaller).
+AWAY_SCALE = 1e4 / (320 * 180 * 3) ** 2
 # Keeps the away term finite when the refined output equals the VAE's.
 AWAY_EPSILON = 1e-8
 
@@ -82,8 +82,8 @@ def ssim_per_image(a, b):
 def refiner_loss(refined, images, vae_output, objective):
     """Per-image loss terms {name: (B,)} of an objective, already weighted."""
     refined = tf.cast(refined, tf.float32)
-    if objective.name == "seed":
-        away = SEED_AWAY_SCALE / (mean_squared_error(refined, vae_output) + AWAY_EPSILON)
+    if objective.name == "toward-away":
+        away = AWAY_SCALE / (mean_squared_error(refined, vae_output) + AWAY_EPSILON)
         return {"toward_input": objective.input_weight * mean_squared_error(refined, images),
                 "away_from_vae": objective.vae_weight * away}
     l1 = tf.reduce_mean(tf.abs(refined - images), axis=[1, 2, 3])

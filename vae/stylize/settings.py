@@ -9,8 +9,8 @@ the page shows cannot disagree. No TensorFlow here: --help answers at once.
 import math
 from dataclasses import asdict, dataclass, replace
 
-from vae import from_flags
 from vae.argtypes import non_negative_float, parse_finite, positive_float, positive_int, value_type
+from vae.flags import from_flags
 from vae.media import frames
 
 # (lowest, highest, slider step) of each number; the command line and the live page alike.

@@ -1,28 +1,134 @@
-"""What every trainer's run is told, whatever the network; no TensorFlow here, so that the
-scripts' --help reads its defaults at once."""
-from dataclasses import dataclass
+"""Each trainer's options, one dataclass apiece: its fields carry the defaults and the help, the
+network's, discriminator's and objective's configs are nested inside, the script's flags are
+generated from it (vae.flags) and the run's config.json is written from it. No TensorFlow
+here, so that the scripts' --help reads its defaults at once."""
+from dataclasses import dataclass, replace
 
-from vae import from_flags
+from vae.argtypes import non_negative_int, positive_float, positive_int, random_seed
+from vae.flags import flag, flat, nested
+from vae.models.configs import (
+    PAINTER_MULTIPLE,
+    DiscriminatorConfig,
+    PainterConfig,
+    PainterObjective,
+    RefinerConfig,
+    RefinerObjective,
+    VAEConfig,
+)
+from vae.models.precision import PRECISIONS
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """What every trainer's run is told, whatever the network: the trainers' common flags."""
-    data: str
-    logdir: str
-    learning_rate: float
-    batch_size: int = 50
-    steps: int = 100000
-    epochs: float | None = None
-    checkpoint_every: int = 500
-    preview_every: int = 500
-    seed: int = 0
-    strategy: str = "default"
-    precision: str = "auto"
-    xla: str = "auto"
+    """What every trainer's run is told, whatever the network: the trainers' common flags.
+    Each trainer's options hold one with that trainer's defaults."""
+    data: str = flag("data", "data folder written by extract_frames.py", metavar="DIR")
+    logdir: str = flag("runs", "run folder: checkpoints, config.json, TensorBoard logs, "
+                       "previews (default: {default}); an existing run there is resumed",
+                       metavar="DIR")
+    batch_size: int = flag(50, "global batch size, split over replicas", type=positive_int,
+                           metavar="N")
+    steps: int = flag(100000, "total steps to reach, counting earlier runs",
+                      type=positive_int, metavar="N", exclusive="length")
+    epochs: float | None = flag(None, "train for N passes over the data instead (a total, like "
+                                "--steps)", type=positive_float, metavar="N",
+                                exclusive="length")
+    learning_rate: float = flag(1e-3, "Adam learning rate", type=positive_float, metavar="LR")
+    checkpoint_every: int = flag(500, "save a checkpoint every N steps, and always on exit",
+                                 type=positive_int, metavar="N")
+    preview_every: int = flag(500, "write preview.png and a progress.mp4 frame every N steps",
+                              type=positive_int, metavar="N")
+    seed: int = flag(0, "random seed", type=random_seed)
+    strategy: str = flag("default", "default: one device; mirrored: all local GPUs; "
+                         "multiworker: several machines described by TF_CONFIG",
+                         choices=STRATEGIES)
+    precision: str = flag("auto", "arithmetic of the training step: auto picks what the "
+                          "hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or AMX "
+                          "and on GPUs of compute capability 8.0+, float16 on 7.x GPUs (with "
+                          "loss scaling), float32 otherwise; variables, losses and checkpoints "
+                          "stay float32", choices=PRECISIONS)
+    xla: str = flag("auto", "compile the training step with XLA: auto does on GPUs; on CPUs "
+                    "TensorFlow's oneDNN kernels are faster than XLA's",
+                    choices=("auto", "on", "off"))
 
-    @classmethod
-    def from_args(cls, args):
-        return from_flags(cls, args)
+
+@dataclass(frozen=True)
+class Pretraining:
+    """A generator's identity pre-training (frames in, the same frames out) before its main
+    phase, with an optimizer of its own."""
+    steps: int = flag(200, "identity pre-training steps before the main phase: the network "
+                      "learns to give back its input (default: {default}; 0 skips it)",
+                      type=non_negative_int, metavar="N")
+    learning_rate: float = flag(1e-3, "learning rate of the pre-training", type=positive_float,
+                                metavar="LR")
+
+
+def _discriminator_learning_rate():
+    return flag(2e-4, "the discriminator's Adam learning rate (adversarial objective)",
+                type=positive_float, metavar="LR")
+
+
+@dataclass(frozen=True)
+class VAETraining:
+    """train_vae.py's options."""
+    run: TrainOptions = nested(TrainOptions(logdir="runs/vae", learning_rate=2e-4))
+    network: VAEConfig = nested(VAEConfig())
+
+
+@dataclass(frozen=True)
+class RefinerTraining:
+    """train_refiner.py's options: the frozen VAE, the network's shape, the objective and its
+    weights, the pre-training, and the discriminator of the adversarial objective."""
+    run: TrainOptions = nested(TrainOptions(logdir="runs/refiner", learning_rate=1e-4,
+                                            steps=20000))
+    vae: str = flag("runs/vae", "the VAE's run folder (its latest checkpoint is used)",
+                    metavar="DIR")
+    pretraining: Pretraining = nested(Pretraining(), prefix="pretrain_")
+    objective: RefinerObjective = nested(RefinerObjective())
+    discriminator_learning_rate: float = _discriminator_learning_rate()
+    discriminator: DiscriminatorConfig = nested(DiscriminatorConfig(), prefix="discriminator_")
+    network: RefinerConfig = nested(RefinerConfig())
+
+
+@dataclass(frozen=True)
+class PainterTraining:
+    """train_painter.py's options: the frozen bundle, the crop size, the pre-training, the
+    objective's weights, and the painter's and discriminator's shapes."""
+    run: TrainOptions = nested(TrainOptions(logdir="runs/painter", learning_rate=1e-3,
+                                            steps=5000, batch_size=8))
+    model: str = flag("exported", "the model bundle whose stylised frames the painter repaints",
+                      metavar="DIR")
+    crop: int = flag(0, f"train on random PX x PX crops of the frames and paintings, a "
+                     f"multiple of {PAINTER_MULTIPLE} (default: {{default}}, whole frames)",
+                     type=non_negative_int, metavar="PX")
+    style_width: int = flag(0, "perceptual: take the style's statistics from the painting "
+                            "files themselves, resized to PX pixels wide (match the width the "
+                            "painter paints at: --paint-scale times the clips' width), rather "
+                            "than from the records at the model's size, where brushwork is "
+                            "lost (default: {default}, the records)", type=non_negative_int,
+                            metavar="PX")
+    pretraining: Pretraining = nested(Pretraining(), prefix="pretrain_")
+    objective: PainterObjective = nested(PainterObjective())
+    discriminator_learning_rate: float = _discriminator_learning_rate()
+    discriminator: DiscriminatorConfig = nested(DiscriminatorConfig(), prefix="discriminator_")
+    network: PainterConfig = nested(PainterConfig())
+
+    def __post_init__(self):
+        if self.crop % PAINTER_MULTIPLE:
+            raise ValueError(f"--crop must be 0 or a positive multiple of {PAINTER_MULTIPLE}")
+
+
+NETWORKS = ("network", "discriminator")  # the options' fields that are config.json sections
+
+
+def training_section(options):
+    """config.json's "training": the options by flag name, but for the networks' shapes,
+    which are sections of their own."""
+    return flat(options, skip=NETWORKS)
+
+
+def with_frame_size(config, size):
+    """A network config at the data's (width, height)."""
+    return replace(config, width=size[0], height=size[1])

@@ -8,25 +8,15 @@ the data: the perceptual objective takes its style target from them (statistics 
 the size the painter trains on), the adversarial one its discriminator's "real" crops.
 """
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
-from vae import InputError, from_flags
+from vae import InputError
 from vae.bundle.latent import style_shift, with_detail
 from vae.data import datafolder, records
 from vae.media import frames
 from vae.models import adversarial, painter
-from vae.models.configs import (
-    DISCRIMINATOR_FILTERS,
-    DISCRIMINATOR_KERNEL,
-    PAINTER_FILTERS,
-    PAINTER_RESIDUAL_BLOCKS,
-    DiscriminatorConfig,
-    PainterConfig,
-    PainterObjective,
-)
 from vae.stylize.settings import StyleSettings
 from vae.train.loop import NonFiniteLoss
 from vae.train.recipe import Phase, Update, batch_means
@@ -35,38 +25,6 @@ from vae.train.refiner_recipe import ADVERSARIAL_ADAM
 PAINTING_BANK = 512  # painting frames held in memory: the style's target, the GAN's "real"
 GRADIENT_CLIPNORM = 1.0  # the perceptual objective's global gradient norm bound
 FILE_CROPS = 32  # crops of each painting file the style target averages over (--style-width)
-
-
-@dataclass(frozen=True)
-class PainterTraining:
-    """train_painter.py's own flags: the frozen bundle, the painter's and discriminator's
-    shapes, the objective's weights, the crop size and the pre-training."""
-    model: str
-    learning_rate: float
-    pretrain_steps: int = 200
-    pretrain_learning_rate: float = 1e-3
-    crop: int = 0
-    objective: str = PainterObjective.name
-    style_weight: float = PainterObjective.style_weight
-    perceptual_content_weight: float = PainterObjective.perceptual_content_weight
-    content_target: str = PainterObjective.content_target
-    style_width: int = 0
-    total_variation_weight: float = PainterObjective.total_variation_weight
-    content_weight: float = PainterObjective.content_weight
-    pool: int = PainterObjective.pool
-    temporal_weight: float = PainterObjective.temporal_weight
-    adversarial_weight: float = PainterObjective.adversarial_weight
-    feature_weight: float = PainterObjective.feature_weight
-    feature_layers: int = PainterObjective.feature_layers
-    discriminator_learning_rate: float = 2e-4
-    discriminator_filters: tuple = DISCRIMINATOR_FILTERS
-    discriminator_kernel: int = DISCRIMINATOR_KERNEL
-    filters: int = PAINTER_FILTERS
-    residual_blocks: int = PAINTER_RESIDUAL_BLOCKS
-
-    @classmethod
-    def from_args(cls, args):
-        return from_flags(cls, args)
 
 
 class Collapse(NonFiniteLoss):
@@ -108,6 +66,7 @@ class PainterRecipe:
         self.options = options
         self.inputs = (options.model,)
         self.settings = settings or StyleSettings()
+        self.config, self.objective = options.network, options.objective
 
     def prepare(self, manifest, data_dir):
         from vae.bundle.loader import Bundle
@@ -118,48 +77,29 @@ class PainterRecipe:
         datafolder.check_frame_size(manifest, data_dir, size, f"the bundle {opts.model}")
         if opts.crop and opts.crop > min(size):
             raise InputError(f"--crop {opts.crop} is larger than the frames ({size[0]}x{size[1]})")
-        if opts.pool > (opts.crop or min(size)):
-            raise InputError(f"--pool {opts.pool} is larger than the painter's "
+        pool = self.objective.pool
+        if pool > (opts.crop or min(size)):
+            raise InputError(f"--pool {pool} is larger than the painter's "
                              f"{'crops' if opts.crop else 'frames'} ({opts.crop or min(size)} "
                              "pixels): choose a smaller --pool")
         self.source_means = self._source_means(manifest)
         self.style_mean = tf.constant(self.bundle.means.style_mean(
             None if self.settings.style == "auto" else self.settings.style))
         self.paintings = self._painting_bank(manifest, data_dir)
-        self.config = PainterConfig(opts.filters, opts.residual_blocks)
-        self.objective = PainterObjective(
-            opts.objective, opts.content_weight, opts.pool, opts.temporal_weight,
-            adversarial_weight=opts.adversarial_weight, feature_weight=opts.feature_weight,
-            feature_layers=opts.feature_layers, style_weight=opts.style_weight,
-            perceptual_content_weight=opts.perceptual_content_weight,
-            content_target=opts.content_target,
-            total_variation_weight=opts.total_variation_weight)
-        self.discriminator_config = DiscriminatorConfig(
-            opts.discriminator_filters, opts.discriminator_kernel) \
-            if self.objective.adversarial else None
         self.style = self._style_target(manifest) if self.objective.perceptual else None
         print(f"frozen bundle: {opts.model}; {len(self.paintings)} painting frames as the "
               + ("target of the style term" if self.objective.perceptual else "")
               + (" and " if self.objective.name == "both" else "")
               + ("discriminator's real" if self.objective.adversarial else ""))
-        self.features = self._encoder_features() if opts.feature_weight > 0 else None
+        self.features = self._encoder_features() if self.objective.feature_weight > 0 else None
         s = self.settings
-        discriminator = self.discriminator_config and self.discriminator_config.to_dict()
-        return {"model": self.config.to_dict(), "discriminator": discriminator,
+        return {"model": self.config.to_dict(),
+                "discriminator": opts.discriminator.to_dict() if self.objective.adversarial
+                else None,
                 "bundle": {"folder": opts.model, "vae_step": self.bundle.config["vae"]["step"],
                            "vae_model": self.bundle.config["vae"]["model"],
                            "alpha": s.alpha, "beta": s.beta, "detail": s.detail,
-                           "refine": s.refine, "style": s.style},
-                "training": {"pretrain_steps": opts.pretrain_steps,
-                             "pretrain_learning_rate": opts.pretrain_learning_rate,
-                             "crop": opts.crop, "objective": self.objective.name,
-                             "style_width": opts.style_width,
-                             **{k: getattr(self.objective, k) for k in (
-                                 "content_weight", "pool", "temporal_weight", "temporal_noise",
-                                 "adversarial_weight", "feature_weight", "feature_layers",
-                                 "style_weight", "perceptual_content_weight", "content_target",
-                                 "total_variation_weight")},
-                             "discriminator_learning_rate": opts.discriminator_learning_rate}}
+                           "refine": s.refine, "style": s.style}}
 
     def _style_target(self, manifest):
         """The paintings' statistics in the frozen feature network, at the training crops: of
@@ -234,20 +174,20 @@ class PainterRecipe:
     def build(self, make_optimizer):
         self.net = painter.build_painter(self.config)
         opts = self.options
-        self.pretrain_optimizer = make_optimizer(opts.pretrain_learning_rate)
+        self.pretrain_optimizer = make_optimizer(opts.pretraining.learning_rate)
         # the GAN's usual Adam with a discriminator; clipped steps for the perceptual terms,
         # whose gradients spike early (a run at twice the rate collapsed without it)
         adam = dict(ADVERSARIAL_ADAM) if self.objective.adversarial else {}
         if self.objective.perceptual:
             adam["global_clipnorm"] = GRADIENT_CLIPNORM
-        self.optimizer = make_optimizer(opts.learning_rate, **adam)
+        self.optimizer = make_optimizer(opts.run.learning_rate, **adam)
         for optimizer in (self.pretrain_optimizer, self.optimizer):
             optimizer.build(self.net.trainable_variables)
         objects = {"painter": self.net, "optimizer": self.optimizer,
                    "pretrain_optimizer": self.pretrain_optimizer}
         self.discriminator = None
         if self.objective.adversarial:
-            self.discriminator = adversarial.build_discriminator(self.discriminator_config)
+            self.discriminator = adversarial.build_discriminator(opts.discriminator)
             self.discriminator_optimizer = make_optimizer(opts.discriminator_learning_rate,
                                                           **ADVERSARIAL_ADAM)
             self.discriminator_optimizer.build(self.discriminator.trainable_variables)
@@ -306,9 +246,10 @@ class PainterRecipe:
 
     def phases(self, steps):
         opts, net = self.options, self.net
+        pretraining = opts.pretraining
         variables = net.trainable_variables
         losses = self.losses()
-        updates = [Update(self.optimizer, opts.learning_rate, variables, losses["loss"])]
+        updates = [Update(self.optimizer, opts.run.learning_rate, variables, losses["loss"])]
         watches = [CollapseWatch()]
         if self.objective.adversarial:
             updates.append(Update(self.discriminator_optimizer, opts.discriminator_learning_rate,
@@ -317,11 +258,11 @@ class PainterRecipe:
             watches.insert(0, adversarial.BalanceWatch(drift=0.1, fake="accuracy_painted",
                                                        player="painter"))
         return [
-            Phase("pretraining", opts.pretrain_steps,
+            Phase("pretraining", pretraining.steps,
                   lambda batch: painter.identity_terms(net, self._inputs(batch)[0]),
-                  [Update(self.pretrain_optimizer, opts.pretrain_learning_rate, variables,
+                  [Update(self.pretrain_optimizer, pretraining.learning_rate, variables,
                           loss_name="identity_loss")]),
-            Phase("training", opts.pretrain_steps + steps,
+            Phase("training", pretraining.steps + steps,
                   lambda batch: self.loss_terms(*self._inputs(batch), training=True), updates,
                   lambda step, metrics: [line for watch in watches
                                          for line in watch(step, metrics)]),

@@ -38,12 +38,14 @@ class Phase:
 class Recipe(Protocol):
     """One network's training: the library runs it (train), the recipe says what is its own."""
     kind: str  # config.json's kind: a run folder resumes only a run of the same kind
+    options: object  # the trainer's options (vae.train.options): .run, .network, ...
     preview_title: str  # TensorBoard's name for the preview grid
     inputs: tuple  # what the run reads besides the data: --logdir may not be, hold or be in it
 
     def prepare(self, manifest, data_dir) -> dict:
         """Load what the run depends on (in the strategy's scope); return config.json's
-        sections: "model" (guarded on resume), "training", and any other."""
+        sections: "model" and "discriminator" (guarded on resume), and any other; "training"
+        is written from the options."""
 
     def build(self, make_optimizer) -> dict:
         """The models and optimizers, by their checkpoint names; make_optimizer(rate, **adam)

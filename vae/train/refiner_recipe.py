@@ -1,50 +1,12 @@
-"""The refiner's training recipe (l1-ssim, seed or adversarial): what train_refiner.py hands
-vae.train.training.train."""
-from dataclasses import dataclass
-
-from vae import from_flags
+"""The refiner's training recipe (l1-ssim, toward-away or adversarial): what train_refiner.py
+hands vae.train.training.train."""
 from vae.data import datafolder
 from vae.models import adversarial, refiner
-from vae.models.configs import (
-    DISCRIMINATOR_FILTERS,
-    DISCRIMINATOR_KERNEL,
-    REFINER_FILTERS,
-    REFINER_KERNEL,
-    REFINER_RESIDUAL_FILTERS,
-    DiscriminatorConfig,
-    RefinerConfig,
-    RefinerObjective,
-)
 from vae.train import runs
+from vae.train.options import with_frame_size
 from vae.train.recipe import Phase, Update, batch_means
 
 ADVERSARIAL_ADAM = {"beta_1": 0.5}  # the usual GAN setting (Radford et al. 2016)
-
-
-@dataclass(frozen=True)
-class RefinerTraining:
-    """train_refiner.py's own flags: the frozen VAE, the network's shape, the objective and its
-    weights, the pre-training, and the discriminator of the adversarial objective."""
-    vae: str
-    learning_rate: float
-    pretrain_steps: int = 200
-    pretrain_learning_rate: float = 1e-3
-    objective: str = RefinerObjective.name
-    ssim_weight: float = RefinerObjective.ssim_weight
-    input_weight: float = RefinerObjective.input_weight
-    vae_weight: float = RefinerObjective.vae_weight
-    feature_weight: float = RefinerObjective.feature_weight
-    adversarial_weight: float = RefinerObjective.adversarial_weight
-    discriminator_learning_rate: float = 2e-4
-    discriminator_filters: tuple = DISCRIMINATOR_FILTERS
-    discriminator_kernel: int = DISCRIMINATOR_KERNEL
-    filters: int = REFINER_FILTERS
-    residual_filters: tuple = REFINER_RESIDUAL_FILTERS
-    kernel: int = REFINER_KERNEL
-
-    @classmethod
-    def from_args(cls, args):
-        return from_flags(cls, args)
 
 
 class RefinerRecipe:
@@ -57,43 +19,31 @@ class RefinerRecipe:
     def __init__(self, options):
         self.options = options
         self.inputs = (options.vae,)
-        self.adversarial = options.objective == "adversarial"
+        self.objective = options.objective
+        self.adversarial = self.objective.name == "adversarial"
 
     def prepare(self, manifest, data_dir):
         opts = self.options
         self.vae = runs.load_vae(opts.vae)
         datafolder.check_frame_size(manifest, data_dir, self.vae.config.frame_size, "the VAE")
         print(f"frozen VAE: {self.vae.checkpoint} (step {self.vae.step})")
-        self.config = RefinerConfig(*datafolder.frame_size(manifest), opts.filters,
-                                    opts.residual_filters, opts.kernel)
-        self.objective = RefinerObjective(opts.objective, opts.ssim_weight, opts.input_weight,
-                                          opts.vae_weight, opts.feature_weight,
-                                          opts.adversarial_weight)
-        training = {"pretrain_steps": opts.pretrain_steps,
-                    "pretrain_learning_rate": opts.pretrain_learning_rate,
-                    "objective": self.objective.name, "ssim_weight": self.objective.ssim_weight,
-                    "input_weight": opts.input_weight, "vae_weight": opts.vae_weight}
-        sections = {"model": self.config.to_dict(), "vae": self.vae.info(), "training": training}
+        self.config = with_frame_size(opts.network, datafolder.frame_size(manifest))
+        sections = {"model": self.config.to_dict(), "vae": self.vae.info()}
         if self.adversarial:
-            self.discriminator_config = DiscriminatorConfig(opts.discriminator_filters,
-                                                            opts.discriminator_kernel)
-            sections["discriminator"] = self.discriminator_config.to_dict()
-            training.update(feature_weight=opts.feature_weight,
-                            adversarial_weight=opts.adversarial_weight,
-                            discriminator_learning_rate=opts.discriminator_learning_rate)
+            sections["discriminator"] = opts.discriminator.to_dict()
         return sections
 
     def build(self, make_optimizer):
         self.net = refiner.build_refiner(self.config)
         adam = ADVERSARIAL_ADAM if self.adversarial else {}
-        self.pretrain_optimizer = make_optimizer(self.options.pretrain_learning_rate)
-        self.optimizer = make_optimizer(self.options.learning_rate, **adam)
+        self.pretrain_optimizer = make_optimizer(self.options.pretraining.learning_rate)
+        self.optimizer = make_optimizer(self.options.run.learning_rate, **adam)
         for optimizer in (self.pretrain_optimizer, self.optimizer):
             optimizer.build(self.net.trainable_variables)
         objects = {"refiner": self.net, "optimizer": self.optimizer,
                    "pretrain_optimizer": self.pretrain_optimizer}
         if self.adversarial:  # not exported: the bundle holds the refiner alone
-            self.discriminator = adversarial.build_discriminator(self.discriminator_config)
+            self.discriminator = adversarial.build_discriminator(self.options.discriminator)
             self.discriminator_optimizer = make_optimizer(
                 self.options.discriminator_learning_rate, **adam)
             self.discriminator_optimizer.build(self.discriminator.trainable_variables)
@@ -118,22 +68,23 @@ class RefinerRecipe:
 
     def phases(self, steps):
         opts, net = self.options, self.net
+        pretraining, learning_rate = opts.pretraining, opts.run.learning_rate
         variables = net.trainable_variables
-        updates = [Update(self.optimizer, opts.learning_rate, variables)]
+        updates = [Update(self.optimizer, learning_rate, variables)]
         watch = None
         if self.adversarial:
             losses = self.losses()
-            updates = [Update(self.optimizer, opts.learning_rate, variables, losses["loss"]),
+            updates = [Update(self.optimizer, learning_rate, variables, losses["loss"]),
                        Update(self.discriminator_optimizer, opts.discriminator_learning_rate,
                               self.discriminator.trainable_variables,
                               losses["discriminator_loss"], "discriminator_loss")]
             watch = adversarial.BalanceWatch()
         return [
-            Phase("pretraining", opts.pretrain_steps,
+            Phase("pretraining", pretraining.steps,
                   lambda batch: refiner.identity_terms(net, batch["image"]),
-                  [Update(self.pretrain_optimizer, opts.pretrain_learning_rate, variables,
+                  [Update(self.pretrain_optimizer, pretraining.learning_rate, variables,
                           loss_name="identity_loss")]),
-            Phase("training", opts.pretrain_steps + steps,
+            Phase("training", pretraining.steps + steps,
                   lambda batch: self.loss_terms(batch["image"], training=True), updates,
                   watch),
         ]

@@ -1,4 +1,4 @@
-"""train(options, recipe): a recipe run with everything around its step, once for every
+"""train(recipe): a recipe run with everything around its step, once for every
 trainer: run folder and config guard, strategy, precision, seed, checkpoints with resume,
 phases, and the closing summary with its exit code."""
 import math
@@ -14,15 +14,17 @@ from vae.media.gallery import stack_rows
 from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
 from vae.train.loop import NonFiniteLoss, TrainingLoop
+from vae.train.options import training_section
 from vae.train.runs import is_run_folder, locked, prepare_run
 from vae.train.step import make_optimizer, make_train_step
 
 PREVIEW_FRAMES = 6
 
 
-def train(options, recipe):
-    """Run a Recipe with TrainOptions; returns the exit code (0 done, 1 when the loss became
-    non-finite, 128 + signal when stopped)."""
+def train(recipe):
+    """Run a Recipe (its options' run: TrainOptions); returns the exit code (0 done, 1 when
+    the loss became non-finite, 128 + signal when stopped)."""
+    options = recipe.options.run
     arithmetic, line = precision.resolve(options.precision)
     print(line)
     with precision.policy(arithmetic):  # before any model is built, the frozen VAE's too
@@ -43,9 +45,7 @@ def _run(options, recipe, arithmetic, manifest, strategy):
     with strategy.scope():
         sections = recipe.prepare(manifest, options.data)
     run_config = {"kind": recipe.kind, **sections, "training": {
-        "data": options.data, "batch_size": options.batch_size,
-        "learning_rate": options.learning_rate, "seed": options.seed, "precision": arithmetic,
-        **sections.get("training", {})}}
+        **training_section(recipe.options), "precision": arithmetic}}
     resumed, dataset = start_run(options, strategy, run_config, manifest)
     with strategy.scope():
         checkpoint = make_checkpoint(recipe.build(make_optimizer))

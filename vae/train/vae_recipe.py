@@ -1,7 +1,7 @@
 """The VAE's training recipe: what train_vae.py hands vae.train.training.train."""
 from vae.data import datafolder
 from vae.models import autoencoder
-from vae.models.configs import VAE_CODE_SIZE, VAE_FILTERS, VAE_KERNELS, VAEConfig
+from vae.train.options import with_frame_size
 from vae.train.recipe import Phase, Update, batch_means
 
 
@@ -11,14 +11,12 @@ class VAERecipe:
     preview_title = "input_vs_reconstruction"
     inputs = ()
 
-    def __init__(self, learning_rate, filters=VAE_FILTERS, kernels=VAE_KERNELS,
-                 code_size=VAE_CODE_SIZE):
-        self.learning_rate = learning_rate
-        self.filters, self.kernels, self.code_size = filters, kernels, code_size
+    def __init__(self, options):
+        self.options = options
+        self.learning_rate = options.run.learning_rate
 
     def prepare(self, manifest, data_dir):
-        self.config = VAEConfig(*datafolder.frame_size(manifest), self.filters, self.kernels,
-                                self.code_size)
+        self.config = with_frame_size(self.options.network, datafolder.frame_size(manifest))
         return {"model": self.config.to_dict()}
 
     def build(self, make_optimizer):

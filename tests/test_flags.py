@@ -1,0 +1,93 @@
+"""Options dataclasses as flags (vae/flags.py) and the trainers' options built on them."""
+import dataclasses
+
+import pytest
+
+from vae.argtypes import positive_int
+from vae.cli import parser_for
+from vae.flags import flag, flat, from_flags, nested, parse
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    size: int = flag(3, "the size", type=positive_int)
+    note: str = "not a flag"
+
+    def __post_init__(self):
+        if self.size > 100:
+            raise ValueError("--inner-size must be 100 or less")
+
+
+@dataclasses.dataclass(frozen=True)
+class Outer:
+    name: str = flag("x", "a name, here {default}", name="title")
+    steps: int = flag(5, "steps", type=positive_int, exclusive="length")
+    epochs: float | None = flag(None, "epochs", type=float, exclusive="length")
+    inner: Inner = nested(Inner(), prefix="inner_")
+    other: Inner = nested(Inner(size=7), prefix="other_")
+
+
+def test_flags_come_from_the_fields_with_their_defaults_and_help(capsys):
+    assert parse(parser_for("doc"), Outer(), []) == Outer()
+    with pytest.raises(SystemExit):
+        parse(parser_for("doc"), Outer(), ["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--title TITLE a name, here x --steps" in shown  # {default} placed, no more
+    assert "steps (default: 5)" in shown
+    assert "--epochs EPOCHS epochs --inner-size" in shown  # None: no default shown
+    assert "--other-size OTHER_SIZE the size (default: 7)" in shown  # a nested default
+    assert "--inner-note" not in shown  # a plain field is no flag
+
+
+def test_parsed_flags_fill_nested_options_and_keep_plain_fields():
+    options = parse(parser_for("doc"), Outer(inner=Inner(note="kept")),
+                    ["--title", "y", "--epochs", "2.5", "--inner-size", "9"])
+    assert options == Outer("y", 5, 2.5, Inner(9, "kept"), Inner(7))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--steps", "0"], "argument --steps: expected a positive integer, got '0'"),
+    (["--steps", "2", "--epochs", "1"], "argument --epochs: not allowed with argument --steps"),
+    (["--inner-size", "101"], "--inner-size must be 100 or less"),  # the options' own check
+])
+def test_a_bad_value_is_a_usage_error(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        parse(parser_for("doc"), Outer(), argv)
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_flat_lists_the_values_by_flag_name():
+    assert flat(Outer(), skip=("other",)) == {"title": "x", "steps": 5, "epochs": None,
+                                              "inner_size": 3, "inner_note": "not a flag"}
+
+
+def test_from_flags_reads_what_the_namespace_has():
+    import argparse
+
+    assert from_flags(Inner, argparse.Namespace(size=4, unrelated=1)) == Inner(4)
+
+
+@pytest.mark.parametrize("script", ["train_vae", "train_refiner", "train_painter"])
+def test_each_trainer_has_one_flag_per_option_and_records_them(script):
+    """Every option is a flag of the script (or a field that is no flag, like the frame size),
+    and what config.json records as "training" is the options by flag name."""
+    import importlib
+
+    from vae.train.options import training_section
+
+    module = importlib.import_module(script)
+    options = module.parse_args([])
+    parser = parser_for("")
+    from vae.flags import add_flags
+
+    add_flags(parser, options)
+    flags = {a.dest for a in parser._actions} - {"help"}
+    not_flags = {"width", "height", "activation", "temporal_noise"}
+    assert set(flat(options)) - flags <= not_flags
+    assert flags <= set(flat(options))
+    changed = module.parse_args(["--steps", "7", "--learning-rate", "0.5", "--seed", "3"])
+    assert (changed.run.steps, changed.run.learning_rate, changed.run.seed) == (7, 0.5, 3)
+    section = training_section(changed)
+    assert section["steps"] == 7 and section["learning_rate"] == 0.5
+    assert "filters" not in section  # the network's shape is config.json's "model"
