@@ -165,33 +165,35 @@ def held_out_reconstructions(bundle, frames, sources, pictures):
 
 def salting(bundle, images, codes, rng, pictures):
     """Gaussian noise of growing sigma added to the codes: slightly new images."""
-    from vae.bundle import latent
+    from vae.metrics import latent_space
 
     pictures("salting", [images] + [
-        bundle.refine(bundle.decode(latent.salt(codes, sigma, rng))).numpy()
+        bundle.refine(bundle.decode(latent_space.salt(codes, sigma, rng))).numpy()
         for sigma in SALT_SIGMAS])
 
 
 def swapping(bundle, images, codes, pick, rng, pictures):
     """Halves of the code swapped between pairs of frames, and dimensions shuffled."""
-    from vae.bundle import latent
+    from vae.metrics import latent_space
 
     a, b = codes[pick], codes[np.roll(pick, 1)]
-    first, second = latent.swap_halves(a, b)
+    first, second = latent_space.swap_halves(a, b)
     pictures("swapping", [images[pick], images[np.roll(pick, 1)]] + [
         bundle.refine(bundle.decode(z)).numpy()
-        for z in (first, second, latent.shuffle_between(a, rng))])
+        for z in (first, second, latent_space.shuffle_between(a, rng))])
 
 
 def detail_transfer(styled, reconstructed, images, detail):
     """styled + detail * (images - reconstructed) at the model's size, through the same
     DetailTransfer that process_video.py uses at the output's."""
+    from vae.bundle.latent import model_part
     from vae.media.gallery import to_uint8
     from vae.stylize.transform import DetailTransfer
 
     height, width = images.shape[1:3]
     transfer = DetailTransfer((width, height), (width, height))
-    combined = transfer.combine(styled - detail * reconstructed, to_uint8(images), detail)
+    combined = transfer.combine(model_part(styled, reconstructed, detail), to_uint8(images),
+                                detail)
     return combined.numpy().astype(np.float32) / 255
 
 
@@ -199,6 +201,7 @@ def style_shift_grid(bundle, frames, codes, sources, args, pictures):
     """Every video source's first frame over a grid of alpha and beta, plus a detail-transfer
     row, and how far the shift moves the source's codes toward the paintings' mean."""
     from vae.bundle import latent
+    from vae.metrics import latent_space
 
     means = bundle.means
     style = means.style_mean() if means.names_of("painting") else None
@@ -225,7 +228,8 @@ def style_shift_grid(bundle, frames, codes, sources, args, pictures):
                                                                          axis=1))),
             "distance_to_paintings_after": float(np.mean(np.linalg.norm(shifted - style,
                                                                         axis=1))),
-            "fraction_moved_toward_paintings": latent.move_toward(codes[source], shifted, style),
+            "fraction_moved_toward_paintings": latent_space.move_toward(codes[source], shifted,
+                                                                        style),
         }
         pictures(f"style-shift-{name}", [np.repeat(images[:1], len(betas), 0)] + grid)
     return report
@@ -233,16 +237,16 @@ def style_shift_grid(bundle, frames, codes, sources, args, pictures):
 
 def latent_health(bundle, codes, log_sigmas):
     """KL per dimension, active units and the distances between the sources' mean codes."""
-    from vae.bundle import latent
+    from vae.metrics import latent_space
 
-    kl = latent.kl_per_dimension(codes, log_sigmas)
+    kl = latent_space.kl_per_dimension(codes, log_sigmas)
     means = bundle.means
     distances = np.linalg.norm(means.means[:, None] - means.means[None], axis=-1)
     return {
         "code_size": bundle.code_size, "kl_total_mean": float(kl.sum()),
         "kl_per_dimension_max": float(kl.max()),
         "dimensions_with_kl_above_0.01": int(np.sum(kl > 0.01)),
-        "active_units": latent.active_units(codes),
+        "active_units": latent_space.active_units(codes),
         "source_mean_distances": {n: {m: round(float(distances[i, j]), 4)
                                       for j, m in enumerate(means.names)}
                                   for i, n in enumerate(means.names)},

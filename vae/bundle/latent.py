@@ -1,4 +1,5 @@
-"""Latent-space arithmetic: per-source mean codes, the style shift, salting and swapping.
+"""Latent-space arithmetic of stylising: per-source mean codes, the style shift, and the
+stylising formula that puts the frame's own detail back.
 
 Means and the codes of frames being stylised use z_mean, never a sampled z: a sample carries
 noise that shows up as flicker in video (docs/design.md, "Latent codes").
@@ -85,42 +86,12 @@ def style_shift(source_mean, style_mean, alpha, beta):
 
 def with_detail(styled, reconstructed, frames, detail):
     """The stylising formula: S(z + shift) + detail * (x - S(z)), the frame's own detail that
-    the model cannot encode put back (S = decode, then refine). process_video.py computes the
-    same sum with the model's part at the model's size and the frame's at the output's
-    (vae/stylize/transform.py)."""
-    return styled + detail * (frames - reconstructed)
+    the model cannot encode put back (S = decode, then refine)."""
+    return model_part(styled, reconstructed, detail) + detail * frames
 
 
-def salt(codes, sigma, rng):
-    """Codes plus Gaussian noise: decoding them gives 'slightly new images'."""
-    return (codes + rng.normal(0.0, sigma, codes.shape)).astype(np.float32)
-
-
-def swap_halves(a, b):
-    """Two codes exchanging the second half of their dimensions."""
-    half = a.shape[-1] // 2
-    return (np.concatenate([a[..., :half], b[..., half:]], -1),
-            np.concatenate([b[..., :half], a[..., half:]], -1))
-
-
-def shuffle_between(codes, rng):
-    """Every dimension taken from a randomly chosen frame of the batch."""
-    pick = rng.integers(0, len(codes), codes.shape)
-    return np.take_along_axis(codes, pick, axis=0).astype(np.float32)
-
-
-def kl_per_dimension(z_mean, z_log_sigma):
-    """Average KL to N(0, 1) of each code dimension over a sample of frames."""
-    return np.mean(-0.5 * (1 + 2 * z_log_sigma - z_mean ** 2 - np.exp(2 * z_log_sigma)), axis=0)
-
-
-def active_units(z_mean, threshold=0.01):
-    """Dimensions whose mean code varies across frames (variance above threshold)."""
-    return int(np.sum(np.var(z_mean, axis=0) > threshold))
-
-
-def move_toward(codes, shifted, target):
-    """How much of the distance to target the shift covered (mean over frames): 0 none, 1 all."""
-    before = np.linalg.norm(codes - target, axis=-1)
-    after = np.linalg.norm(shifted - target, axis=-1)
-    return float(np.mean((before - after) / np.maximum(before, 1e-9)))
+def model_part(styled, reconstructed, detail):
+    """S(z + shift) - detail * S(z): the formula's part at the model's size. process_video.py
+    scales it up and adds detail * x at the output's size (the upscale is linear), so that
+    the frame's detail comes back at full resolution (vae/stylize/transform.py)."""
+    return styled - detail * reconstructed

@@ -17,6 +17,7 @@ strokes, at the most cost).
 import numpy as np
 import tensorflow as tf
 
+from vae.bundle.latent import model_part
 from vae.media.gallery import to_uint8
 from vae.stylize.settings import StyleSettings
 
@@ -158,13 +159,11 @@ class FrameStylizer:
         if self.detail > 0:
             styled, reconstructed = self.bundle.stylize_and_reconstruct(small, self.shift,
                                                                         self.refine)
-            # latent.with_detail, split by linearity: this part at the model's size, the
-            # frame's detail * x at the output's (combine)
-            model_part = styled - self.detail * reconstructed
+            # the formula's part at the model's size; combine adds detail * x at the output's
+            part = model_part(styled, reconstructed, self.detail)
         else:
-            model_part = self._styled(small)
-        model_part = self.smooth(model_part.numpy())
-        out = self.transfer.combine(model_part, batch, tf.constant(self.detail))
+            part = self._styled(small)
+        out = self.transfer.combine(self.smooth(part.numpy()), batch, tf.constant(self.detail))
         return self._repainted(out) if self.paint > 0 else out.numpy()
 
     def _repainted(self, frames):

@@ -1,13 +1,10 @@
 """Training run folders: their config.json, and a finished run as models.
 
-Used by the trainers (config.json on resume; the refiner's frozen VAE) and export_graph.py
-(both networks). Run folders are only read here.
+Used by the trainers (config.json: written for a new run, checked on resume; the refiner's
+frozen VAE) and export_graph.py (the networks). Checkpoints are only read here.
 """
-import contextlib
 import json
 import os
-import socket
-import sys
 from dataclasses import dataclass, field
 
 import keras
@@ -17,11 +14,11 @@ from vae import InputError
 from vae.media import atomic, storage
 from vae.models import autoencoder, painter, refiner
 from vae.models.configs import PainterConfig, RefinerConfig, VAEConfig
+from vae.train.lock import LOCK
 
 CONFIG = "config.json"
 # config.json's "format": a run folder of another format is not resumed or read.
 RUN_FORMAT = 1
-LOCK = "run.lock"  # held by the process that trains into a run folder
 RUN_KINDS = ("vae", "refiner", "painter")  # config.json's "kind" in a run folder
 
 
@@ -31,52 +28,6 @@ def is_run_folder(folder):
     if storage.is_local(folder) and os.path.isdir(folder) and os.listdir(folder) == [LOCK]:
         return True
     return storage.kind_of(os.path.join(folder, CONFIG)) in RUN_KINDS
-
-
-@contextlib.contextmanager
-def locked(logdir, hold=True):
-    """Hold logdir's lock file (pid and host) while a run writes there: a second run on the
-    same folder is InputError naming the first one's pid; a lock left by a dead process on this
-    host is taken over, with a message. A folder it made that is still empty at the end (the
-    run stopped before writing anything) is removed. hold=False (a non-chief worker, a run
-    folder on another file system) takes no lock."""
-    if storage.exists(logdir) and not storage.isdir(logdir):
-        raise InputError(f"--logdir {logdir} is a file, not a run folder")
-    if not hold or not storage.is_local(logdir):
-        yield
-        return
-    created = not os.path.exists(logdir)
-    os.makedirs(logdir, exist_ok=True)
-    path = os.path.join(logdir, LOCK)
-    mine = {"pid": os.getpid(), "host": socket.gethostname()}
-    while True:
-        try:
-            descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            break
-        except FileExistsError:
-            try:
-                with open(path) as f:
-                    owner = json.load(f)
-                pid, host = int(owner["pid"]), str(owner["host"])
-            except (OSError, ValueError, KeyError, TypeError):
-                owner, pid, host = None, None, None
-            if owner is not None and (host != mine["host"] or atomic.process_alive(pid)):
-                raise InputError(f"{logdir} is in use by pid {pid} on {host} (its lock file "
-                                 f"{path}); wait for that run, or use another --logdir") \
-                    from None
-            print(f"{logdir}: taking over the lock of a run that is gone "
-                  f"({'pid ' + str(pid) if pid else 'unreadable lock file'})", file=sys.stderr)
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path)
-    with os.fdopen(descriptor, "w") as f:
-        json.dump(mine, f)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)
-        if created and not os.listdir(logdir):
-            os.rmdir(logdir)
 
 
 def read_config(logdir):

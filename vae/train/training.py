@@ -13,9 +13,10 @@ from vae.media.atomic import check_target
 from vae.media.gallery import stack_rows
 from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
+from vae.train.lock import locked
 from vae.train.loop import NonFiniteLoss, TrainingLoop
 from vae.train.options import training_section
-from vae.train.runs import is_run_folder, locked, prepare_run
+from vae.train.runs import is_run_folder, prepare_run
 from vae.train.step import make_optimizer, make_train_step
 
 PREVIEW_FRAMES = 6
