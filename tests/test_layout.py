@@ -55,5 +55,20 @@ def test_no_two_library_modules_import_each_other():
     assert not cycles
 
 
-def test_the_argument_types_import_nothing_of_the_library():
-    assert library_imports()["vae.argtypes"] == set()
+def test_the_argument_types_and_flags_import_nothing_of_the_library():
+    graph = library_imports()
+    assert graph["vae.argtypes"] == set()
+    assert graph["vae.flags"] == set()
+
+
+def test_the_scripts_help_loads_no_tensorflow():
+    """The options the scripts' --help reads are plain Python: it answers at once."""
+    import subprocess
+    import sys
+
+    code = ("import sys, train_vae, train_refiner, train_painter, process_video;"
+            "train_painter.parse_args([]); train_refiner.parse_args([]);"
+            "print('tensorflow' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == "False"
