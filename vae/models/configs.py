@@ -1,7 +1,9 @@
 """The shapes of the networks and the refiner's and painter's objectives, as plain values.
 
-No TensorFlow here: the scripts read their flag defaults from this module, so `--help` and
-argument errors answer at once. The run folders' config.json hold these as dicts (to_dict).
+A field that is a command-line flag says so where it is declared, with its default and help
+(vae/flags.py); the trainers' options (vae/train/options.py) nest these configs. No
+TensorFlow here, so that `--help` and argument errors answer at once. The run folders'
+config.json hold the networks' shapes as dicts (to_dict).
 """
 from dataclasses import asdict, dataclass, fields
 
