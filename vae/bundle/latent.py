@@ -87,11 +87,11 @@ def style_shift(source_mean, style_mean, alpha, beta):
 def with_detail(styled, reconstructed, frames, detail):
     """The stylising formula: S(z + shift) + detail * (x - S(z)), the frame's own detail that
     the model cannot encode put back (S = decode, then refine)."""
-    return model_part(styled, reconstructed, detail) + detail * frames
+    return styled + detail * (frames - reconstructed)
 
 
 def model_part(styled, reconstructed, detail):
-    """S(z + shift) - detail * S(z): the formula's part at the model's size. process_video.py
+    """S(z + shift) - detail * S(z): with_detail's part at the model's size. process_video.py
     scales it up and adds detail * x at the output's size (the upscale is linear), so that
     the frame's detail comes back at full resolution (vae/stylize/transform.py)."""
     return styled - detail * reconstructed
