@@ -104,3 +104,56 @@ def test_probe_rejects_missing_and_non_video(tmp_path):
     (tmp_path / "text.mp4").write_text("hello")
     with pytest.raises(InputError, match="cannot decode"):
         video.probe_video(str(tmp_path / "text.mp4"))
+
+
+class SlowStarts:
+    """imageio_ffmpeg.read_frames as a machine busy with training sees it: the first `slow`
+    starts wait out imageio-ffmpeg's header wait (the clock jumps by it) and fail; `fail_fast`
+    makes every start fail at once, as ffmpeg does on a file that is not a video."""
+
+    def __init__(self, monkeypatch, slow=0, fail_fast=False):
+        self.now, self.calls, self.closed = 0.0, 0, 0
+        self.slow, self.fail_fast = slow, fail_fast
+        real = video.imageio_ffmpeg.read_frames
+        monkeypatch.setattr(video.time, "monotonic", lambda: self.now)
+        monkeypatch.setattr(video.imageio_ffmpeg, "read_frames",
+                            lambda path, **kw: self.reader(real, path, **kw))
+
+    def reader(self, real, path, **kwargs):
+        self.calls += 1
+        if self.fail_fast or self.calls <= self.slow:
+            return self.failing()
+        return real(path, **kwargs)
+
+    def failing(self):
+        try:
+            if not self.fail_fast:
+                self.now += video.HEADER_WAIT
+            raise OSError("Could not load meta information\n=== stderr ===\n")
+            yield
+        finally:
+            self.closed += 1
+
+
+def test_a_start_that_timed_out_is_tried_again(media, monkeypatch):
+    """A good clip whose ffmpeg was slow to start (a loaded machine) is read after all; the
+    failed readers are closed."""
+    starts = SlowStarts(monkeypatch, slow=video.START_TRIES - 1)
+    info = video.probe_video(media["letterbox"])
+    assert (info.width, info.height) == (160, 120)
+    assert starts.calls == video.START_TRIES and starts.closed == video.START_TRIES - 1
+    starts.calls, starts.slow = 0, 1
+    assert video.read_frame_at(media["letterbox"], 0.5).shape == (120, 160, 3)
+    assert starts.calls == 2
+
+
+def test_a_start_that_failed_at_once_or_timed_out_every_time_is_an_error(media, monkeypatch,
+                                                                         tmp_path):
+    starts = SlowStarts(monkeypatch, fail_fast=True)
+    with pytest.raises(InputError, match="cannot decode video .*Could not load meta"):
+        video.probe_video(media["letterbox"])
+    assert starts.calls == 1  # not a timeout: not tried again
+    starts = SlowStarts(monkeypatch, slow=video.START_TRIES)
+    with pytest.raises(InputError, match="cannot decode video"):
+        video.probe_video(media["letterbox"])
+    assert starts.calls == video.START_TRIES and starts.closed == video.START_TRIES

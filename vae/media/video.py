@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 
 import imageio_ffmpeg
@@ -26,6 +27,10 @@ BORDER_SAMPLES = 12  # frames sampled over a clip to find its black borders
 # its own frame rate (ffmpeg -re) so that it plays rather than being read as fast as possible.
 LIVE_PROTOCOLS = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "srt", "tcp")
 
+# imageio-ffmpeg gives ffmpeg this long to print its header, then gives up with "Could not load
+# meta information"; on a machine busy with training a good clip can take longer to start.
+HEADER_WAIT = 10.0
+START_TRIES = 3
 # imageio-ffmpeg warns whenever the output size differs from the source, which is our intent.
 logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 
@@ -50,19 +55,37 @@ def local_file(path):
     return "file:" + os.path.abspath(path)
 
 
+def start_reading(path, input_params=(), output_params=()):
+    """An ffmpeg reader (imageio_ffmpeg.read_frames) and its metadata: (reader, meta). A start
+    that failed only by waiting out imageio-ffmpeg's HEADER_WAIT is tried again, up to
+    START_TRIES times; one that failed sooner (ffmpeg exited: not a video) raises at once."""
+    for attempt in range(1, START_TRIES + 1):
+        reader = imageio_ffmpeg.read_frames(path, input_params=list(input_params),
+                                            output_params=list(output_params))
+        began = time.monotonic()
+        try:
+            return reader, next(reader)
+        except BaseException as err:
+            reader.close()  # stops ffmpeg
+            timed_out = isinstance(err, OSError) and time.monotonic() - began >= 0.9 * HEADER_WAIT
+            if attempt == START_TRIES or not timed_out:
+                raise
+
+
 def probe_video(path):
     """Open a video, read its metadata and its first frame; InputError when that is impossible,
     or when ffmpeg cannot tell its frame rate (a still, such as an audio file's cover art)."""
     if not os.path.isfile(path):
         raise InputError(f"video not found: {path}")
-    reader = imageio_ffmpeg.read_frames(local_file(path))
+    reader = None
     try:
-        meta = reader.__next__()
+        reader, meta = start_reading(local_file(path))
         first = next(reader, None)
     except (OSError, RuntimeError, IndexError, AttributeError, StopIteration) as err:
         raise InputError(f"cannot decode video {path}: {first_line(err)}") from None
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
     if first is None:
         raise InputError(f"cannot decode video {path}: it has no video frames")
     width, height = meta["size"]
@@ -82,10 +105,9 @@ def first_line(err):
 
 def read_frame_at(path, seconds):
     """One full-size RGB frame at (or just after) the given time, or None past the end."""
-    reader = imageio_ffmpeg.read_frames(local_file(path), input_params=["-ss", f"{seconds:.3f}"],
-                                        output_params=["-frames:v", "1"])
+    reader, meta = start_reading(local_file(path), input_params=["-ss", f"{seconds:.3f}"],
+                                 output_params=["-frames:v", "1"])
     try:
-        meta = next(reader)
         data = next(reader, None)
     finally:
         reader.close()
@@ -149,10 +171,9 @@ def video_frames(info, crop=Crop(), size=None, fill=False, step=1, start=None, d
     if duration is not None:
         output += ["-t", f"{duration:.3f}"]
     inputs = ["-ss", f"{start:.3f}"] if start else []
-    reader = imageio_ffmpeg.read_frames(local_file(info.path), input_params=inputs,
-                                        output_params=output)
+    reader, meta = start_reading(local_file(info.path), input_params=inputs,
+                                 output_params=output)
     try:
-        meta = next(reader)
         width, height = meta["size"]
         for i, data in enumerate(reader):
             yield i * step, np.frombuffer(data, np.uint8).reshape(height, width, 3)
@@ -180,10 +201,9 @@ def open_stream(path, crop, max_height):
     if crop != "auto" and any(crop.as_list()):
         filters.append(crop_filter(crop))
     filters.append(f"scale=-2:'min({max_height},ih)':flags=lanczos")
-    reader = imageio_ffmpeg.read_frames(path, input_params=params,
-                                        output_params=["-vf", ",".join(filters)])
     try:
-        meta = next(reader)
+        reader, meta = start_reading(path, input_params=params,
+                                     output_params=["-vf", ",".join(filters)])
     except (OSError, RuntimeError, StopIteration) as err:
         raise InputError(f"cannot open {path}: {first_line(err)}") from None
     return reader, tuple(meta["size"])
