@@ -112,6 +112,8 @@ def test_the_probe_reads_a_data_folder(tmp_path):
     more.mkdir()
     for number, image in enumerate(strokes(rng, 2)):
         iio.imwrite(more / f"m{number}.png", (image * 255).astype(np.uint8))
+    (pictures / "broken.png").write_bytes(b"not a picture")  # skipped, as extraction does
+    (more / "broken.jpg").write_bytes(b"\xff\xd8 cut short")
     probe = painting_probe.from_data_folder(str(data), str(pictures), str(more))
     # three paintings with two crops each, then two more with the probe's eight
     assert [len(g) for g in probe.groups] == [3, 3, 3, 9, 9]

@@ -216,13 +216,13 @@ def load_pictures(folder, frame_size):
 
 def painting_groups(folder, frame_size, crops=PAINTING_CROPS, seed=0, what="paintings"):
     """One group per painting below folder: the whole painting and `crops` random crops (the
-    scales extract_frames.py --painting-crops stores), floats at frame_size."""
+    scales extract_frames.py --painting-crops stores), floats at frame_size. Files that do not
+    load are skipped, as extract_frames.py skips them."""
     from vae.media import frames
 
     rng = np.random.default_rng(seed)
     groups = []
-    for path in frames.find_images(folder):
-        image = frames.load_image(path)
+    for image in frames.readable_images(folder):
         whole = frames.fill_resize(image, frame_size)
         groups.append(np.stack([whole, *frames.random_crops(image, frame_size, crops, rng)])
                       .astype(np.float32) / 255.0)
