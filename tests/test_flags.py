@@ -5,7 +5,7 @@ import pytest
 
 from vae.argtypes import positive_int
 from vae.cli import parser_for
-from vae.flags import flag, flat, from_flags, nested, parse
+from vae.flags import add_flags, flag, flat, from_flags, nested, parse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,8 +79,6 @@ def test_each_trainer_has_one_flag_per_option_and_records_them(script):
     module = importlib.import_module(script)
     options = module.parse_args([])
     parser = parser_for("")
-    from vae.flags import add_flags
-
     add_flags(parser, options)
     flags = {a.dest for a in parser._actions} - {"help"}
     not_flags = {"width", "height", "activation", "temporal_noise"}

@@ -86,7 +86,9 @@ def style_shift(source_mean, style_mean, alpha, beta):
 
 def with_detail(styled, reconstructed, frames, detail):
     """The stylising formula: S(z + shift) + detail * (x - S(z)), the frame's own detail that
-    the model cannot encode put back (S = decode, then refine)."""
+    the model cannot encode put back (S = decode, then refine). Not model_part + detail *
+    frames: that sums in another order, and the painter trained on these inputs would train
+    differently (its loss after the demo's 130 steps: 1.815 instead of 1.691)."""
     return styled + detail * (frames - reconstructed)
 
 
