@@ -20,54 +20,18 @@ import os
 import sys
 
 from vae import InputError
-from vae.argtypes import value_type
 from vae.cli import parser_for, report_input_errors
-from vae.models.precision import PRECISIONS
-from vae.stylize.settings import RenderOptions, StyleSettings
-
-
-@value_type
-def port_number(text):
-    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
-        raise ValueError(f"expected a port number in [1, 65535], got {text!r}")
-    return int(text)
+from vae.flags import parse
+from vae.options import ProcessOptions
 
 
 def parse_args(argv):
     parser = parser_for(__doc__)
-    parser.add_argument("input", metavar="INPUT",
-                        help="video file to stylise (with --live also a camera such as "
-                             "/dev/video0, or a stream URL)")
-    parser.add_argument("-o", "--output", default=None, metavar="OUTPUT",
-                        help="output MP4 (default: <input stem>-stylized.mp4 in this folder)")
-    parser.add_argument("--model", default="exported", metavar="DIR",
-                        help="model bundle from export_graph.py (default: exported)")
-    StyleSettings.add_flags(parser)
-    RenderOptions.add_flags(parser)
-    parser.add_argument("--precision", choices=PRECISIONS, default="auto",
-                        help="arithmetic of the model: auto (default) picks bfloat16 where the "
-                             "CPU or GPU runs it natively (AVX512_BF16 or AMX; compute "
-                             "capability 8.0+), float16 on 7.x GPUs, float32 otherwise; the "
-                             "bundle on disk stays float32")
-    live = parser.add_argument_group("live tuning page")
-    live.add_argument("--live", action="store_true",
-                      help="serve a page that plays INPUT stylised while sliders change the "
-                           "settings (the flags above set their first values), and renders "
-                           "the whole clip to OUTPUT on request")
-    live.add_argument("--port", type=port_number, default=8000,
-                      help="the page's port (default: 8000)")
-    live.add_argument("--host", default="127.0.0.1",
-                      help="the address to listen on (default: 127.0.0.1, this machine only; "
-                           "another one is reachable from elsewhere and prints a warning)")
-    args = parser.parse_args(argv)
-    if not args.live and (args.port, args.host) != (parser.get_default("port"),
-                                                     parser.get_default("host")):
+    options = parse(parser, ProcessOptions(), argv)
+    if not options.live and (options.port, options.host) != (ProcessOptions.port,
+                                                             ProcessOptions.host):
         parser.error("--port and --host go with --live")
-    try:
-        args.settings, args.options = StyleSettings.from_args(args), RenderOptions.from_args(args)
-    except ValueError as err:
-        parser.error(str(err))
-    return args
+    return options
 
 
 def process(args):
@@ -88,7 +52,7 @@ def process(args):
 
     try:
         bundle = open_bundle(args.model, args.precision)
-        row = render(args.input, output, bundle, args.settings, args.options, progress=progress)
+        row = render(args.input, output, bundle, args.settings, args.render, progress=progress)
     finally:
         for bar in bars:
             bar.close()
@@ -105,7 +69,7 @@ def live(args):
     if is_file(args.input):  # a missing input is an error before the bundle loads
         check_output(args.input, output, args.model)
     return server.serve(server.LiveConfig(args.input, output, args.model, args.precision,
-                                          args.settings, args.options, args.host, args.port))
+                                          args.settings, args.render, args.host, args.port))
 
 
 def main(argv=None):

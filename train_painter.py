@@ -21,24 +21,12 @@ Example:
 """
 import sys
 
-from vae.cli import parser_for, report_input_errors
-from vae.flags import parse
+from vae.cli import train_main
 from vae.train.options import PainterTraining
 
 
-def parse_args(argv):
-    return parse(parser_for(__doc__), PainterTraining(), argv)
-
-
-def train(options):
-    from vae.train.painter_recipe import PainterRecipe
-    from vae.train.training import train
-
-    return train(PainterRecipe(options))
-
-
 def main(argv=None):
-    return report_input_errors(train, parse_args(argv))
+    return train_main(__doc__, PainterTraining(), argv)
 
 
 if __name__ == "__main__":

@@ -13,24 +13,12 @@ Example:
 """
 import sys
 
-from vae.cli import parser_for, report_input_errors
-from vae.flags import parse
+from vae.cli import train_main
 from vae.train.options import RefinerTraining
 
 
-def parse_args(argv):
-    return parse(parser_for(__doc__), RefinerTraining(), argv)
-
-
-def train(options):
-    from vae.train.refiner_recipe import RefinerRecipe
-    from vae.train.training import train
-
-    return train(RefinerRecipe(options))
-
-
 def main(argv=None):
-    return report_input_errors(train, parse_args(argv))
+    return train_main(__doc__, RefinerTraining(), argv)
 
 
 if __name__ == "__main__":

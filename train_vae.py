@@ -10,24 +10,12 @@ Example:
 """
 import sys
 
-from vae.cli import parser_for, report_input_errors
-from vae.flags import parse
+from vae.cli import train_main
 from vae.train.options import VAETraining
 
 
-def parse_args(argv):
-    return parse(parser_for(__doc__), VAETraining(), argv)
-
-
-def train(options):
-    from vae.train.training import train
-    from vae.train.vae_recipe import VAERecipe
-
-    return train(VAERecipe(options))
-
-
 def main(argv=None):
-    return report_input_errors(train, parse_args(argv))
+    return train_main(__doc__, VAETraining(), argv)
 
 
 if __name__ == "__main__":

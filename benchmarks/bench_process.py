@@ -33,9 +33,10 @@ import numpy as np
 
 import vae  # noqa: F401
 from benchmarks import machine
-from vae.bundle import export, latent
+from vae.bundle import export
 from vae.bundle.format import StyleModel
 from vae.bundle.loader import Bundle
+from vae.bundle.means import LatentMeans, style_shift
 from vae.media import video
 from vae.models import autoencoder, configs, painter, refiner
 from vae.stylize import pipeline
@@ -48,7 +49,7 @@ def make_bundle(folder):
     encoder, decoder = autoencoder.build_encoder(config), autoencoder.build_decoder(config)
     net = refiner.build_refiner(configs.RefinerConfig())
     rng = np.random.default_rng(0)
-    means = latent.LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
+    means = LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
                                rng.normal(0, 0.1, (2, config.code_size)))
     out = os.path.join(folder, "bundle")
     painter_net = painter.build_painter(configs.PainterConfig())
@@ -98,7 +99,7 @@ def main():
     loaded = Bundle(bundle_folder)
     info = video.probe_video(clip)
     size = (loaded.width, loaded.height)
-    shift = latent.style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
+    shift = style_shift(loaded.means.mean("video"), loaded.means.style_mean(), 0.25, 0.5)
     out = os.path.join(folder, "out.mp4")
 
     def writer(frame_size=size):
@@ -107,7 +108,7 @@ def main():
                                  companion=clip, audio=True, **extra)
 
     def model_transform(batch):
-        return loaded.stylize(batch, shift).numpy()
+        return loaded.stylize(batch, shift).styled.numpy()
 
     loaded.stylize(np.zeros((args.batch_size, loaded.height, loaded.width, 3), np.float32),
                    shift)  # warm-up: trace and load
@@ -121,10 +122,8 @@ def main():
                 args.batch_size)
 
     def stylizer(detail, paint=0.0, paint_scale=None):
-        return FrameStylizer(loaded, shift, StyleSettings(detail=detail, smoothing=0.2,
-                                                          paint=paint),
-                             full_size=detail > 0 or paint_scale is not None,
-                             paint_scale=paint_scale)
+        settings = StyleSettings(detail=detail, smoothing=0.2, paint=paint)
+        return FrameStylizer(loaded, settings.resolve(loaded, paint_scale), shift)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
     count = len(in_memory)
@@ -162,7 +161,7 @@ def main():
     def batch1_loop():
         with writer() as w:
             for _, frame in video.video_frames(info, size=size):
-                styled = loaded.stylize(frame[None] / np.float32(255), shift).numpy()[0]
+                styled = loaded.stylize(frame[None] / np.float32(255), shift).styled.numpy()[0]
                 w.write(np.clip(np.rint(styled * 255), 0, 255).astype(np.uint8))
     _, batch1_seconds = timed(batch1_loop)
 

@@ -158,13 +158,14 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
     saved = checkpoint_values(path, "discriminator")
     assert len(saved) >= 3 * 6 + 1  # D's 6 weights, Adam's 2 slots of each, iterations
     # what a resume restores: the discriminator's weights and its optimizer's slots, exactly
-    import train_refiner
+    from vae.cli import parse_options
     from vae.data import datafolder
+    from vae.train.options import RefinerTraining
     from vae.train.refiner_recipe import RefinerRecipe
     from vae.train.step import make_optimizer
 
     # the options of that run, TINY_REFINER and TINY_GAN's shapes among them
-    recipe = RefinerRecipe(train_refiner.parse_args([
+    recipe = RefinerRecipe(parse_options("", RefinerTraining(), [
         "--data", str(data), "--vae", str(vae), "--logdir", str(logdir), *TINY_REFINER,
         *TINY_GAN]))
     recipe.prepare(datafolder.load_manifest(data), data)

@@ -68,23 +68,24 @@ def test_from_flags_reads_what_the_namespace_has():
     assert from_flags(Inner, argparse.Namespace(size=4, unrelated=1)) == Inner(4)
 
 
-@pytest.mark.parametrize("script", ["train_vae", "train_refiner", "train_painter"])
-def test_each_trainer_has_one_flag_per_option_and_records_them(script):
+@pytest.mark.parametrize("trainer", ["VAETraining", "RefinerTraining", "PainterTraining"])
+def test_each_trainer_has_one_flag_per_option_and_records_them(trainer):
     """Every option is a flag of the script (or a field that is no flag, like the frame size),
     and what config.json records as "training" is the options by flag name."""
-    import importlib
-
+    from vae.cli import parse_options
+    from vae.train import options as trainers
     from vae.train.options import training_section
 
-    module = importlib.import_module(script)
-    options = module.parse_args([])
+    defaults = getattr(trainers, trainer)()
+    options = parse_options("", defaults, [])
     parser = parser_for("")
     add_flags(parser, options)
     flags = {a.dest for a in parser._actions} - {"help"}
     not_flags = {"width", "height", "activation", "temporal_noise"}
     assert set(flat(options)) - flags <= not_flags
     assert flags <= set(flat(options))
-    changed = module.parse_args(["--steps", "7", "--learning-rate", "0.5", "--seed", "3"])
+    changed = parse_options("", defaults, ["--steps", "7", "--learning-rate", "0.5", "--seed",
+                                           "3"])
     assert (changed.run.steps, changed.run.learning_rate, changed.run.seed) == (7, 0.5, 3)
     section = training_section(changed)
     assert section["steps"] == 7 and section["learning_rate"] == 0.5

@@ -1,9 +1,11 @@
 """The latent-space experiments of evaluate_embeddings.py (vae/metrics/latent_space.py) and the
-stylising formula (vae/bundle/latent.py)."""
+stylising formula (vae/bundle/stylizing.py)."""
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from vae.bundle.latent import model_part, style_shift, with_detail
+from vae.bundle.means import style_shift
+from vae.bundle.stylizing import stylize
 from vae.metrics import latent_space
 
 
@@ -31,11 +33,30 @@ def test_health_and_movement_figures():
 
 
 def test_the_stylising_formula_split_at_two_sizes_is_the_formula():
+    """stylize() on stand-in networks (codes are the images themselves, decode and refine are
+    affine): the result, and its model-size part plus detail * x, are the formula."""
     rng = np.random.default_rng(1)
-    styled, reconstructed, frames = rng.uniform(size=(3, 2, 4, 4, 3))
+    frames = rng.uniform(size=(4, 6)).astype(np.float32)
+    shift = rng.normal(size=6).astype(np.float32)
+
+    def decode(z):
+        return 2 * z + 1
+
+    def refine(x):
+        return x - 0.5
+
+    def model(z):
+        return refine(decode(z))
+
     for detail in (0.0, 0.7, 1.0):
-        expected = styled + detail * (frames - reconstructed)
-        np.testing.assert_allclose(with_detail(styled, reconstructed, frames, detail), expected)
-        np.testing.assert_allclose(model_part(styled, reconstructed, detail) + detail * frames,
-                                   expected)
+        result = stylize(tf.identity, decode, frames, shift, detail, refine)
+        expected = model(frames + shift) + detail * (frames - model(frames))
+        np.testing.assert_allclose(result.with_detail(frames), expected, rtol=1e-6)
+        np.testing.assert_allclose(result.model_part() + detail * frames, expected, rtol=1e-5)
+        assert (result.reconstructed is None) == (detail == 0)  # no second decode without it
+    unrefined = stylize(tf.identity, decode, frames, shift, 1.0)
+    np.testing.assert_allclose(unrefined.styled, decode(frames + shift), rtol=1e-6)
+    each = stylize(tf.identity, decode, frames, np.stack([shift, 0 * shift] * 2), 0.0)
+    np.testing.assert_allclose(each.styled[1::2], decode(frames[1::2]), rtol=1e-6)
+    np.testing.assert_allclose(each.styled[::2], decode(frames[::2] + shift), rtol=1e-6)
     assert np.allclose(style_shift(np.ones(3), 2 * np.ones(3), 1.0, 0.5), 0)

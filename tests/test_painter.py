@@ -329,7 +329,7 @@ def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
 def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     from vae.bundle.loader import Bundle
     from vae.media.gallery import to_uint8
-    from vae.stylize.settings import StyleSettings
+    from vae.stylize.settings import StylePlan, StyleSettings
     from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(painted["bundle"])
@@ -339,7 +339,7 @@ def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
 
     def stylise(paint, scale=None):
         settings = StyleSettings(detail=0.7, smoothing=0.0, paint=paint)
-        return FrameStylizer(bundle, shift, settings, paint_scale=scale)(frames)
+        return FrameStylizer(bundle, settings.resolve(bundle, scale), shift)(frames)
 
     today = stylise(0.0)
     at_model_size = stylise(1.0)
@@ -349,8 +349,11 @@ def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     expected = to_uint8(bundle.paint(today / np.float32(255)).numpy())
     assert np.abs(stylise(1.0, 1.0).astype(int) - expected).max() <= 1
     assert np.abs(stylise(1.0, 1.0).astype(int) - at_model_size).mean() > 0.5
+    # a paint scale resolves to frames at the output's size, even without detail
+    assert StyleSettings(detail=0.0, paint=1.0).resolve(bundle, 0.5).full_size
     with pytest.raises(ValueError, match="needs frames at the output size"):
-        FrameStylizer(bundle, shift, StyleSettings(detail=0.0, paint=1.0), paint_scale=0.5)
+        FrameStylizer(bundle, StylePlan(StyleSettings(detail=0.0, paint=1.0), refine=True,
+                                        full_size=False, paint_scale=0.5), shift)
 
 
 def test_process_video_paint_scale(painted, tmp_path):

@@ -180,8 +180,8 @@ def test_help():
 
 
 def test_detail_zero_is_the_plain_stylisation(runs, clips):
-    from vae.bundle import latent
     from vae.bundle.loader import Bundle
+    from vae.bundle.means import style_shift
     from vae.media.gallery import to_uint8
     from vae.stylize.settings import StyleSettings
     from vae.stylize.transform import FrameStylizer
@@ -190,22 +190,38 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
     info = video.probe_video(clips["letterbox"])
     batch = np.stack([f for _, f in video.video_frames(info, frames.Crop(16, 0, 16, 0),
                                                         (bundle.width, bundle.height))][:8])
-    shift = latent.style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
-    plain = to_uint8(bundle.stylize(batch / np.float32(255), shift).numpy())
-    out = FrameStylizer(bundle, shift, StyleSettings(detail=0.0, smoothing=0.0))(batch)
+    images = batch / np.float32(255)
+    shift = style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
+    plain = to_uint8(bundle.stylize(images, shift).styled.numpy())
+    settings = StyleSettings(detail=0.0, smoothing=0.0)
+    out = FrameStylizer(bundle, settings.resolve(bundle), shift)(batch)
     np.testing.assert_array_equal(out, plain)
-    # one batched call returns both decodes, the styled one equal to stylize's
-    styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift)
-    np.testing.assert_allclose(styled.numpy(), bundle.stylize(batch / np.float32(255),
-                                                              shift).numpy(), atol=1e-5)
-    unshifted = bundle.stylize(batch / np.float32(255), np.zeros_like(shift)).numpy()
-    np.testing.assert_allclose(reconstructed.numpy(), unshifted, atol=1e-5)
+    # the exported signature computes what Bundle.stylize does, and so does the loaded
+    # SavedModel's pair: one batched decode of both codes
+    np.testing.assert_allclose(bundle.model.stylize(images, shift)["images"].numpy(),
+                               bundle.stylize(images, shift).styled.numpy(), atol=1e-5)
+    with_detail = bundle.stylize(images, shift, detail=0.5)
+    pair = bundle.model.stylize_and_reconstruct(images, shift)
+    np.testing.assert_array_equal(with_detail.styled.numpy(), pair["images"].numpy())
+    np.testing.assert_array_equal(with_detail.reconstructed.numpy(),
+                                  pair["reconstructions"].numpy())
+    unshifted = bundle.stylize(images, np.zeros_like(shift)).styled.numpy()
+    np.testing.assert_allclose(with_detail.reconstructed.numpy(), unshifted, atol=1e-5)
+    np.testing.assert_allclose(with_detail.with_detail(images).numpy(), (
+        with_detail.model_part() + 0.5 * images).numpy(), atol=1e-6)
     # without the refiner: the decoder's outputs
-    styled, reconstructed = bundle.stylize_and_reconstruct(batch / np.float32(255), shift,
-                                                           refine=False)
-    codes = bundle.encode(batch / np.float32(255))["z_mean"]
-    np.testing.assert_allclose(reconstructed.numpy(), bundle.decode(codes).numpy(), atol=1e-5)
-    np.testing.assert_allclose(styled.numpy(), bundle.decode(codes + shift).numpy(), atol=1e-5)
+    plain = bundle.stylize(images, shift, detail=1.0, refine=False)
+    codes = bundle.encode(images)["z_mean"]
+    np.testing.assert_allclose(plain.reconstructed.numpy(), bundle.decode(codes).numpy(),
+                               atol=1e-5)
+    np.testing.assert_allclose(plain.styled.numpy(), bundle.decode(codes + shift).numpy(),
+                               atol=1e-5)
+    # one shift per image: each image moved by its own
+    shifts = np.stack([shift * 0, shift] * 4)
+    each = bundle.stylize(images, shifts).styled.numpy()
+    np.testing.assert_allclose(each[1::2], bundle.stylize(images, shift).styled.numpy()[1::2],
+                               atol=1e-5)
+    np.testing.assert_allclose(each[::2], unshifted[::2], atol=1e-5)
 
 
 def test_full_detail_and_no_shift_returns_the_input(runs, clips):
@@ -216,12 +232,15 @@ def test_full_detail_and_no_shift_returns_the_input(runs, clips):
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
     batch = np.stack([f for _, f in video.video_frames(info)][:6])  # output size: 160x120
-    out = FrameStylizer(bundle, np.zeros(bundle.code_size),
-                        StyleSettings(detail=1.0, smoothing=0.0))(batch)
+
+    def stylise(detail):
+        plan = StyleSettings(detail=detail, smoothing=0.0).resolve(bundle)
+        return FrameStylizer(bundle, plan, np.zeros(bundle.code_size))(batch)
+
+    out = stylise(1.0)
     assert out.shape == batch.shape
     assert np.abs(out.astype(int) - batch).max() <= 1
-    half = FrameStylizer(bundle, np.zeros(bundle.code_size),
-                         StyleSettings(detail=0.5, smoothing=0.0))(batch)
+    half = stylise(0.5)
     assert np.abs(half.astype(int) - batch).mean() > 2  # half the detail is the model's
 
 

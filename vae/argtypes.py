@@ -86,3 +86,10 @@ def int_list(text):
     if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
         raise ValueError(f"expected comma-separated positive integers, got {text!r}")
     return [int(p) for p in parts]
+
+
+@value_type
+def port_number(text):
+    if not text.strip().isdigit() or not 1 <= int(text) <= 65535:
+        raise ValueError(f"expected a port number in [1, 65535], got {text!r}")
+    return int(text)

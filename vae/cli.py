@@ -7,6 +7,7 @@ import sys
 
 import vae  # noqa: F401  (quietens TensorFlow before any script loads it)
 from vae import InputError, is_utf8
+from vae.flags import parse
 
 
 class Parser(argparse.ArgumentParser):
@@ -24,6 +25,23 @@ class Parser(argparse.ArgumentParser):
 
 def parser_for(doc):
     return Parser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def parse_options(doc, defaults, argv=None):
+    """A script's options: the flags of the options dataclass `defaults` (vae/flags.py), parsed
+    from argv, with the script's docstring as --help's text."""
+    return parse(parser_for(doc), defaults, argv)
+
+
+def train_main(doc, defaults, argv=None):
+    """A trainer's whole entry: its options parsed from argv, its recipe run by
+    vae.train.training.train, errors and signals as one line and an exit status."""
+    def train(options):
+        from vae.train.training import recipe_for, train
+
+        return train(recipe_for(options))
+
+    return report_input_errors(train, parse_options(doc, defaults, argv))
 
 
 def system_error_message(err):

@@ -3,21 +3,28 @@
 A field made with flag() states its default, its argparse type and its help once; one made
 with nested() holds another options dataclass, whose flags are added under a prefix. add_flags
 turns an instance (its values are the defaults) into argparse flags, from_flags turns the
-parsed flags back into the dataclass, and flat() lists the values by flag name, as a run's
-config.json records them. Plain Python, importing nothing of the library, so that --help
-answers at once.
+parsed flags back into the dataclass, to_argv writes the flags that give an instance back (the
+command the live page shows), and flat() lists the values by flag name, as a run's config.json
+records them. A field whose default is True or False is a switch: --NAME turns on what is off
+by default, --no-NAME turns off what is on. Plain Python, importing nothing of the library,
+so that --help answers at once.
 """
 import dataclasses
 
 
-def flag(default, help, *, type=None, metavar=None, choices=None, name=None, exclusive=None):
+def flag(default, help, *, type=None, metavar=None, choices=None, name=None, exclusive=None,
+         short=None, positional=False, group=None, repeat=False):
     """A field that is also the flag --NAME (name: the field's own by default, with the
     prefixes of the options that hold it). help may show the default as {default}; where it
-    does not, "(default: ...)" is added, unless the default is None. exclusive: the flags of
-    one exclusive group are mutually exclusive."""
+    does not, "(default: ...)" is added, unless the default is None or a switch's. exclusive:
+    the flags of one exclusive group are mutually exclusive; short: a one-letter alias such as
+    "-o"; positional: an argument without a flag, its metavar its name; group: the title of
+    the --help section it is listed under; repeat: a flag given any number of times, its
+    values a tuple."""
     return dataclasses.field(default=default, metadata={"flag": {
         "help": help, "type": type, "metavar": metavar, "choices": choices, "name": name,
-        "exclusive": exclusive}})
+        "exclusive": exclusive, "short": short, "positional": positional, "group": group,
+        "repeat": repeat}})
 
 
 def nested(default, prefix=""):
@@ -59,16 +66,60 @@ def add_flags(parser, defaults):
         help_text = meta["help"]
         if "{default}" in help_text:
             help_text = help_text.format(default=_show(value))
-        elif value is not None:
+        elif value is not None and not isinstance(value, bool) and not meta["repeat"]:
             help_text = f"{help_text} (default: {_show(value)})"
         target = parser
-        if meta["exclusive"]:
-            if meta["exclusive"] not in groups:
-                groups[meta["exclusive"]] = parser.add_mutually_exclusive_group()
-            target = groups[meta["exclusive"]]
-        target.add_argument("--" + dest.replace("_", "-"), dest=dest, default=value,
-                            type=meta["type"], metavar=meta["metavar"], choices=meta["choices"],
-                            help=help_text)
+        for key, make in (("group", parser.add_argument_group),
+                          ("exclusive", parser.add_mutually_exclusive_group)):
+            if meta[key]:
+                if (key, meta[key]) not in groups:
+                    groups[key, meta[key]] = make(meta[key]) if key == "group" else make()
+                target = groups[key, meta[key]]
+        if meta["positional"]:
+            target.add_argument(dest, metavar=meta["metavar"], type=meta["type"],
+                                help=help_text)
+        elif isinstance(value, bool):
+            target.add_argument(_switch(dest, value), dest=dest, default=value,
+                                action="store_false" if value else "store_true",
+                                help=help_text)
+        elif meta["repeat"]:
+            target.add_argument(_option(dest), dest=dest, action="append", type=meta["type"],
+                                metavar=meta["metavar"], help=help_text)
+        else:
+            names = [meta["short"]] if meta["short"] else []
+            target.add_argument(*names, _option(dest), dest=dest, default=value,
+                                type=meta["type"], metavar=meta["metavar"],
+                                choices=meta["choices"], help=help_text)
+
+
+def _option(dest):
+    return "--" + dest.replace("_", "-")
+
+
+def _switch(dest, default):
+    """A switch's flag: --NAME turns on what is off by default, --no-NAME turns off what is
+    on."""
+    return _option(dest if not default else "no_" + dest)
+
+
+def to_argv(options, always=()):
+    """The flags that give options back: those whose value differs from the default of its
+    dataclass, and every one named in always (by flag name)."""
+    defaults = type(options)()
+    argv = []
+    for (dest, value, meta), (_, default, _) in zip(_fields(options), _fields(defaults)):
+        if meta is None or (value == default and dest not in always):
+            continue
+        if meta["positional"]:
+            argv.append(_show(value))
+        elif isinstance(value, bool):
+            argv += [_switch(dest, default)] if value != default else []
+        elif meta["repeat"]:
+            argv += [item for v in value for item in (_option(dest), _show(v))]
+        elif value is not None:
+            argv += [meta["short"] or _option(dest),
+                     repr(value) if isinstance(value, float) else _show(value)]
+    return argv
 
 
 def from_flags(cls, args, defaults=None, prefix=""):
@@ -82,7 +133,10 @@ def from_flags(cls, args, defaults=None, prefix=""):
             values[field.name] = from_flags(type(value), args, value,
                                             prefix + field.metadata["prefix"])
         else:
-            values[field.name] = getattr(args, _name(field, prefix), value)
+            given = getattr(args, _name(field, prefix), value)
+            if field.metadata.get("flag", {}).get("repeat"):  # None: not given at all
+                given = value if given is None else tuple(given)
+            values[field.name] = given
     return dataclasses.replace(defaults, **values)
 
 

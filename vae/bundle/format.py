@@ -16,6 +16,7 @@ import os
 
 import tensorflow as tf
 
+from vae.bundle.stylizing import stylize
 from vae.media import storage
 
 SAVED_MODEL = "saved_model"
@@ -70,24 +71,22 @@ class StyleModel(tf.Module):
 
         return {"images": paint(self.painter, images)}
 
-    def _decode_and_refine(self, z):
-        decoded = self.decoder(z, training=False)
-        if self.refiner is not None:
-            decoded = self.refiner(decoded, training=False)
-        return decoded
+    def stylized(self, images, shift, detail=0.0):
+        """The stylising formula on the networks themselves (vae/bundle/stylizing.py)."""
+        return stylize(lambda x: self.encoder(x, training=False)[0],
+                       lambda z: self.decoder(z, training=False), images, shift, detail,
+                       None if self.refiner is None else
+                       lambda x: self.refiner(x, training=False))
 
     def _stylize(self, images, shift):
         """Encode to the code's mean, add the shift, decode, refine (when there is a refiner)."""
-        z_mean, _ = self.encoder(images, training=False)
-        return {"images": self._decode_and_refine(z_mean + shift[tf.newaxis])}
+        return {"images": self.stylized(images, shift).styled}
 
     def _stylize_and_reconstruct(self, images, shift):
         """S(z + shift) as "images" and S(z) as "reconstructions" (S = decode, then refine),
         from one batched decode of both codes: what detail transfer needs."""
-        z_mean, _ = self.encoder(images, training=False)
-        both = self._decode_and_refine(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0))
-        styled, reconstructed = tf.split(both, 2)
-        return {"images": styled, "reconstructions": reconstructed}
+        result = self.stylized(images, shift, 1.0)
+        return {"images": result.styled, "reconstructions": result.reconstructed}
 
     def signatures(self):
         names = ["encode", "decode", "stylize", "stylize_and_reconstruct"] + (

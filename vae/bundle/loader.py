@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from vae import InputError
 from vae.bundle.format import BUNDLE_FORMAT, CONFIG, MEANS, SAVED_MODEL, STYLE_STATS, StyleModel
-from vae.bundle.latent import LatentMeans, style_shift
+from vae.bundle.means import LatentMeans
+from vae.bundle.stylizing import stylize
 from vae.media import storage
 
 
@@ -120,45 +121,26 @@ class Bundle:
         """The painter's repainting of images of any size (float32 in [0, 1])."""
         return self.model.paint(tf.convert_to_tensor(images, tf.float32))["images"]
 
-    def stylize(self, images, shift):
-        return self.model.stylize(tf.convert_to_tensor(images, tf.float32),
-                                  tf.convert_to_tensor(shift, tf.float32))["images"]
+    def stylize(self, images, shift, detail=0.0, refine=True):
+        """The stylising formula (vae/bundle/stylizing.py) on images at the model's size,
+        through the bundle's encode, decode and refine: the one path of process_video.py, the
+        painter's training, the evaluation and the benchmarks. shift: one vector, or one per
+        image; refine: refine, when the bundle has a refiner. -> Stylized"""
+        model = self.model
+        return stylize(lambda x: model.encode(x)["z_mean"], lambda z: model.decode(z)["images"],
+                       tf.convert_to_tensor(images, tf.float32), shift, detail,
+                       (lambda x: model.refine(x)["images"]) if self.refines(refine) else None)
 
-    def stylize_and_reconstruct(self, images, shift, refine=True):
-        """(S(z + shift), S(z)) with S = decode, then refine (when refine and there is a
-        refiner): the bundle's own signature, or, without the refiner, one batched decode of
-        both codes."""
-        images = tf.convert_to_tensor(images, tf.float32)
-        shift = tf.convert_to_tensor(shift, tf.float32)
-        if refine or not self.has_refiner:
-            result = self.model.stylize_and_reconstruct(images, shift)
-            return result["images"], result["reconstructions"]
-        z_mean = self.encode(images)["z_mean"]
-        return tf.split(self.decode(tf.concat([z_mean + shift[tf.newaxis], z_mean], 0)), 2)
+    def refines(self, asked=True):
+        """Whether frames are refined: when asked and the bundle has a refiner."""
+        return asked and self.has_refiner
 
     def cannot_paint(self, paint):
         """Why this bundle cannot paint at `paint` (None when it can): the one rule and
-        message that the command line, the stylizer and the live page all give."""
+        message that the command line (StyleSettings.resolve), the stylizer and the live page
+        all give."""
         if paint > 0 and not self.has_painter:
             return (f"paint {paint:g} needs a bundle with a painter, and {self.folder} has "
                     "none: train one with train_painter.py and export it with export_graph.py "
                     "--painter")
         return None
-
-    def check(self, settings):
-        """InputError when the settings name a style or source the bundle does not have, or
-        ask for painting from a bundle without a painter."""
-        why = self.cannot_paint(settings.paint)
-        if why:
-            raise InputError(f"--{why}")
-        self.means.style_mean(settings.style)
-        if settings.source != "auto":
-            self.means.mean(settings.source)
-
-    def shift(self, settings, clip_mean=None):
-        """The vector added to every code: beta * the style's mean - alpha * the source's
-        (the named source's, or clip_mean, the clip's own, for source "auto")."""
-        source_mean = clip_mean if settings.source == "auto" else self.means.mean(settings.source)
-        return np.asarray(style_shift(np.asarray(source_mean),
-                                      np.asarray(self.means.style_mean(settings.style)),
-                                      settings.alpha, settings.beta), np.float32)

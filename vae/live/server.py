@@ -336,7 +336,7 @@ def prepare(config, feed):
 
     bundle = open_bundle(config.model, config.precision,
                          report=lambda line: print(line, flush=True))
-    bundle.check(config.settings)  # an unknown --style or --source is an error before serving
+    config.settings.resolve(bundle)  # an unknown --style or --source is an error before serving
     options = config.options
     source = session.open_input(config.input, options.crop, options.start, options.duration,
                                 bundle.height)

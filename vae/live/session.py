@@ -161,15 +161,17 @@ class Preview:
         self.on_frame = on_frame
         self.styles = bundle.means.names_of("painting")
         self.settings, self.version = settings, 0
-        self.stylizer = FrameStylizer(bundle, self._shift(settings), settings, full_size=True)
+        self.stylizer = FrameStylizer(bundle, *self._plan(settings))
         # fps: frames shown a second; frame_ms: the model's and JPEG's time for one of them
         self.latest, self.fps, self.frame_ms, self.error = None, 0.0, 0.0, None
         self.paused, self._held, self._stopped = False, 0, False
         self._changed = threading.Condition()
         self._thread = threading.Thread(target=self._run, daemon=True, name="live-preview")
 
-    def _shift(self, settings):
-        return self.bundle.shift(settings, self.source_mean)
+    def _plan(self, settings):
+        """(the StylePlan, the shift): frames at the output's size, whatever the settings."""
+        plan = settings.resolve(self.bundle, full_size=True)
+        return plan, plan.shift(self.bundle, self.source_mean)
 
     def start(self):
         self._thread.start()
@@ -236,7 +238,7 @@ class Preview:
             if not paused and applied is not None:
                 index, frame = next(frames)
             if applied != version:
-                self.stylizer.configure(self._shift(settings), settings)
+                self.stylizer.configure(*self._plan(settings))
             if paused:
                 self.stylizer.smooth.previous = None  # a held frame shows its steady state
             began = time.monotonic()

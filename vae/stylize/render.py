@@ -46,7 +46,7 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     when the clip's rate is unknown); an exception it raises stops the run and leaves no file.
     report(line) receives the lines worth showing (the clip's size, a missing refiner)."""
     started = time.time()
-    bundle.check(settings)
+    plan = settings.resolve(bundle, options.paint_scale)
     info = video.probe_video(input_path)
     check_excerpt(info, options)
     check_output(input_path, output, bundle.folder)
@@ -55,24 +55,18 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     report(f"{input_path}: {info.width}x{info.height}, {info.fps:g} fps, "
            f"{info.duration:.1f} s, {'audio' if info.has_audio else 'no audio'}; "
            f"crop top,right,bottom,left = {crop}")
-    clip_mean = None
-    if settings.source == "auto":
-        clip_mean = clip_mean_code(bundle, info, crop, options.start, options.duration)
-    shift = bundle.shift(settings, clip_mean)
-    refine = settings.refine and bundle.has_refiner
-    if settings.refine and not bundle.has_refiner:
-        report("the bundle has no refiner: frames are decoded without refining")
-    # Detail transfer, and painting at a fraction of the output's size, work at the output
-    # size; without them frames go through at the model's size and the writer scales them up.
-    paint_scale = options.paint_scale if settings.paint > 0 else None
-    painted_size = paint_scale and paint_size(width, height, paint_scale)
+    for note in plan.notes:
+        report(note)
+    painted_size = plan.paint_scale and paint_size(width, height, plan.paint_scale)
     if painted_size and min(painted_size) < MIN_PAINT_SIDE:
         raise InputError("--paint-scale {:g} paints the {}x{} frames at {}x{}: the painter needs "
                          "{} pixels a side; choose a larger --paint-scale".format(
-                             paint_scale, width, height, *painted_size, MIN_PAINT_SIDE))
-    full_size = settings.detail > 0 or paint_scale is not None
-    transform = FrameStylizer(bundle, shift, settings, full_size=full_size,
-                              paint_scale=paint_scale)
+                             plan.paint_scale, width, height, *painted_size, MIN_PAINT_SIDE))
+    clip_mean = None
+    if settings.source == "auto":
+        clip_mean = clip_mean_code(bundle, info, crop, options.start, options.duration)
+    transform = FrameStylizer(bundle, plan, plan.shift(bundle, clip_mean))
+    full_size = plan.full_size
     frame_size = (width, height) if full_size else (bundle.width, bundle.height)
 
     if options.inset:
@@ -97,7 +91,7 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     elapsed = time.time() - started
     return {"output": output, "frames": count if not ended_early else f"{count} of {total}",
             "size": f"{writer.output_size[0]}x{writer.output_size[1]}", "fps": f"{info.fps:g}",
-            "audio": "yes" if audio else "no", "refined": "yes" if refine else "no",
+            "audio": "yes" if audio else "no", "refined": "yes" if plan.refine else "no",
             "alpha": f"{settings.alpha:g}", "beta": f"{settings.beta:g}",
             "detail": f"{settings.detail:g}", "paint": f"{settings.paint:g}",
             "time": f"{elapsed:.1f} s",
@@ -106,8 +100,10 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
 
 def command_line(input_path, output, model, precision, settings, options):
     """The process_video.py command that renders the same clip: the live page shows it."""
-    words = ["python", "process_video.py", input_path, "-o", output, "--model", model,
-             *settings.to_argv(), *options.to_argv()]
-    if precision != "auto":
-        words += ["--precision", precision]
-    return shlex.join(words)
+    from vae.flags import to_argv
+    from vae.options import ProcessOptions
+    from vae.stylize.settings import RANGES
+
+    chosen = ProcessOptions(input_path, output, model, settings, options, precision)
+    return shlex.join(["python", "process_video.py",
+                       *to_argv(chosen, always=("output", "model", *RANGES))])

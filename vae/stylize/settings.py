@@ -2,15 +2,20 @@
 back, smoothing, which paintings, the refiner) and RenderOptions (which part of the clip, how it
 is written).
 
-Each owns its defaults, ranges and validation, its command-line flags (add_flags, from_args)
-and their inverse (to_argv), so that process_video.py, the live page's sliders and the command
-the page shows cannot disagree. No TensorFlow here: --help answers at once.
+Each declares its fields as flags (vae/flags.py: the defaults, ranges and help once; the
+command-line flags and their inverse, to_argv, generated from them), so that process_video.py,
+the live page's sliders and the command the page shows cannot disagree. StyleSettings.resolve
+turns settings and a bundle into a StylePlan. No TensorFlow here: --help answers at once.
 """
 import math
 from dataclasses import asdict, dataclass, replace
 
+import numpy as np
+
+from vae import InputError
 from vae.argtypes import non_negative_float, parse_finite, positive_float, positive_int, value_type
-from vae.flags import from_flags
+from vae.bundle.means import style_shift
+from vae.flags import flag, to_argv
 from vae.media import frames
 
 # (lowest, highest, slider step) of each number; the command line and the live page alike.
@@ -45,14 +50,28 @@ class StyleSettings:
     paint: how much of the painter's repainting is used (0: none, 1: all of it).
     style: a painting source (None: all the bundle's paintings); source: the mean to move away
     from, a training source's name or "auto" (the clip's own mean)."""
-    alpha: float = 1.0
-    beta: float = 0.8
-    detail: float = 0.7
-    smoothing: float = 0.2
-    paint: float = 0.0
-    style: str | None = None
-    source: str = "auto"
-    refine: bool = True
+    style: str | None = flag(None, "painting source whose mean code is the target (default: "
+                             "the bundle's painting source, or the mean of all of them)",
+                             metavar="NAME")
+    source: str = flag("auto", "whose mean code to move away from: a training source's name, "
+                       "or auto: the clip's own mean, from a sample of its frames (default: "
+                       "{default})",
+                       metavar="NAME|auto")
+    alpha: float = flag(1.0, "weight of the source mean removed, in [0, 2] (default: "
+                        "{default})", type=_flag_value("alpha"))
+    beta: float = flag(0.8, "weight of the style mean added, in [0, 2] (default: {default})",
+                       type=_flag_value("beta"))
+    detail: float = flag(0.7, "how much of the frame's own detail, the part the model cannot "
+                         "encode, is added back at full resolution, in [0, 1]: 0 is the "
+                         "model's output alone, 1 keeps all of it (default: {default})",
+                         type=_flag_value("detail"), metavar="D")
+    smoothing: float = flag(0.2, "temporal smoothing of the model's output, in [0, 0.95]: "
+                            "out_t = S * out_(t-1) + (1 - S) * frame_t; 0 turns it off "
+                            "(default: {default})", type=_flag_value("smoothing"), metavar="S")
+    paint: float = flag(0.0, "blend of the painter's repainting, in [0, 1]: 0 is the output "
+                        "without it, 1 the painter's alone; needs a bundle with a painter "
+                        "(default: {default})", type=_flag_value("paint"), metavar="P")
+    refine: bool = flag(True, "skip the refiner (decoder output only)")
 
     def __post_init__(self):
         for name in RANGES:
@@ -64,56 +83,28 @@ class StyleSettings:
         if not isinstance(self.refine, bool):
             raise ValueError(f"refine must be true or false, got {self.refine!r}")
 
-    @staticmethod
-    def add_flags(parser):
-        d = StyleSettings()
-        parser.add_argument("--style", default=d.style, metavar="NAME",
-                            help="painting source whose mean code is the target (default: the "
-                                 "bundle's painting source, or the mean of all of them)")
-        parser.add_argument("--source", default=d.source, metavar="NAME|auto",
-                            help="whose mean code to move away from: a training source's name, "
-                                 "or auto (default): the clip's own mean, from a sample of its "
-                                 "frames")
-        parser.add_argument("--alpha", type=_flag_value("alpha"), default=d.alpha,
-                            help="weight of the source mean removed, in [0, 2] "
-                                 f"(default: {d.alpha:g})")
-        parser.add_argument("--beta", type=_flag_value("beta"), default=d.beta,
-                            help="weight of the style mean added, in [0, 2] "
-                                 f"(default: {d.beta:g})")
-        parser.add_argument("--detail", type=_flag_value("detail"), default=d.detail,
-                            metavar="D",
-                            help="how much of the frame's own detail, the part the model cannot "
-                                 "encode, is added back at full resolution, in [0, 1]: 0 is the "
-                                 "model's output alone, 1 keeps all of it "
-                                 f"(default: {d.detail:g})")
-        parser.add_argument("--smoothing", type=_flag_value("smoothing"), default=d.smoothing,
-                            metavar="S",
-                            help="temporal smoothing of the model's output, in [0, 0.95]: "
-                                 "out_t = S * out_(t-1) + (1 - S) * frame_t; 0 turns it off "
-                                 f"(default: {d.smoothing:g})")
-        parser.add_argument("--paint", type=_flag_value("paint"), default=d.paint, metavar="P",
-                            help="blend of the painter's repainting, in [0, 1]: 0 is the "
-                                 "output without it, 1 the painter's alone; needs a bundle "
-                                 f"with a painter (default: {d.paint:g})")
-        parser.add_argument("--no-refine", dest="refine", action="store_false",
-                            help="skip the refiner (decoder output only)")
-
-    @classmethod
-    def from_args(cls, args):
-        return from_flags(cls, args)
-
     def to_argv(self):
         """The flags that give these settings: every number, and the rest where not default."""
-        argv = []
-        for name in RANGES:
-            argv += [f"--{name}", repr(getattr(self, name))]
-        if self.style is not None:
-            argv += ["--style", self.style]
+        return to_argv(self, always=RANGES)
+
+    def resolve(self, bundle, paint_scale=None, full_size=False):
+        """What these settings make a bundle do (StylePlan); InputError when they name a style
+        or source the bundle does not have, or paint with a bundle that has no painter.
+        paint_scale: the fraction of the output's size to paint at (None: the model's size);
+        full_size: frames at the output's size whatever the settings (the live page, whose
+        settings change between frames)."""
+        why = bundle.cannot_paint(self.paint)
+        if why:
+            raise InputError(f"--{why}")
+        bundle.means.style_mean(self.style)
         if self.source != "auto":
-            argv += ["--source", self.source]
-        if not self.refine:
-            argv.append("--no-refine")
-        return argv
+            bundle.means.mean(self.source)
+        paint_scale = paint_scale if self.paint > 0 else None
+        return StylePlan(self, refine=bundle.refines(self.refine),
+                         full_size=full_size or self.detail > 0 or paint_scale is not None,
+                         paint_scale=paint_scale,
+                         notes=("the bundle has no refiner: frames are decoded without "
+                                "refining",) if self.refine and not bundle.refines() else ())
 
     def changed(self, changes, styles):
         """These settings with `changes` (a dict from a request) applied; ValueError, naming the
@@ -139,18 +130,46 @@ class StyleSettings:
 
 
 @dataclass(frozen=True)
+class StylePlan:
+    """Settings resolved against a bundle: whether frames are refined, whether they go through
+    at the output's size (detail transfer, a paint_scale, the live page) or at the model's
+    (the writer scales them up), the size painting happens at, and what to tell the user."""
+    settings: StyleSettings
+    refine: bool
+    full_size: bool
+    paint_scale: float | None = None
+    notes: tuple = ()
+
+    def shift(self, bundle, clip_mean=None):
+        """The vector added to every code: beta * the style's mean - alpha * the source's (the
+        named source's, or clip_mean, the clip's own, for source "auto")."""
+        s = self.settings
+        source = clip_mean if s.source == "auto" else bundle.means.mean(s.source)
+        return np.asarray(style_shift(np.asarray(source), np.asarray(bundle.means.style_mean(
+            s.style)), s.alpha, s.beta), np.float32)
+
+
+@dataclass(frozen=True)
 class RenderOptions:
     """Which part of the clip is stylised and how the result is written: borders to crop,
     the excerpt, the inset original, the audio, frames per model call, and the size the
     painter paints at (paint_scale times the output's; None: the model's size, the size it
     was trained at)."""
-    crop: object = "auto"  # "auto" or a frames.Crop
-    start: float = 0.0
-    duration: float | None = None
-    inset: bool = False
-    audio: bool = True
-    batch_size: int = 16
-    paint_scale: float | None = None
+    crop: object = flag("auto", "black borders to remove: auto-detect them, none, or pixels "
+                        "from the top,right,bottom,left edges (default: {default})",
+                        type=value_type(frames.parse_crop), metavar="auto|none|T,R,B,L")
+    inset: bool = flag(False, "show the original frame small in the bottom-right corner")
+    audio: bool = flag(True, "drop the input's audio track")
+    start: float = flag(0.0, "start of the excerpt to process", type=non_negative_float,
+                        metavar="SECONDS")
+    duration: float | None = flag(None, "length of the excerpt (default: to the end)",
+                                  type=positive_float, metavar="SECONDS")
+    batch_size: int = flag(16, "frames per model call", type=positive_int, metavar="N")
+    paint_scale: float | None = flag(None, "with --paint, paint at F times the output's size, "
+                                     "in (0, 1]: 1 gives the finest strokes, smaller is faster "
+                                     "with broader ones (default: the model's size, the size "
+                                     "the painter was trained at)", type=positive_float,
+                                     metavar="F")
 
     def __post_init__(self):
         if self.duration is not None and not self.duration > 0:
@@ -158,49 +177,6 @@ class RenderOptions:
         if self.paint_scale is not None and not 0 < self.paint_scale <= 1:
             raise ValueError("--paint-scale must be in (0, 1]")
 
-    @staticmethod
-    def add_flags(parser):
-        d = RenderOptions()
-        parser.add_argument("--crop", type=value_type(frames.parse_crop), default=d.crop,
-                            metavar="auto|none|T,R,B,L",
-                            help="black borders to remove: auto-detect (default), none, or "
-                                 "pixels from the top,right,bottom,left edges")
-        parser.add_argument("--inset", action="store_true",
-                            help="show the original frame small in the bottom-right corner")
-        parser.add_argument("--no-audio", dest="audio", action="store_false",
-                            help="drop the input's audio track")
-        parser.add_argument("--start", type=non_negative_float, default=d.start,
-                            metavar="SECONDS", help="start of the excerpt to process (default: 0)")
-        parser.add_argument("--duration", type=positive_float, default=d.duration,
-                            metavar="SECONDS", help="length of the excerpt (default: to the end)")
-        parser.add_argument("--batch-size", type=positive_int, default=d.batch_size,
-                            metavar="N", help=f"frames per model call (default: {d.batch_size})")
-        parser.add_argument("--paint-scale", type=positive_float, default=d.paint_scale,
-                            metavar="F",
-                            help="with --paint, paint at F times the output's size, in (0, 1]: "
-                                 "1 gives the finest strokes, smaller is faster with broader "
-                                 "ones (default: the model's size, the size the painter was "
-                                 "trained at)")
-
-    @classmethod
-    def from_args(cls, args):
-        return from_flags(cls, args)
-
     def to_argv(self):
         """The flags that give these options, those that differ from the defaults."""
-        d, argv = RenderOptions(), []
-        if self.crop != d.crop:
-            argv += ["--crop", "none" if not any(self.crop.as_list()) else str(self.crop)]
-        if self.inset:
-            argv.append("--inset")
-        if not self.audio:
-            argv.append("--no-audio")
-        if self.start != d.start:
-            argv += ["--start", repr(self.start)]
-        if self.duration is not None:
-            argv += ["--duration", repr(self.duration)]
-        if self.batch_size != d.batch_size:
-            argv += ["--batch-size", str(self.batch_size)]
-        if self.paint_scale is not None:
-            argv += ["--paint-scale", repr(self.paint_scale)]
-        return argv
+        return to_argv(self)

@@ -17,9 +17,7 @@ strokes, at the most cost).
 import numpy as np
 import tensorflow as tf
 
-from vae.bundle.latent import model_part
 from vae.media.gallery import to_uint8
-from vae.stylize.settings import StyleSettings
 
 PAINT_PIXELS = 1280 * 720  # pixels the painter paints per call: its activations' memory bound
 
@@ -97,47 +95,38 @@ def paint_size(width, height, paint_scale):
 
 
 class FrameStylizer:
-    """uint8 frames -> stylised, smoothed uint8 frames.
+    """uint8 frames -> stylised, smoothed uint8 frames, as a StylePlan says.
 
-    detail 0: frames come at the model's size and leave at it (the writer upscales), exactly
-    the original stylisation. detail > 0: frames come at the output size; the model sees them
-    scaled down, and the result is y = up(S(z') - detail * S(z)) + detail * x at full size.
-    full_size=True takes frames at the output size whatever the detail (the live page, where
-    the settings change between frames; painting at a paint_scale). settings: the
-    StyleSettings whose refine, detail, smoothing and paint it applies (the shift made from
-    the rest is given); configure() changes them between batches.
+    At the model's size (plan.full_size false: detail 0, no paint_scale): frames come at the
+    model's size and leave at it (the writer upscales), exactly the original stylisation. At
+    the output's size: the model sees the frames scaled down, and the result is
+    y = up(S(z') - detail * S(z)) + detail * x at full size. configure() changes the plan and
+    shift between batches (the live page); the frames' size stays.
     """
 
-    def __init__(self, bundle, shift, settings=StyleSettings(), full_size=None,
-                 paint_scale=None):
+    def __init__(self, bundle, plan, shift):
         self.bundle = bundle
-        self.smooth = Smoother(settings.smoothing)
-        self.full_size = settings.detail > 0 if full_size is None else full_size
-        if paint_scale is not None and not self.full_size:
-            raise ValueError("painting at a paint_scale needs frames at the output size")
-        self.paint_scale = paint_scale
+        self.full_size = plan.full_size
+        self.smooth = Smoother(plan.settings.smoothing)
         self.transfer = None  # a DetailTransfer, made for the size of the first frames
         self.paint_transfer = None  # the same between the output and the painting size
-        self.configure(shift, settings)
+        self.configure(plan, shift)
 
-    def configure(self, shift, settings):
-        self.shift = np.asarray(shift, np.float32)
-        self.refine = settings.refine and self.bundle.has_refiner
-        self.detail = float(settings.detail)
-        self.smooth.strength = float(settings.smoothing)
-        self.paint = float(settings.paint)
-        why = self.bundle.cannot_paint(self.paint)
+    def configure(self, plan, shift):
+        settings = plan.settings
+        if plan.paint_scale is not None and not self.full_size:
+            raise ValueError("painting at a paint_scale needs frames at the output size")
+        if settings.detail > 0 and not self.full_size:
+            raise ValueError("detail transfer needs frames at the output size (full_size)")
+        why = self.bundle.cannot_paint(settings.paint)
         if why:
             raise ValueError(why)
-        if self.detail > 0 and not self.full_size:
-            raise ValueError("detail transfer needs frames at the output size (full_size)")
+        self.plan, self.shift = plan, np.asarray(shift, np.float32)
+        self.detail, self.paint = float(settings.detail), float(settings.paint)
+        self.smooth.strength = float(settings.smoothing)
 
-    def _styled(self, images):
-        """S(z + shift): decoded, and refined when the refiner is on."""
-        bundle = self.bundle
-        if self.refine:
-            return bundle.stylize(images, self.shift)
-        return bundle.decode(bundle.encode(images)["z_mean"] + self.shift)
+    def _stylized(self, images):
+        return self.bundle.stylize(images, self.shift, self.detail, self.plan.refine)
 
     def _painted(self, images):
         """y + paint * (P(y) - y), float32: the painter called on as many images at a time
@@ -150,29 +139,23 @@ class FrameStylizer:
 
     def __call__(self, batch):
         if not self.full_size:
-            out = self.smooth(self._styled(batch.astype(np.float32) / 255.0).numpy())
+            out = self.smooth(self._stylized(batch.astype(np.float32) / 255.0).styled.numpy())
             return to_uint8(self._painted(out).numpy() if self.paint > 0 else out)
         if self.transfer is None:
             self.transfer = DetailTransfer((batch.shape[2], batch.shape[1]),
                                            (self.bundle.width, self.bundle.height))
-        small = self.transfer.shrink(batch)
-        if self.detail > 0:
-            styled, reconstructed = self.bundle.stylize_and_reconstruct(small, self.shift,
-                                                                        self.refine)
-            # the formula's part at the model's size; combine adds detail * x at the output's
-            part = model_part(styled, reconstructed, self.detail)
-        else:
-            part = self._styled(small)
+        # the formula's part at the model's size; combine adds detail * x at the output's
+        part = self._stylized(self.transfer.shrink(batch)).model_part()
         out = self.transfer.combine(self.smooth(part.numpy()), batch, tf.constant(self.detail))
         return self._repainted(out) if self.paint > 0 else out.numpy()
 
     def _repainted(self, frames):
         """uint8 frames at the output size, repainted at the painting size."""
         height, width = frames.shape[1:3]
-        if self.paint_scale is None:
+        if self.plan.paint_scale is None:
             size = (self.bundle.width, self.bundle.height)
         else:
-            size = paint_size(width, height, self.paint_scale)
+            size = paint_size(width, height, self.plan.paint_scale)
         if size == (width, height):  # no resize: spare two large identity products
             return to_uint8(self._painted(tf.cast(frames, tf.float32) / 255.0).numpy())
         if self.paint_transfer is None:

@@ -15,7 +15,15 @@ from vae.models.configs import (
     RefinerObjective,
     VAEConfig,
 )
-from vae.models.precision import PRECISIONS
+from vae.options import (
+    PAINTER_RUN,
+    REFINER_RUN,
+    VAE_RUN,
+    bundle_folder,
+    data_folder,
+    precision,
+    run_folder,
+)
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 
@@ -24,7 +32,7 @@ STRATEGIES = ("default", "mirrored", "multiworker")
 class TrainOptions:
     """What every trainer's run is told, whatever the network: the trainers' common flags.
     Each trainer's options hold one with that trainer's defaults."""
-    data: str = flag("data", "data folder written by extract_frames.py", metavar="DIR")
+    data: str = data_folder()
     logdir: str = flag("runs", "run folder: checkpoints, config.json, TensorBoard logs, "
                        "previews (default: {default}); an existing run there is resumed",
                        metavar="DIR")
@@ -44,11 +52,7 @@ class TrainOptions:
     strategy: str = flag("default", "default: one device; mirrored: all local GPUs; "
                          "multiworker: several machines described by TF_CONFIG",
                          choices=STRATEGIES)
-    precision: str = flag("auto", "arithmetic of the training step: auto picks what the "
-                          "hardware runs natively: bfloat16 on CPUs with AVX512_BF16 or AMX "
-                          "and on GPUs of compute capability 8.0+, float16 on 7.x GPUs (with "
-                          "loss scaling), float32 otherwise; variables, losses and checkpoints "
-                          "stay float32", choices=PRECISIONS)
+    precision: str = precision("the training step", "variables, losses and checkpoints")
     xla: str = flag("auto", "compile the training step with XLA: auto does on GPUs; on CPUs "
                     "TensorFlow's oneDNN kernels are faster than XLA's",
                     choices=("auto", "on", "off"))
@@ -73,7 +77,7 @@ def _discriminator_learning_rate():
 @dataclass(frozen=True)
 class VAETraining:
     """train_vae.py's options."""
-    run: TrainOptions = nested(TrainOptions(logdir="runs/vae", learning_rate=2e-4))
+    run: TrainOptions = nested(TrainOptions(logdir=VAE_RUN, learning_rate=2e-4))
     network: VAEConfig = nested(VAEConfig())
 
 
@@ -81,10 +85,9 @@ class VAETraining:
 class RefinerTraining:
     """train_refiner.py's options: the frozen VAE, the network's shape, the objective and its
     weights, the pre-training, and the discriminator of the adversarial objective."""
-    run: TrainOptions = nested(TrainOptions(logdir="runs/refiner", learning_rate=1e-4,
+    run: TrainOptions = nested(TrainOptions(logdir=REFINER_RUN, learning_rate=1e-4,
                                             steps=20000))
-    vae: str = flag("runs/vae", "the VAE's run folder (its latest checkpoint is used)",
-                    metavar="DIR")
+    vae: str = run_folder(VAE_RUN, "the VAE's run folder (its latest checkpoint is used)")
     pretraining: Pretraining = nested(Pretraining(), prefix="pretrain_")
     objective: RefinerObjective = nested(RefinerObjective())
     discriminator_learning_rate: float = _discriminator_learning_rate()
@@ -96,10 +99,9 @@ class RefinerTraining:
 class PainterTraining:
     """train_painter.py's options: the frozen bundle, the crop size, the pre-training, the
     objective's weights, and the painter's and discriminator's shapes."""
-    run: TrainOptions = nested(TrainOptions(logdir="runs/painter", learning_rate=1e-3,
+    run: TrainOptions = nested(TrainOptions(logdir=PAINTER_RUN, learning_rate=1e-3,
                                             steps=5000, batch_size=8))
-    model: str = flag("exported", "the model bundle whose stylised frames the painter repaints",
-                      metavar="DIR")
+    model: str = bundle_folder("the model bundle whose stylised frames the painter repaints")
     crop: int = flag(0, f"train on random PX x PX crops of the frames and paintings, a "
                      f"multiple of {PAINTER_MULTIPLE} (default: {{default}}, whole frames)",
                      type=non_negative_int, metavar="PX")

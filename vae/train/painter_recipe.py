@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae import InputError
-from vae.bundle.latent import style_shift, with_detail
+from vae.bundle.means import style_shift
 from vae.data import datafolder, records
 from vae.media import frames
 from vae.models import adversarial, painter
@@ -196,16 +196,12 @@ class PainterRecipe:
         return objects
 
     def stylised(self, images, source_means):
-        """What process_video.py makes of the images at the model's size: S(z + shift) +
-        detail * (x - S(z)), S = decode then refine; source_means: each image's (B, code)."""
-        s, model = self.settings, self.bundle.model
-        z = model.encode(images)["z_mean"]
+        """What process_video.py makes of the images at the model's size, by the same
+        Bundle.stylize: S(z + shift) + detail * (x - S(z)); source_means: each image's
+        (B, code)."""
+        s = self.settings
         shift = style_shift(source_means, self.style_mean[tf.newaxis], s.alpha, s.beta)
-        both = model.decode(tf.concat([z + shift, z], 0))["images"]
-        if s.refine and self.bundle.has_refiner:
-            both = model.refine(both)["images"]
-        styled, reconstructed = tf.split(both, 2)
-        out = with_detail(styled, reconstructed, images, s.detail)
+        out = self.bundle.stylize(images, shift, s.detail, s.refine).with_detail(images)
         return tf.stop_gradient(tf.clip_by_value(out, 0.0, 1.0))
 
     def _crop(self, *images):

@@ -15,11 +15,22 @@ from vae.models import precision
 from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
 from vae.train.lock import locked
 from vae.train.loop import NonFiniteLoss, TrainingLoop
-from vae.train.options import training_section
+from vae.train.options import PainterTraining, RefinerTraining, VAETraining, training_section
 from vae.train.runs import is_run_folder, prepare_run
 from vae.train.step import make_optimizer, make_train_step
 
 PREVIEW_FRAMES = 6
+
+
+def recipe_for(options):
+    """The recipe of a trainer's options (VAETraining, RefinerTraining, PainterTraining)."""
+    from vae.train.painter_recipe import PainterRecipe
+    from vae.train.refiner_recipe import RefinerRecipe
+    from vae.train.vae_recipe import VAERecipe
+
+    recipes = {VAETraining: VAERecipe, RefinerTraining: RefinerRecipe,
+               PainterTraining: PainterRecipe}
+    return recipes[type(options)](options)
 
 
 def train(recipe):

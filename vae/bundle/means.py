@@ -1,5 +1,4 @@
-"""Latent-space arithmetic of stylising: per-source mean codes, the style shift, and the
-stylising formula that puts the frame's own detail back.
+"""Every source's mean code, and the style shift made from them.
 
 Means and the codes of frames being stylised use z_mean, never a sampled z: a sample carries
 noise that shows up as flicker in video (docs/design.md, "Latent codes").
@@ -83,17 +82,3 @@ def style_shift(source_mean, style_mean, alpha, beta):
     arrays or tensors; source_mean may hold one row per image)."""
     return beta * style_mean - alpha * source_mean
 
-
-def with_detail(styled, reconstructed, frames, detail):
-    """The stylising formula: S(z + shift) + detail * (x - S(z)), the frame's own detail that
-    the model cannot encode put back (S = decode, then refine). Not model_part + detail *
-    frames: that sums in another order, and the painter trained on these inputs would train
-    differently (its loss after the demo's 130 steps: 1.815 instead of 1.691)."""
-    return styled + detail * (frames - reconstructed)
-
-
-def model_part(styled, reconstructed, detail):
-    """S(z + shift) - detail * S(z): with_detail's part at the model's size. process_video.py
-    scales it up and adds detail * x at the output's size (the upscale is linear), so that
-    the frame's detail comes back at full resolution (vae/stylize/transform.py)."""
-    return styled - detail * reconstructed
