@@ -16,7 +16,6 @@ from vae import InputError
 from vae.media import storage
 from vae.media.gallery import write_png
 from vae.media.video import write_video
-from vae.train.distribute import is_chief, worker_name
 from vae.train.step import STOP
 
 PREVIEW = "preview.png"
@@ -84,6 +83,8 @@ class StopSignals:
 class TrainingLoop:
     """Checkpointed, resumable training of a distributed step function.
 
+    context: the run's RunContext (its folder, whether this worker writes it, how often to
+        checkpoint and preview).
     checkpoint: a tf.train.Checkpoint holding at least `step` (an int64 tf.Variable).
     fixed_batch_loss: a function () -> {name: scalar} computing the loss on fixed frames with the
         current weights. It runs before every checkpoint, which is skipped (NonFiniteLoss) unless
@@ -93,24 +94,23 @@ class TrainingLoop:
     learning_rate: set by `train` for each phase; logged with the summaries when set.
     """
 
-    def __init__(self, logdir, strategy, checkpoint, fixed_batch_loss, *, checkpoint_every,
-                 preview_every, summary_every=10, keep_checkpoints=3, preview=None):
-        self.logdir = logdir
-        self.strategy = strategy
+    def __init__(self, context, checkpoint, fixed_batch_loss, *, summary_every=10,
+                 keep_checkpoints=3, preview=None):
+        logdir = self.logdir = context.logdir
         self.checkpoint = checkpoint
         self.step = checkpoint.step
         self.fixed_batch_loss = fixed_batch_loss
-        self.checkpoint_every = checkpoint_every
-        self.preview_every = preview_every
+        self.checkpoint_every = context.options.checkpoint_every
+        self.preview_every = context.options.preview_every
         self.summary_every = summary_every
         self.preview = preview
         self.learning_rate = None  # the running phase's, logged with the summaries
         self.progress_frames = None  # the preview grids that make up progress.mp4
-        self.chief = is_chief(strategy)
+        self.chief = context.chief
         # Under MultiWorkerMirroredStrategy every worker must take part in saving; only the
         # chief's copy is kept, the others write to a scratch folder that is removed.
         self.save_dir = logdir if self.chief else tempfile.mkdtemp(
-            prefix=f"vae-{worker_name(strategy)}-")
+            prefix=f"vae-{context.worker}-")
         self.manager = tf.train.CheckpointManager(
             checkpoint, self.save_dir, max_to_keep=keep_checkpoints, checkpoint_name="ckpt",
             step_counter=self.step)

@@ -7,12 +7,13 @@ import sys
 
 import tensorflow as tf
 
-from vae.data.datafolder import load_manifest, record_count
-from vae.data.records import load_frames, verify_shards
+from vae.data.datafolder import record_count
+from vae.data.records import load_frames
 from vae.media.atomic import check_target
 from vae.media.gallery import stack_rows
 from vae.models import precision
-from vae.train.distribute import distributed_dataset, is_chief, make_strategy, use_xla
+from vae.train.context import RunContext
+from vae.train.distribute import distributed_dataset, use_xla
 from vae.train.lock import locked
 from vae.train.loop import NonFiniteLoss, TrainingLoop
 from vae.train.options import PainterTraining, RefinerTraining, VAETraining, training_section
@@ -46,26 +47,22 @@ def train(recipe):
 def _train(options, recipe, arithmetic):
     check_target(options.logdir, "--logdir", folder=True, inputs=(options.data, *recipe.inputs),
                  replaceable=is_run_folder, what="run folder of a trainer")
-    manifest = load_manifest(options.data)
-    verify_shards(options.data, manifest)
-    strategy = make_strategy(options.strategy)
-    with locked(options.logdir, hold=is_chief(strategy)):
-        return _run(options, recipe, arithmetic, manifest, strategy)
+    context = RunContext.start(options)
+    with locked(options.logdir, hold=context.chief):
+        return _run(context, recipe, arithmetic)
 
 
-def _run(options, recipe, arithmetic, manifest, strategy):
+def _run(context, recipe, arithmetic):
+    options, strategy, manifest = context.options, context.strategy, context.manifest
     with strategy.scope():
         sections = recipe.prepare(manifest, options.data)
     run_config = {"kind": recipe.kind, **sections, "training": {
         **training_section(recipe.options), "precision": arithmetic}}
-    resumed, dataset = start_run(options, strategy, run_config, manifest)
+    resumed, dataset = start_run(context, run_config)
     with strategy.scope():
         checkpoint = make_checkpoint(recipe.build(make_optimizer))
     fixed_frames = load_frames(options.data, manifest, PREVIEW_FRAMES)
-    loop = TrainingLoop(options.logdir, strategy, checkpoint,
-                        lambda: recipe.fixed_batch_loss(fixed_frames),
-                        checkpoint_every=options.checkpoint_every,
-                        preview_every=options.preview_every,
+    loop = TrainingLoop(context, checkpoint, lambda: recipe.fixed_batch_loss(fixed_frames),
                         preview=lambda: (stack_rows(recipe.preview_rows(fixed_frames)),
                                          recipe.preview_title))
     start = loop.restore()
@@ -74,11 +71,10 @@ def _run(options, recipe, arithmetic, manifest, strategy):
     for phase in phases:
         for update in phase.updates:
             update.optimizer.learning_rate = update.learning_rate
-    announce(options.logdir, resumed, start, phases[-1].until, options.data, manifest,
-             options.batch_size, strategy)
+    announce(context, resumed, start, phases[-1].until)
     if start == 0:
         loop.write_preview()
-    return run_phases(options, strategy, loop, phases, iter(dataset))
+    return run_phases(context, loop, phases, iter(dataset))
 
 
 def make_checkpoint(objects):
@@ -90,14 +86,15 @@ def make_checkpoint(objects):
         name: getattr(o, "inner_optimizer", o) for name, o in objects.items()})
 
 
-def run_phases(options, strategy, loop, phases, iterator):
+def run_phases(context, loop, phases, iterator):
     """Each phase not yet done, in order, each with its own compiled step; -> exit code."""
+    options = context.options
     jit = use_xla(options.xla)
     for phase in phases:
         if int(loop.step.numpy()) >= phase.until and phase is not phases[-1]:
             continue
         loop.learning_rate = phase.updates[0].learning_rate
-        train_step = make_train_step(strategy, phase.updates, phase.loss_terms,
+        train_step = make_train_step(context.strategy, phase.updates, phase.loss_terms,
                                      options.batch_size, jit_compile=jit)
         try:
             result = loop.run_until(phase.until, train_step, iterator, options.batch_size,
@@ -106,7 +103,7 @@ def run_phases(options, strategy, loop, phases, iterator):
             print(non_finite_message(err, options.logdir), file=sys.stderr)
             return 1
         if result["reason"] != "done" or phase is phases[-1]:
-            return report(result, options.logdir, is_chief(strategy))
+            return report(result, context)
         loss_name = phase.updates[0].loss_name
         print(f"{phase.name} done at step {result['step']} ({loss_name.replace('_', ' ')} "
               f"{result['metrics'].get(loss_name, float('nan')):.4g})")
@@ -119,35 +116,38 @@ def total_steps(steps, epochs, records, batch_size):
     return steps
 
 
-def start_run(options, strategy, run_config, manifest):
+def start_run(context, run_config):
     """What every trainer does before building its models: check or write config.json, set
     the seed, and open the distributed input. -> (resumed, dataset)"""
     import keras
 
-    resumed = prepare_run(options.logdir, run_config, write=is_chief(strategy))
+    options = context.options
+    resumed = prepare_run(options.logdir, run_config, write=context.chief)
     keras.utils.set_random_seed(options.seed)
-    return resumed, distributed_dataset(strategy, options.data, manifest, options.batch_size,
-                                        options.seed)
+    return resumed, distributed_dataset(context.strategy, options.data, context.manifest,
+                                        options.batch_size, options.seed)
 
 
-def announce(logdir, resumed, start, steps, data_dir, manifest, batch_size, strategy):
+def announce(context, resumed, start, steps):
     """Say whether this run resumes, and what it is about to do."""
+    options = context.options
     if resumed and start:
-        print(f"resuming {logdir} from step {start} (checkpoint ckpt-{start})")
+        print(f"resuming {options.logdir} from step {start} (checkpoint ckpt-{start})")
     elif resumed:
-        print(f"{logdir} has a config.json but no checkpoint yet: starting at step 0")
-    size = manifest["frame_size"]
-    records = record_count(manifest)
-    print(f"training on {records} frames of {size['width']}x{size['height']} from {data_dir}, "
-          f"batch {batch_size} on {strategy.num_replicas_in_sync} replica(s), "
-          f"steps {start} -> {steps}")
+        print(f"{options.logdir} has a config.json but no checkpoint yet: starting at step 0")
+    size = context.manifest["frame_size"]
+    records = record_count(context.manifest)
+    print(f"training on {records} frames of {size['width']}x{size['height']} from "
+          f"{options.data}, batch {options.batch_size} on "
+          f"{context.strategy.num_replicas_in_sync} replica(s), steps {start} -> {steps}")
 
 
-def report(result, logdir, chief):
+def report(result, context):
     """Closing summary of a run; the exit code (0 done, 128 + signal when interrupted)."""
     from vae.console import format_table
 
-    if chief:
+    logdir = context.logdir
+    if context.chief:
         metrics = result["metrics"]
         metric_names = list(metrics) or ["loss"]
         print(format_table(
