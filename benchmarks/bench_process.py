@@ -39,9 +39,9 @@ from vae.bundle.loader import Bundle
 from vae.bundle.means import LatentMeans, style_shift
 from vae.media import video
 from vae.models import autoencoder, configs, painter, refiner
-from vae.stylize import pipeline
+from vae.stylize.frame_stylizer import FrameStylizer
 from vae.stylize.settings import StyleSettings
-from vae.stylize.transform import FrameStylizer
+from vae.stylize.stream import stylize_stream
 
 
 def make_bundle(folder):
@@ -117,7 +117,7 @@ def main():
         """As process_video.py does: model-size frames, or output-size frames with detail."""
         frame_size = (info.width, info.height) if detail > 0 else size
         with writer(frame_size) as w:
-            return pipeline.stylize_stream(
+            return stylize_stream(
                 video.video_frames(info, size=None if detail > 0 else size), transform, w,
                 args.batch_size)
 

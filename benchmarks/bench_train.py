@@ -25,8 +25,8 @@ from benchmarks import machine
 from vae.data import datafolder, records
 from vae.models import autoencoder, configs, precision
 from vae.train.distribute import use_xla
+from vae.train.distributed_step import make_optimizer, make_train_step
 from vae.train.recipe import Update
-from vae.train.step import make_optimizer, make_train_step
 
 
 def matmul_peak(n=2048, repeats=10, trials=7):

@@ -185,12 +185,12 @@ def _reading(rcc_path, read):
 
 def write_paintings(args):
     from vae import InputError
-    from vae.media import atomic
+    from vae.media import atomic, targets
 
     if len(args.rcc) != 1:
         raise InputError("paintings come from one paintings.rcc (--pictures takes several)")
     rcc = args.rcc[0]
-    atomic.check_target(args.out, "--out", folder=True, inputs=(rcc,),
+    targets.check_target(args.out, "--out", folder=True, inputs=(rcc,),
                         replaceable=written_here, what="paintings folder")
     boards = None if args.all else OTHER_OILS if args.other_oils else IMPRESSIONISTS
     found = _reading(rcc, lambda path: list(paintings(path, boards)))
@@ -211,9 +211,9 @@ def write_pictures(args):
     from PIL import Image
 
     from vae import InputError
-    from vae.media import atomic
+    from vae.media import atomic, targets
 
-    atomic.check_target(args.out, "--out", folder=True, inputs=tuple(args.rcc),
+    targets.check_target(args.out, "--out", folder=True, inputs=tuple(args.rcc),
                         replaceable=written_here, what="pictures folder")
     found, credits = [], []
     for rcc in args.rcc:

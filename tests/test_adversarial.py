@@ -30,7 +30,7 @@ def tiny_players(height=18, width=32):
 
 def train_on(frames, updates, loss_terms, steps):
     """Run a two-player step of vae.training on one fixed batch; -> metrics per step."""
-    from vae.train.step import make_train_step
+    from vae.train.distributed_step import make_train_step
 
     step = make_train_step(tf.distribute.get_strategy(), updates, loss_terms,
                                     len(frames))
@@ -160,9 +160,9 @@ def test_adversarial_run_is_killed_resumed_and_exported(vae_run, tmp_path):
     # what a resume restores: the discriminator's weights and its optimizer's slots, exactly
     from vae.cli import parse_options
     from vae.data import datafolder
+    from vae.train.distributed_step import make_optimizer
     from vae.train.options import RefinerTraining
     from vae.train.refiner_recipe import RefinerRecipe
-    from vae.train.step import make_optimizer
 
     # the options of that run, TINY_REFINER and TINY_GAN's shapes among them
     recipe = RefinerRecipe(parse_options("", RefinerTraining(), [

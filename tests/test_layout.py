@@ -99,7 +99,7 @@ def cycles(edges):
 def test_the_cycle_finder_finds_loops_of_any_length_and_relative_imports():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
-    assert absolute("vae.train", "loop", 1) == "vae.train.loop"
+    assert absolute("vae.train", "lock", 1) == "vae.train.lock"
     assert absolute("vae.train", None, 2) == "vae"
     assert absolute("vae.train", "media", 2) == "vae.media"
 

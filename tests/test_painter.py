@@ -21,8 +21,8 @@ def tiny_players():
 
 
 def train_on(images, updates, loss_terms, steps):
-    """Steps of vae.train.step on one fixed batch; -> metrics per step."""
-    from vae.train.step import make_train_step
+    """Steps of vae.train.distributed_step on one fixed batch; -> metrics per step."""
+    from vae.train.distributed_step import make_train_step
 
     step = make_train_step(tf.distribute.get_strategy(), updates, loss_terms, len(images))
     iterator = iter(tf.data.Dataset.from_tensors({"image": images}).repeat())
@@ -244,7 +244,7 @@ def test_the_perceptual_default_trains_without_a_discriminator(runs, tmp_path):
 def test_the_bundle_with_a_painter_round_trips(painted, runs):
     from vae.bundle.loader import Bundle
     from vae.models.painter import paint
-    from vae.train.runs import load_painter
+    from vae.train.run_folder import load_painter
 
     export = painted["export"]
     assert export.returncode == 0, export.stderr
@@ -329,8 +329,8 @@ def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
 def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     from vae.bundle.loader import Bundle
     from vae.media.gallery import to_uint8
+    from vae.stylize.frame_stylizer import FrameStylizer
     from vae.stylize.settings import StylePlan, StyleSettings
-    from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(painted["bundle"])
     shift = np.zeros(bundle.code_size, np.float32)

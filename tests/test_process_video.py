@@ -183,8 +183,8 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
     from vae.bundle.loader import Bundle
     from vae.bundle.means import style_shift
     from vae.media.gallery import to_uint8
+    from vae.stylize.frame_stylizer import FrameStylizer
     from vae.stylize.settings import StyleSettings
-    from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])
@@ -226,8 +226,8 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
 
 def test_full_detail_and_no_shift_returns_the_input(runs, clips):
     from vae.bundle.loader import Bundle
+    from vae.stylize.frame_stylizer import FrameStylizer
     from vae.stylize.settings import StyleSettings
-    from vae.stylize.transform import FrameStylizer
 
     bundle = Bundle(runs["bundle"])
     info = video.probe_video(clips["letterbox"])

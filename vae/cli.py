@@ -35,9 +35,9 @@ def parse_options(doc, defaults, argv=None):
 
 def train_main(doc, defaults, argv=None):
     """A trainer's whole entry: its options parsed from argv, its recipe run by
-    vae.train.training.train, errors and signals as one line and an exit status."""
+    vae.train.driver.train, errors and signals as one line and an exit status."""
     def train(options):
-        from vae.train.training import recipe_for, train
+        from vae.train.driver import recipe_for, train
 
         return train(recipe_for(options))
 

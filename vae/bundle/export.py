@@ -24,7 +24,7 @@ from vae.bundle.format import (
     StyleModel,
     is_bundle,
 )
-from vae.media import atomic, storage
+from vae.media import atomic, storage, targets
 
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
 TOLERANCE = 1e-4
@@ -167,11 +167,11 @@ def load_runs(args):
     """The VAE run and the refiner run (None when there is none or --no-refiner), checked to
     share the data's frame size."""
     from vae.data import datafolder, records
-    from vae.train import runs
+    from vae.train import run_folder
 
     manifest = datafolder.load_manifest(args.data)
     records.verify_shards(args.data, manifest)
-    vae = runs.load_vae(args.vae)
+    vae = run_folder.load_vae(args.vae)
     datafolder.check_frame_size(manifest, args.data, vae.config.frame_size, "the VAE")
     if args.no_refiner:
         print("--no-refiner: exporting the VAE alone")
@@ -180,7 +180,7 @@ def load_runs(args):
         print(f"no refiner run at {args.refiner}: exporting the VAE alone "
               "(process_video.py will not refine)")
         return manifest, vae, None
-    refiner = runs.load_refiner(args.refiner)
+    refiner = run_folder.load_refiner(args.refiner)
     if refiner.config.frame_size != vae.config.frame_size:
         raise InputError("the refiner was trained on {}x{} frames, the VAE on {}x{}".format(
             *refiner.config.frame_size, *vae.config.frame_size))
@@ -190,11 +190,11 @@ def load_runs(args):
 def load_painter(args, vae):
     """The painter run of --painter (None without it), checked to have been trained on this
     VAE's output."""
-    from vae.train import runs
+    from vae.train import run_folder
 
     if args.painter is None:
         return None
-    painter = runs.load_painter(args.painter)
+    painter = run_folder.load_painter(args.painter)
     trained_on = painter.bundle.get("vae_step")
     if trained_on != vae.step or painter.bundle.get("vae_model") != vae.config.to_dict():
         raise InputError(f"the painter {args.painter} was trained on the output of VAE step "
@@ -208,10 +208,9 @@ def export(args):
     reloaded and checked against the checkpoints; prints the summary; -> the exit code."""
     from vae.console import format_table, progress_bar
     from vae.data import datafolder, records
-    from vae.media import atomic
 
     started = time.time()
-    atomic.check_target(args.out, "--out", folder=True, what="model bundle",
+    targets.check_target(args.out, "--out", folder=True, what="model bundle",
                         inputs=(args.vae, args.refiner, args.data, args.painter),
                         replaceable=is_bundle)
     manifest, vae, trained_refiner = load_runs(args)

@@ -17,7 +17,7 @@ from vae.options import RECORDS_SIZE
 
 def load_existing(args):
     """The manifest to extend (with --append) or a new one; refuses to clobber existing data."""
-    from vae.media.atomic import check_target
+    from vae.media.targets import check_target
 
     # new shards go into a new folder, or with --append into a data folder beside its records
     check_target(args.out, "--out", folder=True, inputs=(*args.paintings, *args.video),

@@ -318,7 +318,7 @@ def serve(config):
 def source_mean_code(bundle, source, config):
     """The mean code the settings move away from, for source "auto": a file's, from a sample
     over its excerpt, or a camera's or stream's, from its first frames; None otherwise."""
-    from vae.stylize.pipeline import clip_mean_code, mean_code
+    from vae.stylize.stream import clip_mean_code, mean_code
 
     if config.settings.source != "auto":
         return None

@@ -155,7 +155,7 @@ class Preview:
     """
 
     def __init__(self, bundle, source, settings, source_mean, on_frame=lambda: None):
-        from vae.stylize.transform import FrameStylizer
+        from vae.stylize.frame_stylizer import FrameStylizer
 
         self.bundle, self.source, self.source_mean = bundle, source, source_mean
         self.on_frame = on_frame

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from vae.media import atomic, storage
+from vae.media import atomic, storage, targets
 
 SHOW = 6  # frames per picture row
 SALT_SIGMAS = (0.0, 0.25, 0.5, 1.0)
@@ -48,7 +48,7 @@ def evaluate(args):
     out = default_out(args.model) if args.out is None else args.out
     bundle = Bundle(args.model)
     manifest = datafolder.load_manifest(args.data)
-    atomic.check_target(out, "--out", folder=True, replaceable=is_report,
+    targets.check_target(out, "--out", folder=True, replaceable=is_report,
                         what="report of evaluate_embeddings.py",
                         inputs=(args.model, args.data, *(s["path"] for s in manifest["sources"])))
     datafolder.check_frame_size(manifest, args.data, (bundle.width, bundle.height), "the bundle")
@@ -147,7 +147,7 @@ def detail_transfer(stylized, images, detail):
     """Stylized (with detail) and its frames at the model's size, combined through the same
     DetailTransfer that process_video.py uses at the output's."""
     from vae.media.gallery import to_uint8
-    from vae.stylize.transform import DetailTransfer
+    from vae.stylize.frame_stylizer import DetailTransfer
 
     height, width = images.shape[1:3]
     transfer = DetailTransfer((width, height), (width, height))

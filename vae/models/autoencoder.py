@@ -3,7 +3,7 @@
 
 Encoder and decoder are separate Keras models so that the exported bundle can offer encode and
 decode on their own. Every size comes from a VAEConfig (vae/models/configs.py), saved in the run's
-config.json. The training step is vae/train/step.py's; this file knows only the model.
+config.json. The training step is vae/train/distributed_step.py's; this file knows only the model.
 """
 import keras
 import tensorflow as tf

@@ -3,7 +3,8 @@
 It "downsizes the input, learns filters in a residual network and then samples back up":
 conv (kept as skip) -> stride-2 conv -> residual convs at half size -> transposed conv back to
 full size -> add skip -> conv to 3 channels -> clip to [0, 1]; ELU between (docs/design.md).
-Shapes and objectives are vae/models/configs.py's; the training step is vae/train/step.py's.
+Shapes and objectives are vae/models/configs.py's; the training step is
+vae/train/distributed_step.py's.
 """
 import keras
 import numpy as np

@@ -6,9 +6,9 @@ import time
 
 from vae import InputError
 from vae.media import video
-from vae.stylize.pipeline import clip_mean_code, stylize_stream
+from vae.stylize.frame_stylizer import MIN_PAINT_SIDE, FrameStylizer, paint_size
 from vae.stylize.settings import RenderOptions
-from vae.stylize.transform import MIN_PAINT_SIDE, FrameStylizer, paint_size
+from vae.stylize.stream import clip_mean_code, stylize_stream
 
 
 def default_output(input_path):
@@ -19,7 +19,7 @@ def default_output(input_path):
 def check_output(input_path, output, model=None):
     """output, refused (InputError) when it is the input, lies inside the model bundle, is a
     folder, or is in a missing folder."""
-    from vae.media.atomic import check_target
+    from vae.media.targets import check_target
 
     check_target(output, "-o", inputs=(input_path, model), what="output video")
     if not os.path.isdir(os.path.dirname(os.path.abspath(output))):

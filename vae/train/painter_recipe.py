@@ -1,4 +1,4 @@
-"""The painter's training recipe: what train_painter.py hands vae.train.training.train.
+"""The painter's training recipe: what train_painter.py hands vae.train.driver.train.
 
 The painter repaints what process_video.py makes today: each training frame goes through the
 frozen bundle (its code shifted from its source's mean toward the paintings', decoded, refined,
@@ -18,7 +18,7 @@ from vae.data import datafolder, records
 from vae.media import frames
 from vae.models import adversarial, painter
 from vae.stylize.settings import StyleSettings
-from vae.train.loop import NonFiniteLoss
+from vae.train.checkpointed_loop import NonFiniteLoss
 from vae.train.recipe import Phase, Update, batch_means
 from vae.train.refiner_recipe import ADVERSARIAL_ADAM
 

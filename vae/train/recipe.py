@@ -1,4 +1,4 @@
-"""What a trainer hands vae.train.training.train: a Recipe (its models, optimizers, phases and
+"""What a trainer hands vae.train.driver.train: a Recipe (its models, optimizers, phases and
 previews), in the manner of TF Model Garden's Task. Everything around it is the library's."""
 from dataclasses import dataclass
 from typing import Callable, Protocol

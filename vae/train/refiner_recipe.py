@@ -1,8 +1,8 @@
 """The refiner's training recipe (l1-ssim, toward-away or adversarial): what train_refiner.py
-hands vae.train.training.train."""
+hands vae.train.driver.train."""
 from vae.data import datafolder
 from vae.models import adversarial, refiner
-from vae.train import runs
+from vae.train import run_folder
 from vae.train.options import with_frame_size
 from vae.train.recipe import Phase, Update, batch_means
 
@@ -24,7 +24,7 @@ class RefinerRecipe:
 
     def prepare(self, manifest, data_dir):
         opts = self.options
-        self.vae = runs.load_vae(opts.vae)
+        self.vae = run_folder.load_vae(opts.vae)
         datafolder.check_frame_size(manifest, data_dir, self.vae.config.frame_size, "the VAE")
         print(f"frozen VAE: {self.vae.checkpoint} (step {self.vae.step})")
         self.config = with_frame_size(opts.network, datafolder.frame_size(manifest))

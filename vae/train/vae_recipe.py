@@ -1,4 +1,4 @@
-"""The VAE's training recipe: what train_vae.py hands vae.train.training.train."""
+"""The VAE's training recipe: what train_vae.py hands vae.train.driver.train."""
 from vae.data import datafolder
 from vae.models import autoencoder
 from vae.train.options import with_frame_size

@@ -9,16 +9,16 @@ import tensorflow as tf
 
 from vae.data.datafolder import record_count
 from vae.data.records import load_frames
-from vae.media.atomic import check_target
 from vae.media.gallery import stack_rows
+from vae.media.targets import check_target
 from vae.models import precision
+from vae.train.checkpointed_loop import NonFiniteLoss, TrainingLoop
 from vae.train.context import RunContext
 from vae.train.distribute import distributed_dataset, use_xla
+from vae.train.distributed_step import make_optimizer, make_train_step
 from vae.train.lock import locked
-from vae.train.loop import NonFiniteLoss, TrainingLoop
 from vae.train.options import PainterTraining, RefinerTraining, VAETraining, training_section
-from vae.train.runs import is_run_folder, prepare_run
-from vae.train.step import make_optimizer, make_train_step
+from vae.train.run_folder import is_run_folder, prepare_run
 
 PREVIEW_FRAMES = 6
 

@@ -16,7 +16,7 @@ from vae import InputError
 from vae.media import storage
 from vae.media.gallery import write_png
 from vae.media.video import write_video
-from vae.train.step import STOP
+from vae.train.distributed_step import STOP
 
 PREVIEW = "preview.png"
 PROGRESS_VIDEO = "progress.mp4"
