@@ -22,7 +22,7 @@ from vae.options import ExportOptions
 
 
 def export(options):
-    from vae.bundle.export import export
+    from vae.train.to_bundle import export
 
     return export(options)
 

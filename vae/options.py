@@ -25,7 +25,6 @@ BUNDLE = "exported"
 VAE_RUN = "runs/vae"
 REFINER_RUN = "runs/refiner"
 PAINTER_RUN = "runs/painter"
-RECORDS_SIZE = "320x180"
 PRECISION_HELP = ("arithmetic of {what}: auto picks what the hardware runs natively: bfloat16 on "
                   "CPUs with AVX512_BF16 or AMX and on GPUs of compute capability 8.0+, float16 "
                   "on 7.x GPUs, float32 otherwise; {stays} stay float32")
@@ -60,8 +59,9 @@ class ExtractOptions:
     video: tuple = flag((), "video file; one source named after the file's stem (repeatable)",
                         metavar="FILE", repeat=True)
     out: str = flag(DATA, "data folder for shards and manifest.json", metavar="DIR")
-    size: tuple | None = flag(None, f"frame size of the records (default: {RECORDS_SIZE}, or "
-                              "the existing manifest's with --append)",
+    size: tuple | None = flag(None, "frame size of the records (default: "
+                              f"{datafolder.FRAME_SIZE}, or the existing manifest's with "
+                              "--append)",
                               type=value_type(frames.parse_size), metavar="WxH")
     frame_step: int = flag(10, "keep every Nth video frame", type=positive_int, metavar="N")
     painting_crops: int = flag(0, "also store N random crops of each painting, each "

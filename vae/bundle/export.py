@@ -5,13 +5,10 @@ export_graph.py's whole work.
 """
 import errno
 import os
-import sys
-import time
 
 import numpy as np
 import tensorflow as tf
 
-from vae import InputError
 from vae.bundle.format import (
     BUNDLE_FORMAT,
     BUNDLE_KIND,
@@ -21,10 +18,9 @@ from vae.bundle.format import (
     MEANS_JSON,
     SAVED_MODEL,
     STYLE_STATS,
-    StyleModel,
     is_bundle,
 )
-from vae.media import atomic, storage, targets
+from vae.media import atomic
 
 # The reloaded bundle must reproduce the checkpoints' outputs to within this (images in [0, 1]).
 TOLERANCE = 1e-4
@@ -161,91 +157,3 @@ def verify(folder, module, frozen, images, shift):
         differences[f"frozen {name}"] = max(
             float(np.abs(graph[k] - v).max()) for k, v in outputs.items())
     return differences
-
-
-def load_runs(args):
-    """The VAE run and the refiner run (None when there is none or --no-refiner), checked to
-    share the data's frame size."""
-    from vae.data import datafolder, records
-    from vae.train import run_folder
-
-    manifest = datafolder.load_manifest(args.data)
-    records.verify_shards(args.data, manifest)
-    vae = run_folder.load_vae(args.vae)
-    datafolder.check_frame_size(manifest, args.data, vae.config.frame_size, "the VAE")
-    if args.no_refiner:
-        print("--no-refiner: exporting the VAE alone")
-        return manifest, vae, None
-    if not storage.exists(args.refiner):
-        print(f"no refiner run at {args.refiner}: exporting the VAE alone "
-              "(process_video.py will not refine)")
-        return manifest, vae, None
-    refiner = run_folder.load_refiner(args.refiner)
-    if refiner.config.frame_size != vae.config.frame_size:
-        raise InputError("the refiner was trained on {}x{} frames, the VAE on {}x{}".format(
-            *refiner.config.frame_size, *vae.config.frame_size))
-    return manifest, vae, refiner
-
-
-def load_painter(args, vae):
-    """The painter run of --painter (None without it), checked to have been trained on this
-    VAE's output."""
-    from vae.train import run_folder
-
-    if args.painter is None:
-        return None
-    painter = run_folder.load_painter(args.painter)
-    trained_on = painter.bundle.get("vae_step")
-    if trained_on != vae.step or painter.bundle.get("vae_model") != vae.config.to_dict():
-        raise InputError(f"the painter {args.painter} was trained on the output of VAE step "
-                         f"{trained_on}, but {args.vae} is at step {vae.step}: train the "
-                         "painter again on a bundle of this VAE")
-    return painter
-
-
-def export(args):
-    """export_graph.py: the runs of `args` (vae.options.ExportOptions) exported as a bundle,
-    reloaded and checked against the checkpoints; prints the summary; -> the exit code."""
-    from vae.console import format_table, progress_bar
-    from vae.data import datafolder, records
-
-    started = time.time()
-    targets.check_target(args.out, "--out", folder=True, what="model bundle",
-                        inputs=(args.vae, args.refiner, args.data, args.painter),
-                        replaceable=is_bundle)
-    manifest, vae, trained_refiner = load_runs(args)
-    refiner = trained_refiner.net if trained_refiner else None
-    trained_painter = load_painter(args, vae)
-    painter = trained_painter.net if trained_painter else None
-    with progress_bar(total=datafolder.record_count(manifest), unit="frame",
-                      desc="latent means") as bar:
-        means, style_stats = source_statistics(vae.encoder, vae.config.code_size, args.data,
-                                               manifest, args.batch_size, progress=bar.update)
-    size = vae.config.frame_size
-    config = {
-        "frame_size": {"width": size[0], "height": size[1]}, "code_size": vae.config.code_size,
-        "vae": vae.info(), "refiner": trained_refiner and trained_refiner.info(),
-        "painter": trained_painter and trained_painter.info(),
-        "data": os.path.abspath(args.data), "sources": manifest["sources"],
-    }
-    module = StyleModel(vae.config, vae.encoder, vae.decoder, refiner, painter)
-    frozen = write_bundle(args.out, module, config, means, style_stats)
-
-    differences = verify(args.out, module, frozen,
-                         records.load_frames(args.data, manifest, SAMPLE_FRAMES), means.means[0])
-    worst = max(differences.values())
-    for name, diff in differences.items():
-        print(f"check {name:24s} max |difference| = {diff:.2e}")
-    if worst > TOLERANCE:
-        print(f"error: the exported bundle differs from the checkpoints by {worst:.2e} "
-              f"(more than {TOLERANCE:g})", file=sys.stderr)
-        return 1
-    print(format_table(["source", "kind", "frames", "|mean z|"], [
-        (n, k, c, f"{np.linalg.norm(m):.3f}")
-        for n, k, c, m in zip(means.names, means.kinds, means.counts, means.means)]))
-    print(f"exported {args.out}: VAE step {vae.step}, "
-          + (f"refiner step {trained_refiner.step}" if trained_refiner else "no refiner")
-          + (f", painter step {trained_painter.step}" if trained_painter else "")
-          + f", signatures {', '.join(sorted(module.signatures()))}; "
-          f"{time.time() - started:.0f} s")
-    return 0

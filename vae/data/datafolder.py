@@ -14,6 +14,8 @@ MANIFEST_FORMAT = 1
 RECORDS_PER_SHARD = 1000
 HOLDOUT_SHARDS = "holdout_shards"  # manifest key of the held-out shards (absent in old folders)
 
+FRAME_SIZE = "320x180"  # the records' frame size unless extract_frames.py --size says otherwise
+
 
 def shard_list(manifest, split="train"):
     """The manifest's shard entries of one split: "train" (what the trainers read) or

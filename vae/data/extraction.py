@@ -12,7 +12,6 @@ from vae import InputError
 from vae.console import format_table
 from vae.data import datafolder, holdout
 from vae.media import frames, storage, video
-from vae.options import RECORDS_SIZE
 
 
 def load_existing(args):
@@ -28,7 +27,7 @@ def load_existing(args):
         raise InputError(f"{manifest_path} already exists: pass --append to add sources to it, "
                          "or choose another --out")
     if not exists:
-        width, height = args.size or frames.parse_size(RECORDS_SIZE)
+        width, height = args.size or frames.parse_size(datafolder.FRAME_SIZE)
         return datafolder.new_manifest(width, height)
     try:
         manifest = datafolder.read_manifest(args.out)

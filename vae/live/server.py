@@ -16,6 +16,7 @@ import ipaddress
 import json
 import logging
 import os
+import shlex
 import signal
 import socket
 import struct
@@ -28,7 +29,9 @@ from aiohttp import web
 from yarl import URL
 
 from vae import InputError
+from vae.flags import to_argv
 from vae.live import session
+from vae.options import ProcessOptions
 from vae.stylize.settings import RANGES, RenderOptions, StyleSettings
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "page.html")
@@ -54,7 +57,6 @@ class LiveConfig:
 
     def command(self, settings):
         """The plain command that renders the clip with these settings."""
-        from vae.stylize.render import command_line
 
         return command_line(self.input, self.output, self.model, self.precision, settings,
                             self.options)
@@ -437,3 +439,10 @@ def bind(host, port):
         raise InputError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     listener.setblocking(False)
     return listener
+
+
+def command_line(input_path, output, model, precision, settings, options):
+    """The process_video.py command that renders the same clip: the live page shows it."""
+    chosen = ProcessOptions(input_path, output, model, settings, options, precision)
+    return shlex.join(["python", "process_video.py",
+                       *to_argv(chosen, always=("output", "model", *RANGES))])

@@ -143,16 +143,12 @@ def swapping(bundle, images, codes, pick, rng, pictures):
         for z in (first, second, latent_space.shuffle_between(a, rng))])
 
 
-def detail_transfer(stylized, images, detail):
-    """Stylized (with detail) and its frames at the model's size, combined through the same
-    DetailTransfer that process_video.py uses at the output's."""
+def detail_transfer(stylized, images):
+    """The formula with detail on frames at the model's size, as uint8 values (what a video
+    frame holds), back in [0, 1]."""
     from vae.media.gallery import to_uint8
-    from vae.stylize.frame_stylizer import DetailTransfer
 
-    height, width = images.shape[1:3]
-    transfer = DetailTransfer((width, height), (width, height))
-    combined = transfer.combine(stylized.model_part(), to_uint8(images), detail)
-    return combined.numpy().astype(np.float32) / 255
+    return to_uint8(stylized.with_detail(images).numpy()).astype(np.float32) / 255
 
 
 def style_shift_grid(bundle, frames, codes, sources, args, pictures):
@@ -178,8 +174,7 @@ def style_shift_grid(bundle, frames, codes, sources, args, pictures):
             shifts = np.stack([style_shift(source_mean, style, alpha, beta) for beta in betas])
             grid.append(bundle.stylize(first, shifts).styled.numpy())
         shifts = np.stack([style_shift(source_mean, style, args.alpha, beta) for beta in betas])
-        grid.append(detail_transfer(bundle.stylize(first, shifts, args.detail), first,
-                                    args.detail))
+        grid.append(detail_transfer(bundle.stylize(first, shifts, args.detail), first))
         shifted = codes[source] + style_shift(source_mean, style, args.alpha, args.beta)
         report["sources"][name] = {
             "distance_to_paintings_before": float(np.mean(np.linalg.norm(codes[source] - style,

@@ -1,7 +1,6 @@
 """Stylising a whole clip into an MP4: the one function process_video.py, the live page's
 Render, the benchmarks and the tests all call, so that they write the same frames."""
 import os
-import shlex
 import time
 
 from vae import InputError
@@ -96,14 +95,3 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
             "detail": f"{settings.detail:g}", "paint": f"{settings.paint:g}",
             "time": f"{elapsed:.1f} s",
             "frames/s": f"{count / elapsed:.1f}"}
-
-
-def command_line(input_path, output, model, precision, settings, options):
-    """The process_video.py command that renders the same clip: the live page shows it."""
-    from vae.flags import to_argv
-    from vae.options import ProcessOptions
-    from vae.stylize.settings import RANGES
-
-    chosen = ProcessOptions(input_path, output, model, settings, options, precision)
-    return shlex.join(["python", "process_video.py",
-                       *to_argv(chosen, always=("output", "model", *RANGES))])
