@@ -90,7 +90,8 @@ class ShuffledShardWriter:
     loads one bucket at a time, shuffles it in memory and writes it as a GZIP shard. Every
     record thus lands at a uniformly random place, yet memory holds only one shard. Nothing
     appears in out_dir until finish() has written every shard; close() without finish()
-    (an error, Ctrl-C) leaves out_dir as it was.
+    (an error, Ctrl-C) leaves out_dir as it was. Used as a `with` block, which makes the
+    scratch folder as it begins and removes it as it ends.
     """
 
     def __init__(self, out_dir, num_shards, seed=0, prefix="records"):
@@ -99,16 +100,29 @@ class ShuffledShardWriter:
         self.out_dir = out_dir
         self.prefix = prefix
         self.rng = np.random.default_rng(seed)
-        self.created_out_dir = not storage.isdir(out_dir)
-        self.finished = False
-        storage.makedirs(out_dir)
-        # beside the shards for an atomic rename; local when out_dir is on another file system
-        self.tmp_dir = atomic.scratch_folder(out_dir, "extract") if storage.is_local(out_dir) \
-            else tempfile.mkdtemp(prefix=".extract-")
-        self.bucket_paths = [os.path.join(self.tmp_dir, f"bucket-{i}.tfrecord")
-                             for i in range(num_shards)]
-        self.buckets = [tf.io.TFRecordWriter(p) for p in self.bucket_paths]
-        self.count = 0
+        self.num_shards = num_shards
+        self.created_out_dir = self.finished = False
+        self.tmp_dir, self.buckets, self.count = None, [], 0
+
+    def __enter__(self):
+        """Make out_dir and the scratch folder of buckets beside it; a signal waits until
+        both are recorded, so that close() removes them whenever it comes."""
+        try:
+            with atomic.signals_deferred():
+                self.created_out_dir = not storage.isdir(self.out_dir)
+                storage.makedirs(self.out_dir)
+                # beside the shards for an atomic rename; local when out_dir is on another
+                # file system
+                self.tmp_dir = atomic.scratch_folder(self.out_dir, "extract") \
+                    if storage.is_local(self.out_dir) else tempfile.mkdtemp(prefix=".extract-")
+            self.bucket_paths = [os.path.join(self.tmp_dir, f"bucket-{i}.tfrecord")
+                                 for i in range(self.num_shards)]
+            for path in self.bucket_paths:
+                self.buckets.append(tf.io.TFRecordWriter(path))
+        except BaseException:
+            self.close()
+            raise
+        return self
 
     def add(self, serialized):
         self.buckets[self.rng.integers(len(self.buckets))].write(serialized)
@@ -143,12 +157,10 @@ class ShuffledShardWriter:
     def close(self):
         for bucket in self.buckets:
             bucket.close()
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        if self.tmp_dir is not None:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
         if self.created_out_dir and not self.finished:
             storage.remove(self.out_dir)
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         self.close()

@@ -12,12 +12,16 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 
 from vae import InputError
 from vae.media import storage
 from vae.media.targets import check_target
+
+DEFERRED = (signal.SIGINT, signal.SIGTERM)  # the signals signals_deferred() holds back
 
 
 def process_alive(pid):
@@ -29,6 +33,31 @@ def process_alive(pid):
     except PermissionError:  # someone else's process
         return True
     return True
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """Ctrl-C and SIGTERM held back inside the block and delivered as it ends. Code that makes
+    a scratch file or starts a writer and records it for removal runs whole in it: no signal
+    can come between the making and the recording, so whatever a signal stops can always be
+    removed. Outside the main thread, where no signal handler runs, a plain block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {number: signal.signal(number, lambda got, frame: received.append(got))
+                for number in DEFERRED}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        if received:  # the first one, to the handler the block held back
+            handler = previous[received[0]]
+            if callable(handler):
+                handler(received[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(received[0])
 
 
 def _remove_stale(parent, name):
@@ -100,11 +129,12 @@ def discard(tmp):
 @contextlib.contextmanager
 def _published(make_tmp, path, check=None):
     """Yield the scratch file or folder make_tmp() makes; publish it as path when the block
-    ends normally (after check(), which may refuse), discard it otherwise. It is made inside
-    the block, so that a signal that comes as it appears still removes it."""
+    ends normally (after check(), which may refuse), discard it otherwise. A signal waits
+    until its name is known, so that it still removes it."""
     tmp = None
     try:
-        tmp = make_tmp()
+        with signals_deferred():
+            tmp = make_tmp()
         yield tmp
         if check:
             check()

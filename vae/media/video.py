@@ -233,8 +233,9 @@ class VideoWriter:
     and/or which is shown small in the bottom-right corner (inset_crop, a frames.Crop).
     The default x264 preset is veryfast: on a 2-core machine the encoder shares the CPU with
     the model, and slower presets cost more frames/s than the smaller file is worth.
-    Frames go to a scratch file beside path (atomic.temporary_name); close() moves the
-    finished file to its name, abort() (or leaving a `with` block by an exception) deletes it.
+    Used as a `with` block: entering it starts ffmpeg on a scratch file beside path
+    (atomic.temporary_name); leaving it moves the finished file to its name, or on an
+    exception deletes it (abort()).
     """
 
     def __init__(self, path, width, height, fps, output_size=None, crf=18, preset="veryfast",
@@ -268,18 +269,24 @@ class VideoWriter:
             cmd += ["-map", "1:a:0?", "-c:a", "aac", "-b:a", "192k"]
         cmd += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p",
                 "-movflags", "+faststart", "-f", "mp4"]
-        self._log = tempfile.TemporaryFile()
-        self.tmp_path = None
-        try:  # the scratch file is removed even when a signal comes as it appears
-            self.tmp_path = atomic.temporary_name(path, ".mp4")
-            self._process = subprocess.Popen(cmd + [local_file(self.tmp_path)],
-                                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                             stderr=self._log)
-        except BaseException:
-            if self.tmp_path is not None:
-                atomic.discard(self.tmp_path)
-            raise
+        self._command = cmd
+        self._log = self.tmp_path = self._process = None
         self.frames = 0
+
+    def __enter__(self):
+        """Start ffmpeg on a scratch file; a signal waits until both are recorded, so that
+        abort() removes both whenever it comes."""
+        try:
+            with atomic.signals_deferred():
+                self._log = tempfile.TemporaryFile()
+                self.tmp_path = atomic.temporary_name(self.path, ".mp4")
+                self._process = subprocess.Popen(
+                    self._command + [local_file(self.tmp_path)], stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL, stderr=self._log)
+        except BaseException:
+            self.abort()
+            raise
+        return self
 
     def write(self, frame):
         frame = np.asarray(frame, dtype=np.uint8)
@@ -328,14 +335,13 @@ class VideoWriter:
             self._log.close()
 
     def abort(self):
-        if self._process.poll() is None:
+        if self._process is not None and self._process.poll() is None:
             self._process.kill()
             self._process.wait()
-        atomic.discard(self.tmp_path)
-        self._log.close()
-
-    def __enter__(self):
-        return self
+        if self.tmp_path is not None:
+            atomic.discard(self.tmp_path)
+        if self._log is not None:
+            self._log.close()
 
     def __exit__(self, exc_type, *_):
         if exc_type is None:
