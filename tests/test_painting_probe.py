@@ -81,9 +81,28 @@ def test_the_probe_calls_brush_strokes_painted_and_smooth_frames_or_their_copies
     assert sanity["held_out_paintings"] > 0.8, sanity
     assert sanity["input_frames"] < 0.2 and sanity["degraded_input_frames"] < 0.2, sanity
     assert probe.probability(strokes(rng, 6)) > 0.8  # new strokes, never fitted on
-    # the smooth frames in the paintings' palette are still not paintings
-    recoloured = painting_probe.degraded(smooth(rng, 3)[[0, 0, 0]], probe.paintings, rng)[2:]
+    # the smooth frames in the paintings' palette, sharp or blurred, are still not paintings
+    assert sanity["recoloured_input_frames"] < 0.2, sanity
+    assert sanity["blurred_recoloured_input_frames"] < 0.2, sanity
+    recoloured = painting_probe.degraded(smooth(rng, 5)[[0] * 5], probe.paintings, rng)[2:]
     assert probe.probability(recoloured) < 0.2
+
+
+def test_recolouring_gives_the_paintings_palette_and_keeps_the_frame():
+    """Moments: each channel's mean and spread become the paintings'; histogram: each
+    channel's values become the paintings' by rank, the frame's order of values kept."""
+    rng = np.random.default_rng(6)
+    frames, paintings = smooth(rng, 2), strokes(rng, 3)
+    moved = painting_probe.recoloured(frames, paintings)
+    np.testing.assert_allclose(moved.mean(axis=(1, 2)), np.broadcast_to(
+        paintings.mean(axis=(0, 1, 2)), (2, 3)), atol=0.03)
+    matched = painting_probe.recoloured(frames, paintings, histogram=True)
+    for channel in range(3):
+        np.testing.assert_allclose(np.quantile(matched[..., channel], [0.1, 0.5, 0.9]),
+                                   np.quantile(paintings[..., channel], [0.1, 0.5, 0.9]),
+                                   atol=0.03)
+        order = frames[0, ..., channel].ravel().argsort()
+        assert np.all(np.diff(matched[0, ..., channel].ravel()[order]) >= -1e-6)
 
 
 def test_the_probe_reads_a_data_folder(tmp_path):

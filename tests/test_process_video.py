@@ -264,20 +264,24 @@ def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
 
 
 @pytest.mark.slow
-def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, media):
+def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, media, tmp_path):
     import json
 
+    import imageio.v3 as iio
+
+    still = tmp_path / "still.png"
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_quality", clips["letterbox"],
          "--model", runs["bundle"], "--setting", "detail=0", "--setting",
          "alpha=0,beta=0,detail=1,smoothing=0", "--probe-data", runs["data"],
-         "--peer-paintings", media["paintings"]],
+         "--peer-paintings", media["paintings"], "--analysis-width", "80", "--still", still],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["frames"] == 20 and report["style_statistics"] == "bundle"
     assert set(report["probe"]) == {"held_out_paintings", "input_frames",
-                                    "degraded_input_frames"}
+                                    "degraded_input_frames", "recoloured_input_frames",
+                                    "blurred_recoloured_input_frames"}
     assert all(0 <= row["painting_probability"] <= 1 for row in report["settings"])
     plain, identity, peer = report["settings"]
     assert plain["detail"] == 0 and plain["smoothing"] == 0.2
@@ -289,6 +293,13 @@ def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, me
     # all detail and no shift: the input again, up to compression
     assert identity["edge_correlation"] > 0.95 and identity["ssim_luma"] > 0.9
     assert abs(identity["colour_moments_gap_closed"]) < 0.1
+    # texture against the painting files as seen at the analysis size: the identity closes
+    # none of the gap
+    assert abs(identity["texture_gap_closed_as_seen"]) < 0.1
+    assert report["paintings_as_seen"].endswith("each as tall as the frame at 80x44")
+    # input, two rows and the peer side by side, each an 80x44 window at 1:1 of the 160x88
+    # frames (the clip's letterbox cropped)
+    assert iio.imread(still).shape == (44, 4 * 80, 3)
     assert 0.8 < identity["warping_error_ratio"] < 1.3
     assert plain["edge_correlation"] < identity["edge_correlation"]
 

@@ -112,3 +112,83 @@ def test_the_two_texture_banks_differ_and_agree_on_identity(clip):
     closed = quality.gap_closed(quality.style_statistics(blurred), stats, stats)
     assert closed["texture_gram"] == pytest.approx(1.0)
     assert closed["texture_gram_second"] == pytest.approx(1.0)
+
+
+def brushwork(rng, height, width, strokes, length, thickness):
+    """A canvas of short, thin, straight strokes of random colours and angles."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    canvas = np.broadcast_to(rng.uniform(0.3, 0.7, 3), (height, width, 3)).copy()
+    for _ in range(strokes):
+        cx, cy, angle = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0, np.pi)
+        along = (xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle)
+        across = -(xs - cx) * np.sin(angle) + (ys - cy) * np.cos(angle)
+        canvas[(np.abs(along) < length) & (np.abs(across) < thickness)] = rng.uniform(0, 1, 3)
+    return canvas
+
+
+def flat_shapes(rng, count, height, width):
+    """Frames of flat discs over a gradient: edges, and no texture."""
+    ys, xs = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    frames = []
+    for _ in range(count):
+        image = rng.uniform(0, 1, 3) * xs[..., None] + rng.uniform(0, 1, 3) * ys[..., None]
+        for _ in range(4):
+            cx, cy, r = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.2)
+            inside = (((xs - cx) ** 2 + (ys - cy) ** 2) < r ** 2)[..., None]
+            image = np.where(inside, rng.uniform(0, 1, 3), image)
+        frames.append(image / max(image.max(), 1))
+    return np.clip(np.stack(frames), 0, 1).astype(np.float32)
+
+
+def test_texture_as_seen_tells_brushwork_from_blur_better_than_at_the_model_size(tmp_path):
+    """Painting files with fine strokes, seen as tall as a 320x180 frame: views of them close
+    the texture gap from flat frames, the frames blurred open it wide; with the paintings and
+    frames shrunk whole to 128x72 (the model's size) the strokes are mostly gone, and the
+    blurred frames seem far less wrong."""
+    import imageio.v3 as iio
+    import tensorflow as tf
+
+    from vae.media import frames as pictures
+    from vae.metrics.painting_probe import blurred
+
+    rng = np.random.default_rng(0)
+    for number in range(2):
+        iio.imwrite(tmp_path / f"p{number}.png",
+                    (brushwork(rng, 540, 720, 6000, 8, 1.5) * 255).astype(np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"not a picture")  # skipped
+    views = quality.paintings_as_seen(str(tmp_path), (320, 180))
+    assert views.shape == (2 * quality.PAINTING_VIEWS, 180, 320, 3)
+    seen = quality.style_statistics(views)
+    frames = flat_shapes(rng, 6, 180, 320)
+    painted = quality.paintings_as_seen(str(tmp_path), (320, 180), crops=3, seed=5)[:6]
+
+    def closed(outputs, inputs, target):
+        gap = quality.gap_closed(quality.style_statistics(inputs),
+                                 quality.style_statistics(outputs), target)
+        return gap["texture_gram"], gap["texture_gram_second"]
+
+    assert min(closed(painted, frames, seen)) > 0.9
+    as_seen = closed(blurred(frames), frames, seen)
+    assert max(as_seen) < -0.5
+
+    def small(images):
+        return tf.image.resize(images, (72, 128), antialias=True).numpy()
+
+    bank = np.stack([pictures.fill_resize(iio.imread(tmp_path / f"p{n}.png"), (128, 72))
+                     for n in range(2)]).astype(np.float32) / 255
+    at_model_size = closed(small(blurred(frames)), small(frames),
+                           quality.style_statistics(bank))
+    assert all(new < old - 0.3 for new, old in zip(as_seen, at_model_size))
+    with pytest.raises(ValueError, match="no readable painting"):
+        quality.paintings_as_seen(str(tmp_path / "missing"), (320, 180))
+
+
+def test_ghost_edges_count_shapes_the_input_does_not_have():
+    from vae.metrics.painting_probe import blurred
+
+    frames = flat_shapes(np.random.default_rng(1), 6, 180, 320)
+    assert quality.ghost_edges(frames, frames) == pytest.approx(0.0)
+    assert quality.ghost_edges(frames, blurred(frames)) < 0.02  # blur adds no shape
+    # another frame's shapes laid over each frame at 30 %: a ghost
+    ghosted = 0.7 * frames + 0.3 * frames[::-1]
+    assert quality.ghost_edges(frames, ghosted) > 0.05

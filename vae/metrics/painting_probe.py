@@ -80,26 +80,58 @@ class StyleEmbedding:
         return np.stack(out)
 
 
-def degraded(frames, paintings, rng):
-    """Copies of frames that a probe must not call painted: blurred, noisy, and shifted to the
-    paintings' colour moments (per-channel mean and spread), one of each per frame in turn."""
+def recoloured(frames, paintings, histogram=False):
+    """The frames in the paintings' palette and nothing else: each channel moved to the
+    paintings' mean and spread, or (histogram) its values mapped onto the paintings' by rank."""
+    frames = np.asarray(frames, np.float32)
+    if not histogram:
+        mean, std = paintings.mean(axis=(0, 1, 2)), paintings.std(axis=(0, 1, 2))
+        centred = (frames - frames.mean(axis=(1, 2), keepdims=True)) / (
+            frames.std(axis=(1, 2), keepdims=True) + 1e-6)
+        return np.clip(centred * std + mean, 0, 1).astype(np.float32)
+    levels = np.linspace(0, 1, 1024)
+    reference = np.quantile(paintings.reshape(-1, 3), levels, axis=0)  # (1024, 3)
+    out = np.empty_like(frames)
+    for number, frame in enumerate(frames):
+        for channel in range(3):
+            values = frame[..., channel].ravel()
+            ranks = values.argsort().argsort() / max(len(values) - 1, 1)
+            out[number, ..., channel] = np.interp(ranks, levels, reference[:, channel]) \
+                .reshape(frame.shape[:2])
+    return out
+
+
+def blurred(frames):
+    """The frames shrunk to a quarter and scaled back: no edge or stroke finer than that."""
     import tensorflow as tf
 
     frames = np.asarray(frames, np.float32)
-    mean, std = paintings.mean(axis=(0, 1, 2)), paintings.std(axis=(0, 1, 2))
+    h, w = frames.shape[1:3]
+    small = tf.image.resize(frames, (max(1, h // 4), max(1, w // 4)), antialias=True)
+    return np.clip(tf.image.resize(small, (h, w), method="bicubic").numpy(), 0, 1)
+
+
+DEGRADATIONS = 5  # blurred, noisy, recoloured (moments), recoloured (histogram), both
+
+
+def degraded(frames, paintings, rng):
+    """Copies of frames that a probe must not call painted, one of each kind per frame in
+    turn: blurred, noisy, in the paintings' palette by colour moments, in their palette by
+    histogram matching, and blurred and in their palette (a haze in the paintings' colours:
+    no stroke, only palette)."""
+    frames = np.asarray(frames, np.float32)
     out = []
     for number, frame in enumerate(frames):
-        kind = number % 3
-        if kind == 0:  # blur: shrink to a quarter and back
-            h, w = frame.shape[:2]
-            small = tf.image.resize(frame, (max(1, h // 4), max(1, w // 4)), antialias=True)
-            copy = tf.image.resize(small, (h, w), method="bicubic").numpy()
+        kind, one = number % DEGRADATIONS, frame[np.newaxis]
+        if kind == 0:
+            copy = blurred(one)
         elif kind == 1:
-            copy = frame + rng.normal(0, 0.08, frame.shape)
+            copy = one + rng.normal(0, 0.08, one.shape)
+        elif kind == 2:
+            copy = recoloured(one, paintings)
         else:
-            copy = (frame - frame.mean(axis=(0, 1))) / (frame.std(axis=(0, 1)) + 1e-6)
-            copy = copy * std + mean
-        out.append(np.clip(copy, 0, 1))
+            copy = recoloured(blurred(one) if kind == 4 else one, paintings, histogram=True)
+        out.append(np.clip(copy[0], 0, 1))
     return np.stack(out).astype(np.float32)
 
 
@@ -202,7 +234,12 @@ class PaintingProbe:
         rows = {"held_out_paintings": round(self.held_out_paintings(), 4),
                 "input_frames": round(self.probability(inputs), 4),
                 "degraded_input_frames": round(self.probability(
-                    degraded(inputs, self.paintings, rng)), 4)}
+                    degraded(inputs, self.paintings, rng)), 4),
+                # the palette alone, which must not pass for painting
+                "recoloured_input_frames": round(self.probability(
+                    recoloured(inputs, self.paintings, histogram=True)), 4),
+                "blurred_recoloured_input_frames": round(self.probability(
+                    recoloured(blurred(inputs), self.paintings, histogram=True)), 4)}
         if len(self.pictures):
             rows["held_out_pictures"] = round(self.held_out_pictures(), 4)
         return rows

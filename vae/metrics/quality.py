@@ -20,6 +20,7 @@ TEXTURE_SEED = 2016
 SECOND_TEXTURE_SEED = 7  # a second bank: a figure that one bank's quirks cannot fake
 PATCH_SIZE = 8
 PATCHES = 2048  # painting patches kept in style_stats.npz
+PAINTING_VIEWS = 8  # views of each painting file, at the frame's scale, for the texture figures
 
 
 def luma(images):
@@ -44,6 +45,24 @@ def edge_correlation(inputs, outputs):
     every edge where it was, 0 keeps none (a flat output scores 0)."""
     grad_in, grad_out = gradient_magnitude(luma(inputs)), gradient_magnitude(luma(outputs))
     return float(np.mean([_correlation(a, b) for a, b in zip(grad_in, grad_out)]))
+
+
+GHOST_SCALE = 8  # ghosts are shapes: edges of the frames shrunk this many times
+
+
+def ghost_edges(inputs, outputs, scale=GHOST_SCALE):
+    """Edges the output has and the input does not, at a coarse scale (luma shrunk `scale`
+    times, where strokes and noise average out and shapes remain): the mean of the output's
+    gradient magnitude in excess of the input's, over the input's mean gradient magnitude.
+    0: no shape that the input lacks (a flat or blurred output too); 1: as much new shape as
+    the input has."""
+    def coarse(images):
+        lumas = tf.constant(luma(images)[..., None])
+        size = (max(2, lumas.shape[1] // scale), max(2, lumas.shape[2] // scale))
+        return gradient_magnitude(tf.image.resize(lumas, size, antialias=True).numpy()[..., 0])
+
+    grad_in, grad_out = coarse(inputs), coarse(outputs)
+    return float(np.maximum(grad_out - grad_in, 0).mean() / max(grad_in.mean(), 1e-12))
 
 
 def ssim_luma(inputs, outputs):
@@ -115,6 +134,33 @@ def style_statistics(images):
     return {"colour_moments": colour_moments(images), "colour_histogram": colour_histogram(images),
             "texture_gram": texture_gram(images),
             "texture_gram_second": texture_gram(images, seed=SECOND_TEXTURE_SEED)}
+
+
+def paintings_as_seen(folder, size, crops=PAINTING_VIEWS, seed=0):
+    """Views of frame size (width, height) of every painting file below folder, each painting
+    scaled to be as tall as the frame (as wide, if it is narrower than the frame's aspect):
+    its brushwork at the scale a viewer sees when the painting fills the frame, which is where
+    the texture of a stylised frame is compared with it. float [0, 1]; ValueError when there
+    is no readable painting."""
+    import tensorflow as tf
+
+    from vae.media import frames
+
+    width, height = size
+    rng = np.random.default_rng(seed)
+    views = []
+    for image in frames.readable_images(folder):
+        scale = max(height / image.shape[0], width / image.shape[1])
+        shape = (max(height, round(image.shape[0] * scale)),
+                 max(width, round(image.shape[1] * scale)))
+        seen = tf.image.resize(image, shape, antialias=True).numpy() / 255.0
+        for _ in range(crops):
+            y = int(rng.integers(0, shape[0] - height + 1))
+            x = int(rng.integers(0, shape[1] - width + 1))
+            views.append(seen[y:y + height, x:x + width])
+    if not views:
+        raise ValueError(f"{folder}: no readable painting (PNG, JPEG, ...)")
+    return np.clip(np.stack(views), 0, 1).astype(np.float32)
 
 
 def patches(images, count=PATCHES, size=PATCH_SIZE, seed=0):
