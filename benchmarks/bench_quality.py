@@ -84,15 +84,16 @@ def analysis_size(width, height, max_width):
     return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
-def middle_frame(path, crop=None):
-    """The clip's middle frame at its own size, uint8."""
-    info = video.probe_video(path)
-    frames_ = [f for _, f in video.video_frames(info, crop)]
-    return frames_[len(frames_) // 2]
+def frame_at(path, index, crop=frames.Crop()):
+    """Frame `index` of the clip, cropped, at its own size, uint8."""
+    for number, (_, frame) in enumerate(video.video_frames(video.probe_video(path), crop)):
+        if number == index:
+            return frame
+    raise ValueError(f"{path} has no frame {index}")
 
 
 def write_still(path, stills, size):
-    """A PNG of each clip's middle frame side by side, at 1:1: the window of size (width,
+    """A PNG of one frame of each clip side by side, at 1:1: the window of size (width,
     height) at the frame's centre, so that a stroke is seen at the size it has in the video."""
     from vae.media.gallery import write_png
 
@@ -183,8 +184,8 @@ def main():
                              "none without it)")
     parser.add_argument("--still", metavar="PNG", default=None,
                         help="write the middle frame of the input and of every row side by "
-                             "side, a window of the analysis size cropped at 1:1 from the "
-                             "full-size frames")
+                             "side, a window of the analysis size cut at 1:1 from the centre of "
+                             "the full-size frames")
     args = parser.parse_args()
     for flag in ("pictures", "paintings"):
         if getattr(args, f"probe_{flag}") and not args.probe_data:
@@ -210,7 +211,8 @@ def main():
     painting_files = args.paintings or args.peer_paintings
     seen = painting_files and quality.style_statistics(
         quality.paintings_as_seen(painting_files, size))
-    stills = [middle_frame(args.clip, crop)] if args.still else []
+    middle = len(inputs) // 2  # the frame --still shows
+    stills = [frame_at(args.clip, middle, crop)] if args.still else []
     probe = sanity = None
     if args.probe_data:
         probe = painting_probe.from_data_folder(args.probe_data, args.probe_pictures,
@@ -229,7 +231,7 @@ def main():
             row = {**full, **measure(inputs, outputs, model_inputs, model_outputs, warps, style,
                                      seen)}
             if args.still:
-                stills.append(middle_frame(out))
+                stills.append(frame_at(out, middle))
             if probe is not None:
                 row["painting_probability"] = round(probe.probability(model_outputs), 4)
             rows.append({"method": "vae-style-transfer", **row})
@@ -245,7 +247,7 @@ def main():
                 row["painting_probability"] = round(probe.probability(model_outputs), 4)
             rows.append(row)
             if args.still:
-                stills.append(middle_frame(out))
+                stills.append(frame_at(out, middle))
     if args.still:
         write_still(args.still, stills, size)
     print(json.dumps({
