@@ -65,14 +65,15 @@ FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())
 step "9/9 quality of the stylised clip: at the defaults, painted (--paint 1), and the peer"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
     --setting paint=1 --duration 2 --probe-data "$OUT/data" "${PROBE_EXTRA[@]}" \
-    --peer-paintings "$PAINTINGS" \
+    --peer-paintings "$PAINTINGS" --still "$OUT/still-1to1.png" \
     > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
 echo
 echo "demo finished in $(( $(date +%s) - started )) s"
 echo "  stylised video:  $OUT/stylized.mp4, painted: $OUT/painted-excerpt.mp4"
-echo "                   (input | default | painted still: $OUT/still.png)"
+echo "                   (input | default | painted still: $OUT/still.png; at 1:1, with"
+echo "                   the peer: $OUT/still-1to1.png)"
 echo "  contact sheets:  $OUT/data/contact-*.png"
 echo "  training:        $OUT/runs/*/preview.png, progress.mp4 (tensorboard --logdir $OUT/runs)"
 echo "  evaluation:      $OUT/evaluation/report.md (held-out frames too)"

@@ -9,7 +9,13 @@ defaults):
   for colour moments (per-channel mean and spread), the joint colour histogram and texture
   (trace-normalised Gram matrices of random filters over luma, two banks: texture_gap_closed
   and texture_second_gap_closed); the paintings' statistics come from the bundle
-  (style_stats.npz, written by export_graph.py) at the model's frame size;
+  (style_stats.npz, written by export_graph.py) at the model's frame size; with --paintings
+  DIR (default: --peer-paintings' folder) the two texture figures again at the analysis size
+  against the painting files of DIR, each scaled to be as tall as the frame
+  (texture_gap_closed_as_seen, texture_second_gap_closed_as_seen): brushwork at the size a
+  viewer sees it, which the model-size figures cannot see;
+- ghost_edges: the output's edges in excess of the input's at 1/8 of the analysis size, over
+  the input's: shapes the input does not have (0: none);
 - patch_distance_ratio: the mean distance of the output's 8x8 patches to their nearest
   painting patch over the same figure for the input (near 0: pieces of paintings pasted in);
 - temporal: frame_change_ratio (mean frame-to-frame change, output over input) and
@@ -18,12 +24,16 @@ defaults):
 - sharpness_ratio: variance of the Laplacian of luma, output over input;
 - painting_probability (with --probe-data DIR): the mean probability that output frames are
   paintings, by a probe fitted on that data folder's paintings against its video frames and
-  their blurred, noisy and colour-shifted copies (vae/metrics/painting_probe.py); its sanity
-  rows (held-out paintings, input frames, degraded input frames) are printed under "probe".
+  their blurred, noisy and recoloured copies (the paintings' palette by colour moments, by
+  histogram matching, and blurred in it: palette alone must not pass) (vae/metrics/
+  painting_probe.py); its sanity rows (held-out paintings, input frames, degraded, recoloured
+  and blurred-recoloured input frames) are printed under "probe".
   --probe-pictures DIR adds that folder's photographs and drawings to what is not painted,
   and a sanity row for them, each scored by a probe fitted without it; --probe-paintings DIR
   adds that folder's paintings to what is painted (held out one at a time as well).
 Structure, temporal and sharpness figures are measured at --analysis-width (default 480).
+--still PNG writes the middle frame of the input and of every row side by side, a window of
+the analysis size cut at 1:1 from the full-size frames.
 
 With --peer-paintings DIR, a last row ("method": "peer") measures the same figures for the
 peer a user would otherwise pick on the same frames: Magenta's arbitrary style network as
@@ -34,7 +44,8 @@ while the peer is graded by its own network's features (a bias in its favour).
 
   python -m benchmarks.bench_quality --model demo_output/exported CLIP \\
       [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS] [--probe-data DATA]
-      [--probe-pictures DIR] [--probe-paintings DIR] [--peer-paintings DIR]
+      [--probe-pictures DIR] [--probe-paintings DIR] [--peer-paintings DIR] [--paintings DIR]
+      [--still PNG]
 Needs the dev requirements (OpenCV for the optical flow, onnxruntime for the probe).
 """
 import argparse
