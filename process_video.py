@@ -16,7 +16,6 @@ Example:
   python process_video.py clip.mp4 -o out.mp4 --detail 0 --inset --start 10 --duration 5
   python process_video.py clip.mp4 --live                # then open http://127.0.0.1:8000/
 """
-import os
 import sys
 
 from vae import InputError
@@ -37,10 +36,12 @@ def parse_args(argv):
 def process(args):
     from vae.bundle.loader import open_bundle
     from vae.console import format_table, progress_bar
+    from vae.media.video import not_a_video_file
     from vae.stylize.render import check_output, default_output, render
 
-    if not os.path.isfile(args.input):  # before the bundle loads, which takes seconds
-        raise InputError(f"video not found: {args.input}")
+    why = not_a_video_file(args.input)
+    if why:  # before the bundle loads, which takes seconds
+        raise InputError(why)
     output = check_output(args.input, args.output or default_output(args.input),
                           args.model)
     bars = []  # the progress bar appears when the first frames are written

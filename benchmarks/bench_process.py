@@ -33,6 +33,7 @@ import numpy as np
 
 import vae  # noqa: F401
 from benchmarks import machine
+from vae.argtypes import positive_float, positive_int, unit_float
 from vae.bundle import export
 from vae.bundle.format import StyleModel
 from vae.bundle.loader import Bundle
@@ -75,22 +76,28 @@ def timed(function):
     return result, time.perf_counter() - start
 
 
-def main():
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow",
+                "slower", "veryslow", "placebo")
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=4.0, help="clip length (25 fps)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--preset", default=None, help="x264 preset (default: the writer's)")
-    parser.add_argument("--precisions", default="float32,auto",
+    parser.add_argument("--seconds", type=positive_float, default=4.0,
+                        help="clip length (25 fps)")
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--preset", default=None, choices=X264_PRESETS,
+                        help="x264 preset (default: the writer's)")
+    parser.add_argument("--precisions", type=machine.precision_list, default="float32,auto",
                         help="comma-separated precisions to time end to end side by side, as "
                              "--precision takes them (default: float32,auto)")
-    parser.add_argument("--detail", type=float, default=StyleSettings.detail,
+    parser.add_argument("--detail", type=unit_float, default=StyleSettings.detail,
                         help="detail of the detail-transfer run "
                              f"(default: {StyleSettings.detail:g})")
-    parser.add_argument("--paint-scales", default="0.5,1",
+    parser.add_argument("--paint-scales", type=machine.scale_list, default="0.5,1",
                         help="comma-separated --paint-scale values to time painting at, "
                              "besides the model's size (default: 0.5,1; none: '')")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     folder = tempfile.mkdtemp(prefix="bench-process-")
     clip = os.path.join(folder, "clip.mp4")
@@ -151,7 +158,7 @@ def main():
     stylizer(args.detail, 1.0)(np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
     _, painted = timed(lambda: stream(stylizer(args.detail, 1.0), args.detail))
     by_paint_scale = {}
-    for scale in [float(text) for text in args.paint_scales.split(",") if text]:
+    for scale in args.paint_scales:
         stylizer(args.detail, 1.0, scale)(np.zeros((2, info.height, info.width, 3), np.uint8))
         _, seconds = timed(lambda scale=scale: stream(stylizer(args.detail, 1.0, scale),
                                                       args.detail))
@@ -168,7 +175,7 @@ def main():
     floor = max(model_seconds, io_only)
     about = machine.describe()
     by_precision = {"float32": precision_row(float32_seconds)}
-    for name in args.precisions.split(","):
+    for name in args.precisions:
         arithmetic = about["auto_precision"] if name == "auto" else name
         if arithmetic not in by_precision:
             loaded = Bundle(bundle_folder, arithmetic)  # what the closures above use

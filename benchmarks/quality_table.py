@@ -3,6 +3,7 @@
 
   python -m benchmarks.quality_table demo_output/quality.json
 """
+import contextlib
 import json
 import sys
 
@@ -20,8 +21,23 @@ def cell(value):
     return value if isinstance(value, str) else f"{value:g}"
 
 
+def read_report(argv):
+    """bench_quality.py's JSON from the file argv names, or stdin; SystemExit 2 with one
+    `error:` line when it is missing or not such a report."""
+    where = argv[0] if argv else "standard input"
+    try:
+        with open(argv[0]) if argv else contextlib.nullcontext(sys.stdin) as source:
+            report = json.load(source)
+        report["settings"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        detail = err.strerror if isinstance(err, OSError) else "not bench_quality.py's JSON"
+        print(f"error: {where}: {detail}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return report
+
+
 def main(argv):
-    report = json.load(open(argv[0]) if argv else sys.stdin)
+    report = read_report(argv)
     rows = report["settings"]
     columns = [c for c in COLUMNS if any(c in row for row in rows)]
     print("| " + " | ".join(columns) + " |")

@@ -97,6 +97,30 @@ def test_a_damaged_shard_is_named_before_training_or_export(runs, tmp_path, dama
     assert not (tmp_path / "run").exists() and not (tmp_path / "bundle").exists()
 
 
+def test_a_record_damaged_before_its_checksum_is_one_line_naming_the_shard(runs, tmp_path):
+    """The shard's sha256 in manifest.json was taken after the damage (a shared folder, a
+    disk that lied): the trainer meets it while reading, and says where, in one line."""
+    import hashlib
+
+    data = tmp_path / "data"
+    shutil.copytree(runs["data"], data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    shard = data / manifest["shards"][-1]["file"]
+    content = shard.read_bytes()
+    middle = len(content) // 2
+    shard.write_bytes(content[:middle] + bytes(64) + content[middle + 64:])
+    manifest["shards"][-1]["sha256"] = hashlib.sha256(shard.read_bytes()).hexdigest()
+    (data / "manifest.json").write_text(json.dumps(manifest))
+    for script, args in [
+            ("train_vae.py", ["--data", data, "--logdir", tmp_path / "run", *TINY, "--steps",
+                              "40", "--preview-every", "1000"]),
+            ("export_graph.py", ["--vae", runs["vae"], "--refiner", runs["refiner"], "--data",
+                                 data, "--out", tmp_path / "bundle"])]:
+        refused(run_main(script, *args), "damaged data folder", shard.name, "from record",
+                "validate_records.py")
+    # the run never wrote a checkpoint, the bundle never appeared
+    assert not (tmp_path / "run").exists() and not (tmp_path / "bundle").exists()
+
 
 def damage_bundle(folder, damage):
     if damage == "truncated variables":
@@ -526,6 +550,35 @@ def test_an_image_that_promises_too_many_pixels_is_skipped(tmp_path):
         frames.load_image(tmp_path / "huge.png")
 
 
+def test_a_png_whose_data_ends_before_its_rows_is_skipped(media, tmp_path):
+    """A header that promises 7900x7900 with four rows of data: Pillow would give 187 MB of
+    black; it is a damaged file, skipped with a warning like the others."""
+    import struct
+    import zlib
+
+    from vae.media import frames
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body))
+
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    shutil.copy(os.path.join(media["paintings"], "landscape.png"), paintings)
+    rows = b"".join(b"\0" + bytes(range(256)) * 93 for _ in range(4))[:4 * (1 + 7900 * 3)]
+    (paintings / "cut.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 7900, 7900, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    with pytest.raises(ValueError, match="ends after 4 of its 7900 rows"):
+        frames.load_image(paintings / "cut.png")
+    result = run_main("extract_frames.py", "--out", tmp_path / "data", "--size", "32x18",
+                      "--paintings", paintings, "--holdout", "0")
+    assert result.returncode == 0, result.stderr
+    assert "skipping unreadable image" in result.stderr and "cut.png" in result.stderr
+    manifest = json.loads((tmp_path / "data" / "manifest.json").read_text())
+    assert manifest["sources"][0]["skipped"] == 1 and manifest["sources"][0]["count"] == 1
+
+
 def test_exif_orientation_is_applied(tmp_path):
     from PIL import Image
 
@@ -568,3 +621,88 @@ def test_sigterm_cleans_up_as_ctrl_c_does(runs, media, tmp_path, script):
     if out.exists():
         leftovers += [n for n in os.listdir(out) if n.startswith(".")]
     assert leftovers == []
+
+
+@pytest.mark.parametrize("kind, words", [("folder", "is a folder, not a video file"),
+                                         ("fifo", "is a FIFO (named pipe), not a video file"),
+                                         ("missing", "video not found")])
+def test_an_input_that_is_not_a_video_file_is_named_as_what_it_is(runs, tmp_path, kind, words):
+    path = tmp_path / "clip.mp4"
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it would wait for a writer forever
+    result = run_main("process_video.py", path, "-o", tmp_path / "out.mp4", "--model",
+                      runs["bundle"])
+    refused(result, str(path), words)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_run_whose_config_is_cut_short_is_called_damaged_and_kept(runs, tmp_path):
+    logdir = tmp_path / "vae"
+    shutil.copytree(runs["vae"], logdir)
+    config = logdir / "config.json"
+    config.write_text(config.read_text()[:40])
+    before = folder_digest(logdir)
+    result = run_main("train_vae.py", "--data", runs["data"], "--logdir", logdir, *TINY,
+                      "--steps", "50")
+    refused(result, f"{config} is damaged", "kept as it is")
+    assert folder_digest(logdir) == before
+
+
+def test_a_run_that_cannot_write_its_first_checkpoint_leaves_no_folder(runs, tmp_path):
+    """Past a file-size limit the first checkpoint fails: nothing of the run can be resumed,
+    so the folder it made is gone; a folder that was there before stays."""
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    def train(logdir):
+        return subprocess.run(
+            [sys.executable, os.path.join(REPO, "train_vae.py"), "--data", runs["data"],
+             "--logdir", str(logdir), *TINY, "--steps", "3", "--checkpoint-every", "1",
+             "--preview-every", "1000"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=600,
+            env=dict(os.environ, PYTHONPATH=REPO), preexec_fn=file_size_limit(20000))
+
+    refused(train(tmp_path / "new-run"), "too large")
+    assert not (tmp_path / "new-run").exists()
+    empty = tmp_path / "made-by-the-user"
+    empty.mkdir()
+    refused(train(empty), "too large")
+    assert empty.is_dir()
+
+
+def test_export_through_links_and_paths_that_cannot_be_reached(runs, tmp_path):
+    """A dangling link and a path through a missing folder are refused before any work,
+    naming what was typed; a link to the bundle is followed: the bundle it names is replaced
+    and the link stays, with nothing left beside either."""
+    export = ["--vae", runs["vae"], "--refiner", runs["refiner"], "--data", runs["data"]]
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    refused(run_main("export_graph.py", *export, "--out", dangling),
+            f"--out {dangling} is a link to {tmp_path / 'nowhere'}, which does not exist")
+    through = f"{tmp_path / 'missing'}/../bundle"
+    refused(run_main("export_graph.py", *export, "--out", through),
+            f"{tmp_path / 'missing'} is not a folder")
+    assert sorted(os.listdir(tmp_path)) == ["dangling"]
+    real = tmp_path / "disk" / "bundle"
+    real.parent.mkdir()
+    shutil.copytree(runs["bundle"], real)
+    link = tmp_path / "exported"
+    link.symlink_to(real)
+    result = run_main("export_graph.py", *export, "--out", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads((real / "config.json").read_text())["kind"] == "model bundle"
+    assert sorted(os.listdir(tmp_path)) == ["dangling", "disk", "exported"]
+    assert os.listdir(real.parent) == ["bundle"]
+
+
+def test_process_video_output_through_a_missing_folder(runs, tmp_path):
+    clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    output = f"{tmp_path / 'missing'}/../x.mp4"
+    refused(run_main("process_video.py", clip, "-o", output, "--model", runs["bundle"]),
+            f"-o {output}", f"{tmp_path / 'missing'} is not a folder")
+    assert sorted(os.listdir(tmp_path)) == ["clip.mp4"]

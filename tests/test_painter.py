@@ -1,6 +1,7 @@
 """The painter: its network and losses on tiny models, train_painter.py run as a user runs it
 (resume, both optimizers), its export into the bundle, and process_video.py --paint."""
 import json
+import os
 
 import numpy as np
 import pytest
@@ -202,6 +203,11 @@ def test_train_painter_resumes_both_players(painted):
     assert "pretraining done at step 3" in first.stdout
     assert second.returncode == 0, second.stderr
     assert f"resuming {logdir} from step 7" in second.stdout
+    # --steps may change on resume: the run's record says from which step it held
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["training"]["steps"] == 8
+    assert config["resumed"] == [{"step": 7, "changed": {"steps": {"before": 4, "now": 8}}}]
+    assert "options changed when this run resumed: --steps 4 -> 8" in second.stdout
     # the pre-training's 3 steps, then 8 adversarial steps of each player, counted on across
     # the resume: both optimizers' states came back
     assert optimizer_iterations(str(logdir / "ckpt-11")) == {
@@ -235,10 +241,36 @@ def test_the_perceptual_default_trains_without_a_discriminator(runs, tmp_path):
                                                             "optimizer": 3}
     for term in ("style", "perceptual_content", "total_variation"):
         assert f"{term}" in result.stdout, result.stdout
-    # the same run folder does not resume as another objective: its terms are other networks
-    again = paint_run(runs, logdir, "--steps", "4", "--objective", "adversarial",
-                      runner=run_main)
-    assert again.returncode == 2 and "different discriminator" in again.stderr, again.stderr
+    # the same run folder does not resume as another objective, and says so
+    again = paint_run(runs, logdir, "--pretrain-steps", "2", "--steps", "4", "--objective",
+                      "adversarial", runner=run_main)
+    assert again.returncode == 2, again.stderr
+    assert "--objective was perceptual, now adversarial" in again.stderr, again.stderr
+
+
+def test_a_painter_resumes_only_as_the_run_it_is(painted, runs, tmp_path):
+    """Its objective's weights and the bundle it repaints cannot change when it resumes: each
+    change is named with both values, and the run folder stays as it was."""
+    from helpers import folder_digest
+
+    logdir = painted["logdir"]
+    before = folder_digest(logdir)
+    terms = ["--pretrain-steps", "3", "--steps", "9", "--objective", "both",
+             "--feature-weight", "1", "--feature-layers", "2", "--content-target", "frame"]
+    result = paint_run(runs, logdir, *terms, "--style-weight", "3", runner=run_main)
+    assert result.returncode == 2, result.stderr
+    assert "--style-weight was 2.0, now 3.0" in result.stderr, result.stderr
+    # the same bundle exported again without its refiner: the painter's inputs would change
+    unrefined = tmp_path / "unrefined"
+    export = run_main("export_graph.py", "--vae", runs["vae"], "--no-refiner", "--data",
+                      runs["data"], "--out", unrefined)
+    assert export.returncode == 0, export.stderr
+    result = run_main("train_painter.py", "--model", unrefined, "--data", runs["data"],
+                      "--logdir", logdir, *TINY_PAINTER, *terms, "--style-weight", "2")
+    assert result.returncode == 2, result.stderr
+    assert f"--model was {runs['bundle']}, now {unrefined}" in result.stderr
+    assert "refine: was True, now False" in result.stderr, result.stderr
+    assert folder_digest(logdir) == before
 
 
 def test_the_bundle_with_a_painter_round_trips(painted, runs):
@@ -306,6 +338,25 @@ def test_train_painter_needs_paintings_and_a_bundle(runs, media, tmp_path):
                       "--logdir", tmp_path / "run2", *TINY_PAINTER)
     assert result.returncode == 2 and "not a complete model bundle" in result.stderr, \
         result.stderr
+
+
+def test_style_width_needs_readable_painting_files(runs, media, tmp_path):
+    """The painting files were readable when extracted and are not any more: one line."""
+    import shutil
+
+    paintings = tmp_path / "paintings"  # the source names of the shared bundle
+    paintings.mkdir()
+    shutil.copy(os.path.join(media["paintings"], "landscape.png"), paintings)
+    data = tmp_path / "data"
+    result = run_main("extract_frames.py", "--out", data, "--size", "32x18", "--paintings",
+                      paintings, "--video", media["letterbox"], "--holdout", "0")
+    assert result.returncode == 0, result.stderr
+    (paintings / "landscape.png").write_bytes(b"damaged since")
+    result = run_main("train_painter.py", "--model", runs["bundle"], "--data", data,
+                      "--logdir", tmp_path / "run", *TINY_PAINTER, "--style-width", "64")
+    assert result.returncode == 2, result.stderr
+    assert f"{paintings} hold no readable image" in result.stderr, result.stderr
+    assert not (tmp_path / "run").exists()
 
 
 def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):

@@ -171,6 +171,12 @@ def test_config_guard_and_non_finite_loss(data, tmp_path):
     assert "non-finite loss" in exploding.stderr and "Traceback" not in exploding.stderr
     assert checkpoint_steps(logdir) == [10]
     assert (logdir / "ckpt-10.index").read_bytes() == index
+    # the learning rate, steps and intervals may change on resume: the record says so
+    config = json.loads((logdir / "config.json").read_text())
+    assert config["training"]["learning_rate"] == 1e12
+    assert config["resumed"] == [{"step": 10, "changed": {
+        "steps": {"before": 10, "now": 200}, "learning_rate": {"before": 0.0002, "now": 1e12},
+        "checkpoint_every": {"before": 10, "now": 1}}}]
 
 
 @pytest.mark.slow

@@ -13,18 +13,19 @@ import dataclasses
 
 
 def flag(default, help, *, type=None, metavar=None, choices=None, name=None, exclusive=None,
-         short=None, positional=False, group=None, repeat=False):
+         short=None, positional=False, group=None, repeat=False, resumable=False):
     """A field that is also the flag --NAME (name: the field's own by default, with the
     prefixes of the options that hold it). help may show the default as {default}; where it
     does not, "(default: ...)" is added, unless the default is None or a switch's. exclusive:
     the flags of one exclusive group are mutually exclusive; short: a one-letter alias such as
     "-o"; positional: an argument without a flag, its metavar its name; group: the title of
     the --help section it is listed under; repeat: a flag given any number of times, its
-    values a tuple."""
+    values a tuple; resumable: a trainer's option that may change when a run resumes (how
+    long, how fast, on what hardware), where any other is what the run is and must not."""
     return dataclasses.field(default=default, metadata={"flag": {
         "help": help, "type": type, "metavar": metavar, "choices": choices, "name": name,
         "exclusive": exclusive, "short": short, "positional": positional, "group": group,
-        "repeat": repeat}})
+        "repeat": repeat, "resumable": resumable}})
 
 
 def nested(default, prefix=""):
@@ -149,6 +150,11 @@ def parse(parser, defaults, argv=None):
         return from_flags(type(defaults), args, defaults)
     except ValueError as err:
         parser.error(str(err))
+
+
+def resumable(options):
+    """The flag names of the options that may change when a run resumes."""
+    return {name for name, _, meta in _fields(options) if meta and meta["resumable"]}
 
 
 def flat(options, skip=()):

@@ -42,8 +42,9 @@ def run_folder(default, help):
     return flag(default, help, metavar="DIR")
 
 
-def precision(what, stays):
-    return flag("auto", PRECISION_HELP.format(what=what, stays=stays), choices=PRECISIONS)
+def precision(what, stays, resumable=False):
+    return flag("auto", PRECISION_HELP.format(what=what, stays=stays), choices=PRECISIONS,
+                resumable=resumable)
 
 
 def _holdout_fraction(text):

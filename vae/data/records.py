@@ -83,6 +83,22 @@ def verify_shards(data_dir, manifest, key="shards"):
                              "or extract the frames again")
 
 
+def damaged_data(data_dir, manifest, err):
+    """An InputError for a DataLossError met while reading data_dir's records (a record
+    damaged before its shard's checksum was taken): the first shard that does not read whole,
+    with the record where it breaks, and what to do next."""
+    for shard in manifest.get("shards", []):
+        path = os.path.join(data_dir, shard["file"])
+        _, problems = check_shard(path, *datafolder.frame_size(manifest),
+                                  {s["id"] for s in manifest["sources"]})
+        if problems:
+            return InputError(f"damaged data folder: shard {path}, {problems[0]}; run "
+                              f"validate_records.py --data {data_dir}, or extract the frames "
+                              "again")
+    return InputError(f"damaged data folder {data_dir}: {_op_error_text(err)}; run "
+                      f"validate_records.py --data {data_dir}")
+
+
 class ShuffledShardWriter:
     """Writes records as shards shuffled across all sources, with bounded memory.
 

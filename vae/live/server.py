@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from vae import InputError
@@ -285,7 +286,8 @@ class LiveApp:
 
 
 async def read_json(request):
-    """The request's JSON body; an HTTP 400 for a body that is not text in its charset, or
+    """The request's JSON body; an HTTP 400 for a body that its Content-Encoding does not
+    decode, that is not text in its charset, or
     invalid or too deeply nested JSON, 408 when
     the body does not arrive within BODY_TIMEOUT seconds (a false Content-Length)."""
     try:
@@ -293,6 +295,9 @@ async def read_json(request):
     except asyncio.TimeoutError:
         raise web.HTTPRequestTimeout(text=json.dumps({"error": "the request body never came"}),
                                      content_type="application/json") from None
+    except HttpProcessingError as err:  # a body that its Content-Encoding cannot decode
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"bad body: {err.message}"}),
+                                 content_type="application/json") from None
     try:
         text = body.decode(request.charset or "utf-8")
     except (UnicodeDecodeError, LookupError):

@@ -125,10 +125,12 @@ class StreamInput:
 
 def is_file(path):
     """True for a video file, False for a camera (/dev/...) or a URL; InputError otherwise."""
+    from vae.media.video import not_a_video_file
+
     if os.path.isfile(path):
         return True
     if "://" not in path and not path.startswith("/dev/"):
-        raise InputError(f"video not found: {path}")
+        raise InputError(not_a_video_file(path))
     return False
 
 

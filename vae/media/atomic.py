@@ -168,8 +168,11 @@ def writing(path, suffix=""):
 def writing_folder(path, replaceable):
     """with writing_folder(path) as tmp: fill the local folder tmp; it replaces path at the
     end. An existing folder at path is replaced only when replaceable(path) is true (checked
-    before and again at the end): never a folder the caller did not write."""
+    before and again at the end): never a folder the caller did not write. A link to a
+    folder is followed: the folder it names is replaced, and the link stays."""
     check_target(path, "target", folder=True, replaceable=replaceable)
+    if storage.is_local(path) and os.path.islink(path):
+        path = os.path.realpath(path)
     parent = storage.parent(path)
     storage.makedirs(parent)
     name = f"{os.path.basename(path)}.partial"

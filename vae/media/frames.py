@@ -114,19 +114,70 @@ def readable_images(folder):
 MAX_IMAGE_PIXELS = 64 * 10 ** 6
 
 
+# A PNG's channels by colour type: grey, RGB, palette, grey + alpha, RGBA.
+PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7's passes: (first column, first row, column step, row step).
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+         (0, 1, 1, 2))
+
+
+def check_png_complete(path):
+    """ValueError when a PNG's image data ends before its last row: Pillow fills what is
+    missing with black without a word, so a file cut short (or a header that promises more
+    than the file holds) would pass for a dark picture."""
+    import struct
+    import zlib
+
+    with open(path, "rb") as f:
+        data = f.read()
+    position, header, compressed = 8, None, []
+    while position + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[position:position + 8])
+        body = data[position + 8:position + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body[:13])
+        elif kind == b"IDAT":
+            compressed.append(body)
+        elif kind == b"IEND":
+            break
+        position += 12 + length
+    if header is None or header[3] not in PNG_CHANNELS:
+        return  # Pillow has refused or will refuse it itself
+    width, height, depth, colour, _, _, interlaced = header
+    bits = depth * PNG_CHANNELS[colour]
+    passes = ADAM7 if interlaced else ((0, 0, 1, 1),)
+    sizes = [(-(-(width - x) // dx), -(-(height - y) // dy)) for x, y, dx, dy in passes]
+    expected = sum(h * (1 + -(-w * bits // 8)) for w, h in sizes if w > 0 and h > 0)
+    decoder = zlib.decompressobj()
+    found = 0
+    try:
+        for piece in compressed:  # counted, never held: a bomb cannot fill the memory
+            while piece and found < expected:
+                found += len(decoder.decompress(piece, 1 << 20))
+                piece = decoder.unconsumed_tail
+    except zlib.error as err:
+        raise ValueError(f"damaged PNG data ({err})") from None
+    if found < expected:
+        rows = found // (1 + -(-width * bits // 8)) if not interlaced else "some"
+        raise ValueError(f"the PNG's data ends after {rows} of its {height} rows")
+
+
 def load_image(path, background=ALPHA_BACKGROUND):
     """An image file as uint8 RGB (H, W, 3), whatever its mode: CMYK is converted to RGB,
     grey to three equal channels, 16-bit to 8-bit, a palette to its colours, and transparency
     composited on `background` (white: the paper or wall a cut-out painting hangs on). An
     animated file gives its first frame; an EXIF orientation is applied, as viewers do. An
-    image of more than MAX_IMAGE_PIXELS is ValueError before its data is read; Pillow's
-    errors (OSError, ValueError: a truncated file among them) pass through."""
+    image of more than MAX_IMAGE_PIXELS is ValueError before its data is read, and so is a
+    PNG whose data ends before its rows do; Pillow's errors (OSError, ValueError: a
+    truncated file among them) pass through."""
     from PIL import Image, ImageOps
 
     with Image.open(path) as opened:
         if opened.width * opened.height > MAX_IMAGE_PIXELS:
             raise ValueError(f"{opened.width}x{opened.height} is more than "
                              f"{MAX_IMAGE_PIXELS // 10 ** 6} million pixels")
+        if opened.format == "PNG":
+            check_png_complete(path)
         opened.load()
         image = ImageOps.exif_transpose(opened)
         if image.mode in ("I;16", "I;16L", "I;16B", "I"):  # 16-bit grey

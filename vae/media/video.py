@@ -10,6 +10,7 @@ import errno
 import logging
 import os
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -72,11 +73,28 @@ def start_reading(path, input_params=(), output_params=()):
                 raise
 
 
+def not_a_video_file(path):
+    """Why path is not a video file to read (None when it is a regular file): missing, a
+    folder, or another kind of file (a FIFO, a device, a socket), said as what it is."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return f"video not found: {path}"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    kind = next((name for test, name in kinds if test(mode)), "not a regular file")
+    return f"{path} is {kind}, not a video file"
+
+
 def probe_video(path):
     """Open a video, read its metadata and its first frame; InputError when that is impossible,
     or when ffmpeg cannot tell its frame rate (a still, such as an audio file's cover art)."""
-    if not os.path.isfile(path):
-        raise InputError(f"video not found: {path}")
+    why = not_a_video_file(path)
+    if why:
+        raise InputError(why)
     reader = None
     try:
         reader, meta = start_reading(local_file(path))

@@ -1,7 +1,7 @@
 """What a training run works out once, before any model is built, and hands down: its options,
 the data's manifest, the tf.distribute strategy and whether this worker is the chief (the one
 that writes the run folder)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vae.data.datafolder import load_manifest
 from vae.data.records import verify_shards
@@ -15,6 +15,7 @@ class RunContext:
     strategy: object
     chief: bool
     worker: str
+    changes: dict = field(default_factory=dict)  # resumable options this resume changed
 
     @classmethod
     def start(cls, options):

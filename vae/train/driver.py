@@ -4,11 +4,13 @@ phases, and the closing summary with its exit code."""
 import math
 import signal
 import sys
+from dataclasses import replace
 
 import tensorflow as tf
 
 from vae.data.datafolder import record_count
-from vae.data.records import load_frames
+from vae.data.records import damaged_data, load_frames
+from vae.flags import resumable
 from vae.media.gallery import stack_rows
 from vae.media.targets import check_target
 from vae.models import precision
@@ -18,7 +20,14 @@ from vae.train.distribute import distributed_dataset, use_xla
 from vae.train.distributed_step import make_optimizer, make_train_step
 from vae.train.lock import locked
 from vae.train.options import PainterTraining, RefinerTraining, VAETraining, training_section
-from vae.train.run_folder import is_run_folder, prepare_run
+from vae.train.run_folder import (
+    has_checkpoint,
+    is_run_folder,
+    option,
+    prepare_run,
+    record_resume,
+    refuse_damaged,
+)
 
 PREVIEW_FRAMES = 6
 
@@ -45,11 +54,18 @@ def train(recipe):
 
 
 def _train(options, recipe, arithmetic):
+    refuse_damaged(options.logdir)
     check_target(options.logdir, "--logdir", folder=True, inputs=(options.data, *recipe.inputs),
                  replaceable=is_run_folder, what="run folder of a trainer")
     context = RunContext.start(options)
-    with locked(options.logdir, hold=context.chief):
-        return _run(context, recipe, arithmetic)
+    # a run that ends before its first checkpoint (a full disk, a file-size limit) leaves
+    # nothing to resume: the folder it made goes with it
+    try:
+        with locked(options.logdir, hold=context.chief,
+                    resumable=lambda: has_checkpoint(options.logdir)):
+            return _run(context, recipe, arithmetic)
+    except tf.errors.DataLossError as err:  # a record damaged before its checksum was taken
+        raise damaged_data(options.data, context.manifest, err) from None
 
 
 def _run(context, recipe, arithmetic):
@@ -58,7 +74,8 @@ def _run(context, recipe, arithmetic):
         sections = recipe.prepare(manifest, options.data)
     run_config = {"kind": recipe.kind, **sections, "training": {
         **training_section(recipe.options), "precision": arithmetic}}
-    resumed, dataset = start_run(context, run_config)
+    resumed, changes, dataset = start_run(context, run_config, resumable(recipe.options))
+    context = replace(context, changes=changes)
     with strategy.scope():
         checkpoint = make_checkpoint(recipe.build(make_optimizer))
     fixed_frames = load_frames(options.data, manifest, PREVIEW_FRAMES)
@@ -66,6 +83,8 @@ def _run(context, recipe, arithmetic):
                         preview=lambda: (stack_rows(recipe.preview_rows(fixed_frames)),
                                          recipe.preview_title))
     start = loop.restore()
+    if changes and context.chief:
+        record_resume(options.logdir, start, changes)
     phases = recipe.phases(total_steps(options.steps, options.epochs, record_count(manifest),
                                        options.batch_size))
     for phase in phases:
@@ -116,16 +135,18 @@ def total_steps(steps, epochs, records, batch_size):
     return steps
 
 
-def start_run(context, run_config):
+def start_run(context, run_config, resumable):
     """What every trainer does before building its models: check or write config.json, set
-    the seed, and open the distributed input. -> (resumed, dataset)"""
+    the seed, and open the distributed input. -> (resumed, the resumable options changed,
+    dataset)"""
     import keras
 
     options = context.options
-    resumed = prepare_run(options.logdir, run_config, write=context.chief)
+    resumed, changes = prepare_run(options.logdir, run_config, resumable, write=context.chief)
     keras.utils.set_random_seed(options.seed)
-    return resumed, distributed_dataset(context.strategy, options.data, context.manifest,
-                                        options.batch_size, options.seed)
+    return resumed, changes, distributed_dataset(context.strategy, options.data,
+                                                 context.manifest, options.batch_size,
+                                                 options.seed)
 
 
 def announce(context, resumed, start, steps):
@@ -133,6 +154,8 @@ def announce(context, resumed, start, steps):
     options = context.options
     if resumed and start:
         print(f"resuming {options.logdir} from step {start} (checkpoint ckpt-{start})")
+    if context.changes:
+        print(f"changed from step {start} on: {changed(context.changes)}")
     elif resumed:
         print(f"{options.logdir} has a config.json but no checkpoint yet: starting at step 0")
     size = context.manifest["frame_size"]
@@ -155,12 +178,20 @@ def report(result, context):
             [[f"{result['first_step']} -> {result['step']}"]
              + [f"{metrics.get(n, float('nan')):.4g}" for n in metric_names]
              + [f"{result['images_per_second']:.1f}", f"{result['seconds']:.0f} s"]]))
+        if context.changes:
+            print(f"options changed when this run resumed: {changed(context.changes)} "
+                  f"(recorded in {logdir}/config.json)")
         print(f"checkpoint: {result['checkpoint']}; preview: {logdir}/preview.png, "
               f"{logdir}/progress.mp4; TensorBoard: tensorboard --logdir {logdir}")
     if result["reason"] != "done":
         print(f"stopped by {result['reason']} at step {result['step']}; run the same command "
               "to resume", file=sys.stderr)
     return exit_code(result["reason"])
+
+
+def changed(changes):
+    return ", ".join(f"{option(name)} {before} -> {now}" for name, (before, now) in
+                     changes.items())
 
 
 def non_finite_message(err, logdir):

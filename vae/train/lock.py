@@ -2,6 +2,7 @@
 import contextlib
 import json
 import os
+import shutil
 import socket
 import sys
 
@@ -12,11 +13,12 @@ LOCK = "run.lock"  # held by the process that trains into a run folder
 
 
 @contextlib.contextmanager
-def locked(logdir, hold=True):
+def locked(logdir, hold=True, resumable=None):
     """Hold logdir's lock file (pid and host) while a run writes there: a second run on the
     same folder is InputError naming the first one's pid; a lock left by a dead process on this
     host is taken over, with a message. A folder it made that is still empty at the end (the
-    run stopped before writing anything) is removed. hold=False (a non-chief worker, a run
+    run stopped before writing anything), or that holds nothing a later run could resume
+    (resumable() is false: no checkpoint), is removed. hold=False (a non-chief worker, a run
     folder on another file system) takes no lock."""
     if storage.exists(logdir) and not storage.isdir(logdir):
         raise InputError(f"--logdir {logdir} is a file, not a run folder")
@@ -55,3 +57,5 @@ def locked(logdir, hold=True):
             os.remove(path)
         if created and not os.listdir(logdir):
             os.rmdir(logdir)
+        elif created and resumable is not None and not resumable():
+            shutil.rmtree(logdir, ignore_errors=True)

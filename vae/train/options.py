@@ -1,7 +1,11 @@
 """Each trainer's options, one dataclass apiece: its fields carry the defaults and the help, the
 network's, discriminator's and objective's configs are nested inside, the script's flags are
-generated from it (vae.flags) and the run's config.json is written from it. No TensorFlow
-here, so that the scripts' --help reads its defaults at once."""
+generated from it (vae.flags) and the run's config.json is written from it. An option marked
+resumable may change when a run resumes (how long, how fast, on what hardware: steps, learning
+rates, batch size, intervals, seed, strategy, precision, XLA), and the run records the change;
+any other (the data, the frozen inputs, the crop, the objective and its weights, the
+pre-training's length, the networks) is what the run is, and a resume that changes it is
+refused. No TensorFlow here, so that the scripts' --help reads its defaults at once."""
 from dataclasses import dataclass, replace
 
 from vae.argtypes import non_negative_int, positive_float, positive_int, random_seed
@@ -35,27 +39,29 @@ class TrainOptions:
     data: str = data_folder()
     logdir: str = flag("runs", "run folder: checkpoints, config.json, TensorBoard logs, "
                        "previews (default: {default}); an existing run there is resumed",
-                       metavar="DIR")
+                       metavar="DIR", resumable=True)
     batch_size: int = flag(50, "global batch size, split over replicas", type=positive_int,
-                           metavar="N")
+                           metavar="N", resumable=True)
     steps: int = flag(100000, "total steps to reach, counting earlier runs",
-                      type=positive_int, metavar="N", exclusive="length")
+                      type=positive_int, metavar="N", exclusive="length", resumable=True)
     epochs: float | None = flag(None, "train for N passes over the data instead (a total, like "
                                 "--steps)", type=positive_float, metavar="N",
-                                exclusive="length")
-    learning_rate: float = flag(1e-3, "Adam learning rate", type=positive_float, metavar="LR")
+                                exclusive="length", resumable=True)
+    learning_rate: float = flag(1e-3, "Adam learning rate", type=positive_float, metavar="LR",
+                                resumable=True)
     checkpoint_every: int = flag(500, "save a checkpoint every N steps, and always on exit",
-                                 type=positive_int, metavar="N")
+                                 type=positive_int, metavar="N", resumable=True)
     preview_every: int = flag(500, "write preview.png and a progress.mp4 frame every N steps",
-                              type=positive_int, metavar="N")
-    seed: int = flag(0, "random seed", type=random_seed)
+                              type=positive_int, metavar="N", resumable=True)
+    seed: int = flag(0, "random seed", type=random_seed, resumable=True)
     strategy: str = flag("default", "default: one device; mirrored: all local GPUs; "
                          "multiworker: several machines described by TF_CONFIG",
-                         choices=STRATEGIES)
-    precision: str = precision("the training step", "variables, losses and checkpoints")
+                         choices=STRATEGIES, resumable=True)
+    precision: str = precision("the training step", "variables, losses and checkpoints",
+                               resumable=True)
     xla: str = flag("auto", "compile the training step with XLA: auto does on GPUs; on CPUs "
                     "TensorFlow's oneDNN kernels are faster than XLA's",
-                    choices=("auto", "on", "off"))
+                    choices=("auto", "on", "off"), resumable=True)
 
 
 @dataclass(frozen=True)
@@ -66,12 +72,12 @@ class Pretraining:
                       "learns to give back its input (default: {default}; 0 skips it)",
                       type=non_negative_int, metavar="N")
     learning_rate: float = flag(1e-3, "learning rate of the pre-training", type=positive_float,
-                                metavar="LR")
+                                metavar="LR", resumable=True)
 
 
 def _discriminator_learning_rate():
     return flag(2e-4, "the discriminator's Adam learning rate (adversarial objective)",
-                type=positive_float, metavar="LR")
+                type=positive_float, metavar="LR", resumable=True)
 
 
 @dataclass(frozen=True)

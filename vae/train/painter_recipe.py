@@ -99,7 +99,8 @@ class PainterRecipe:
                 "bundle": {"folder": opts.model, "vae_step": self.bundle.config["vae"]["step"],
                            "vae_model": self.bundle.config["vae"]["model"],
                            "alpha": s.alpha, "beta": s.beta, "detail": s.detail,
-                           "refine": s.refine, "style": s.style}}
+                           "refine": self.bundle.refines(s.refine), "style": s.style,
+                           "refiner_step": (self.bundle.config.get("refiner") or {}).get("step")}}
 
     def _style_target(self, manifest):
         """The paintings' statistics in the frozen feature network, at the training crops: of
@@ -117,16 +118,20 @@ class PainterRecipe:
     def _painting_files(self, manifest, width):
         """The data's paintings read from their folders (the manifest's painting sources),
         each resized to width pixels wide."""
-        images = []
+        images, folders = [], []
         for source in manifest["sources"]:
             if source["kind"] != "painting":
                 continue
+            folders.append(source["path"])
             if not os.path.isdir(source["path"]):
                 raise InputError(f"--style-width reads the paintings themselves, and "
                                  f"{source['path']} (source {source['name']}) is not there")
             for image in frames.readable_images(source["path"]):
                 height = max(1, round(image.shape[0] * width / image.shape[1]))
                 images.append(frames.fill_resize(image, (width, height)))
+        if not images:
+            raise InputError(f"--style-width reads the paintings themselves, and "
+                             f"{', '.join(folders)} hold no readable image (PNG, JPEG, ...)")
         crop = self.options.crop
         if crop and min(min(i.shape[:2]) for i in images) < crop:
             raise InputError(f"--style-width {width} makes a painting smaller than --crop "

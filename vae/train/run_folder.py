@@ -30,6 +30,24 @@ def is_run_folder(folder):
     return storage.kind_of(os.path.join(folder, CONFIG)) in RUN_KINDS
 
 
+def refuse_damaged(logdir):
+    """InputError when logdir's config.json is there but does not read (cut short, say): the
+    folder is a run's, damaged; it is kept as it is, never replaced."""
+    path = os.path.join(logdir, CONFIG)
+    if not storage.exists(path):
+        return
+    try:
+        json.loads(storage.read_text(path))
+    except (OSError, ValueError, RecursionError) as err:
+        raise InputError(f"{path} is damaged ({str(err).splitlines()[0]}): {logdir} is kept "
+                         "as it is; repair or remove it, or choose another --logdir") from None
+
+
+def has_checkpoint(logdir):
+    """Whether logdir holds any checkpoint's files (ckpt-N.index)."""
+    return bool(storage.glob(os.path.join(logdir, "ckpt-*.index")))
+
+
 def read_config(logdir):
     """The config.json of a run folder; InputError when it is missing or unreadable."""
     path = os.path.join(logdir, CONFIG)
@@ -153,26 +171,63 @@ def load_refiner(run_dir, flag="--refiner"):
     return TrainedRefiner(net, refiner_config, run_dir, path, step, config.get("training", {}))
 
 
-def prepare_run(logdir, config, guarded=("kind", "model", "discriminator"), write=True):
-    """Check config against an existing run's config.json (resume) or write it (new run).
+GUARDED = ("kind", "model", "discriminator", "bundle")  # config.json's sections a resume keeps
 
-    The guarded sections must match exactly: resuming a checkpoint with another architecture
-    cannot work. Returns True when logdir already holds a run.
-    """
+
+def prepare_run(logdir, config, resumable=(), write=True):
+    """Check config against an existing run's config.json (resume) or write it (new run).
+    -> (resumed, changes): changes are {option: (before, now)} of the options in `resumable`
+    (flag names) that this resume changes; every other option of config's "training", and
+    its GUARDED sections (the networks, the frozen bundle it repaints), must be as before:
+    InputError naming each that is not, with both values. Options and keys a run's record
+    does not have (a run made before they existed) are not compared."""
     path = os.path.join(logdir, CONFIG)
     if storage.exists(path):
         old = read_config(logdir)
-        for key in guarded:
-            if old.get(key) != config.get(key):
-                raise InputError(
-                    f"{logdir} holds a run with a different {key} "
-                    f"({_diff(old.get(key), config.get(key))}); "
-                    "use another --logdir or the same flags as before")
-        return True
+        before, now = old.get("training") or {}, config.get("training") or {}
+        changes, fixed = {}, []
+        for name in [n for n in now if n in before and before[n] != now[n]]:
+            if name in resumable:
+                changes[name] = (before[name], now[name])
+            else:
+                fixed.append(f"{option(name)} was {before[name]}, now {now[name]}")
+        fixed += [f"a different {key} ({_diff(old.get(key), config.get(key))})"
+                  for key in GUARDED if not _same(old.get(key), config.get(key))]
+        if fixed:
+            raise InputError(f"{logdir} holds a run that cannot resume with these flags: "
+                             + "; ".join(fixed) + ". Give the same values as before, or "
+                             "another --logdir")
+        return True, changes
     if write:
         storage.makedirs(logdir)
         atomic.write_json(path, {"format": RUN_FORMAT, **config})
-    return False
+    return False, {}
+
+
+def record_resume(logdir, step, changes):
+    """Write into config.json the options this resume changed: "training" takes the new
+    values, and "resumed" lists, for each resume that changed any, the step from which they
+    held and each option's value before and after."""
+    config = read_config(logdir)
+    for name, (_, now) in changes.items():
+        config.setdefault("training", {})[name] = now
+    config.setdefault("resumed", []).append(
+        {"step": step, "changed": {name: {"before": before, "now": now}
+                                   for name, (before, now) in changes.items()}})
+    atomic.write_json(os.path.join(logdir, CONFIG), config)
+
+
+def option(name):
+    """A config.json "training" name as the flag a user types."""
+    return "--" + name.replace("_", "-")
+
+
+def _same(old, new):
+    """Whether a guarded section is as recorded; a key the record does not have (a run made
+    before the key existed) is not compared."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return all(key in new and old[key] == new[key] for key in old)
+    return old == new
 
 
 def _diff(old, new):

@@ -6,10 +6,12 @@ import sys
 import time
 
 import numpy as np
+import tensorflow as tf
 
 from vae import InputError
 from vae.bundle.export import SAMPLE_FRAMES, TOLERANCE, source_statistics, verify, write_bundle
 from vae.bundle.format import StyleModel, is_bundle
+from vae.data.records import damaged_data
 from vae.media import storage, targets
 
 
@@ -67,10 +69,14 @@ def export(args):
     refiner = trained_refiner.net if trained_refiner else None
     trained_painter = load_painter(args, vae)
     painter = trained_painter.net if trained_painter else None
-    with progress_bar(total=datafolder.record_count(manifest), unit="frame",
-                      desc="latent means") as bar:
-        means, style_stats = source_statistics(vae.encoder, vae.config.code_size, args.data,
-                                               manifest, args.batch_size, progress=bar.update)
+    try:
+        with progress_bar(total=datafolder.record_count(manifest), unit="frame",
+                          desc="latent means") as bar:
+            means, style_stats = source_statistics(vae.encoder, vae.config.code_size,
+                                                   args.data, manifest, args.batch_size,
+                                                   progress=bar.update)
+    except tf.errors.DataLossError as err:  # a record damaged before its checksum was taken
+        raise damaged_data(args.data, manifest, err) from None
     size = vae.config.frame_size
     config = {
         "frame_size": {"width": size[0], "height": size[1]}, "code_size": vae.config.code_size,
