@@ -42,8 +42,8 @@ def process(args):
     why = not_a_video_file(args.input)
     if why:  # before the bundle loads, which takes seconds
         raise InputError(why)
-    output = check_output(args.input, args.output or default_output(args.input),
-                          args.model)
+    output = default_output(args.input) if args.output is None else args.output
+    output = check_output(args.input, output, args.model)
     bars = []  # the progress bar appears when the first frames are written
 
     def progress(count, total):
@@ -66,7 +66,7 @@ def live(args):
     from vae.live.session import is_file
     from vae.stylize.render import check_output, default_output
 
-    output = args.output or default_output(args.input)
+    output = default_output(args.input) if args.output is None else args.output
     if is_file(args.input):  # a missing input is an error before the bundle loads
         check_output(args.input, output, args.model)
     return server.serve(server.LiveConfig(args.input, output, args.model, args.precision,

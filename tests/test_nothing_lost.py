@@ -700,8 +700,10 @@ def test_export_through_links_and_paths_that_cannot_be_reached(runs, tmp_path):
     assert os.listdir(real.parent) == ["bundle"]
 
 
-def test_process_video_output_through_a_missing_folder(runs, tmp_path):
+def test_process_video_output_through_a_missing_folder_or_empty(runs, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
+    refused(run_main("process_video.py", clip, "-o", "", "--model", runs["bundle"]),
+            "-o is empty")
     output = f"{tmp_path / 'missing'}/../x.mp4"
     refused(run_main("process_video.py", clip, "-o", output, "--model", runs["bundle"]),
             f"-o {output}", f"{tmp_path / 'missing'} is not a folder")
