@@ -75,6 +75,20 @@ def make_clip(path, width, height, seconds=3, rate=10, pad=None, audio=False):
     return str(path)
 
 
+def brush_strokes(rng, height, width, strokes, length, thickness, ground=(0.0, 1.0)):
+    """A canvas of a flat colour (each channel uniform in `ground`) covered in straight
+    strokes of random colours and angles, `length` and `thickness` pixels either side of
+    their centre line: a painting's brushwork, with a known answer."""
+    ys, xs = np.mgrid[0:height, 0:width]
+    canvas = np.broadcast_to(rng.uniform(*ground, 3), (height, width, 3)).copy()
+    for _ in range(strokes):
+        cx, cy, angle = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0, np.pi)
+        along = (xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle)
+        across = -(xs - cx) * np.sin(angle) + (ys - cy) * np.cos(angle)
+        canvas[(np.abs(along) < length) & (np.abs(across) < thickness)] = rng.uniform(0, 1, 3)
+    return canvas
+
+
 def read_records(data_dir, key="shards"):
     """[(shard file, source id, origin, uint8 image)] in on-disk order, of the shards listed
     under `key` in the manifest ("shards": training, "holdout_shards": held out)."""

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from helpers import brush_strokes
 from vae.metrics import painting_probe
 
 FRAME = (64, 36)
@@ -22,18 +23,8 @@ def test_logistic_regression_separates_and_balances_classes():
 
 def strokes(rng, count):
     """Canvases covered in short, thick, straight strokes of random colours and angles."""
-    height, width = 72, 128
-    ys, xs = np.mgrid[0:height, 0:width]
-    images = []
-    for _ in range(count):
-        canvas = np.broadcast_to(rng.uniform(0, 1, 3), (height, width, 3)).copy()
-        for _ in range(160):
-            cx, cy, angle = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0, np.pi)
-            along = (xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle)
-            across = -(xs - cx) * np.sin(angle) + (ys - cy) * np.cos(angle)
-            canvas[(np.abs(along) < 7) & (np.abs(across) < 1.5)] = rng.uniform(0, 1, 3)
-        images.append(canvas)
-    return np.stack(images).astype(np.float32)
+    return np.stack([brush_strokes(rng, 72, 128, 160, 7, 1.5)
+                     for _ in range(count)]).astype(np.float32)
 
 
 def smooth(rng, count):

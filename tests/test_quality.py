@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from helpers import brush_strokes
 from vae.metrics import quality
 
 
@@ -114,18 +115,6 @@ def test_the_two_texture_banks_differ_and_agree_on_identity(clip):
     assert closed["texture_gram_second"] == pytest.approx(1.0)
 
 
-def brushwork(rng, height, width, strokes, length, thickness):
-    """A canvas of short, thin, straight strokes of random colours and angles."""
-    ys, xs = np.mgrid[0:height, 0:width]
-    canvas = np.broadcast_to(rng.uniform(0.3, 0.7, 3), (height, width, 3)).copy()
-    for _ in range(strokes):
-        cx, cy, angle = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0, np.pi)
-        along = (xs - cx) * np.cos(angle) + (ys - cy) * np.sin(angle)
-        across = -(xs - cx) * np.sin(angle) + (ys - cy) * np.cos(angle)
-        canvas[(np.abs(along) < length) & (np.abs(across) < thickness)] = rng.uniform(0, 1, 3)
-    return canvas
-
-
 def flat_shapes(rng, count, height, width):
     """Frames of flat discs over a gradient: edges, and no texture."""
     ys, xs = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
@@ -154,7 +143,7 @@ def test_texture_as_seen_tells_brushwork_from_blur_better_than_at_the_model_size
     rng = np.random.default_rng(0)
     for number in range(2):
         iio.imwrite(tmp_path / f"p{number}.png",
-                    (brushwork(rng, 540, 720, 6000, 8, 1.5) * 255).astype(np.uint8))
+                    (brush_strokes(rng, 540, 720, 6000, 8, 1.5, (0.3, 0.7)) * 255).astype(np.uint8))
     (tmp_path / "broken.png").write_bytes(b"not a picture")  # skipped
     views = quality.paintings_as_seen(str(tmp_path), (320, 180))
     assert views.shape == (2 * quality.PAINTING_VIEWS, 180, 320, 3)
