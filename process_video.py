@@ -18,7 +18,6 @@ Example:
 """
 import sys
 
-from vae import InputError
 from vae.cli import parser_for, report_input_errors
 from vae.flags import parse
 from vae.options import ProcessOptions
@@ -36,14 +35,11 @@ def parse_args(argv):
 def process(args):
     from vae.bundle.loader import open_bundle
     from vae.console import format_table, progress_bar
-    from vae.media.video import not_a_video_file
+    from vae.media.video import check_video_file
     from vae.stylize.render import check_output, default_output, render
 
-    why = not_a_video_file(args.input)
-    if why:  # before the bundle loads, which takes seconds
-        raise InputError(why)
-    output = default_output(args.input) if args.output is None else args.output
-    output = check_output(args.input, output, args.model)
+    check_video_file(args.input)  # before the bundle loads, which takes seconds
+    output = check_output(args.input, default_output(args.input, args.output), args.model)
     bars = []  # the progress bar appears when the first frames are written
 
     def progress(count, total):
@@ -66,7 +62,7 @@ def live(args):
     from vae.live.session import is_file
     from vae.stylize.render import check_output, default_output
 
-    output = default_output(args.input) if args.output is None else args.output
+    output = default_output(args.input, args.output)
     if is_file(args.input):  # a missing input is an error before the bundle loads
         check_output(args.input, output, args.model)
     return server.serve(server.LiveConfig(args.input, output, args.model, args.precision,

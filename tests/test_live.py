@@ -146,7 +146,7 @@ def test_server_validates_every_request(runs, clip, tmp_path):
                     f"POST /settings HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
                     "Content-Type: application/json\r\nContent-Length: 9\r\n"
                     f"Content-Encoding: {encoding}\r\n\r\n").encode() + b"\x78\x9c broken")
-            assert status_line.startswith(b"HTTP/1.1 400"), (encoding, status_line)
+            assert re.match(rb"HTTP/1\.[01] 400", status_line), (encoding, status_line)
         for body, content_type in [(b'{"beta": "\xff"}', "application/json"),
                                    (b'{"beta": 1.5}', "application/json; charset=klingon"),
                                    (b'{"beta": 1.5}', "application/json; charset=utf-32")]:

@@ -295,8 +295,10 @@ async def read_json(request):
     except asyncio.TimeoutError:
         raise web.HTTPRequestTimeout(text=json.dumps({"error": "the request body never came"}),
                                      content_type="application/json") from None
-    except HttpProcessingError as err:  # a body that its Content-Encoding cannot decode
-        raise web.HTTPBadRequest(text=json.dumps({"error": f"bad body: {err.message}"}),
+    except (web.RequestPayloadError, HttpProcessingError) as err:  # a body that its
+        # Content-Encoding cannot decode, met as aiohttp reads it
+        reason = getattr(err, "message", None) or str(err).splitlines()[-1].strip()
+        raise web.HTTPBadRequest(text=json.dumps({"error": f"bad body: {reason}"}),
                                  content_type="application/json") from None
     try:
         text = body.decode(request.charset or "utf-8")

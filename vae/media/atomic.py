@@ -96,10 +96,11 @@ def publish(tmp, path):
     """Move a finished temporary file (or folder) to its name; an existing folder there is
     swapped out first and removed afterwards. tmp is local; path may be on any file system."""
     if not storage.is_local(path):
-        if storage.isdir(path):
-            if not os.path.isdir(tmp):
-                raise InputError(f"{path} is a folder: not replaced by a file")
-            storage.remove(path)
+        if storage.isdir(path) and not os.path.isdir(tmp):
+            raise InputError(f"{path} is a folder: not replaced by a file")
+        # removed first: some file systems (TensorFlow's ram://) append to a file copied
+        # over, where the local one replaces it
+        storage.remove(path)
         storage.copy_tree(tmp, path)
         discard(tmp)
         return

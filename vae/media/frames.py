@@ -121,15 +121,13 @@ ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (
          (0, 1, 1, 2))
 
 
-def check_png_complete(path):
-    """ValueError when a PNG's image data ends before its last row: Pillow fills what is
-    missing with black without a word, so a file cut short (or a header that promises more
-    than the file holds) would pass for a dark picture."""
+def check_png_complete(data):
+    """ValueError when a PNG's image data (the file's bytes) ends before its last row: Pillow
+    fills what is missing with black without a word, so a file cut short (or a header that
+    promises more than the file holds) would pass for a dark picture."""
     import struct
     import zlib
 
-    with open(path, "rb") as f:
-        data = f.read()
     position, header, compressed = 8, None, []
     while position + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[position:position + 8])
@@ -162,6 +160,18 @@ def check_png_complete(path):
         raise ValueError(f"the PNG's data ends after {rows} of its {height} rows")
 
 
+def _contents(source):
+    """The bytes of a file given by its path or as a file object (left where it was)."""
+    if hasattr(source, "read"):
+        position = source.tell()
+        source.seek(0)
+        data = source.read()
+        source.seek(position)
+        return data
+    with open(source, "rb") as f:
+        return f.read()
+
+
 def load_image(path, background=ALPHA_BACKGROUND):
     """An image file as uint8 RGB (H, W, 3), whatever its mode: CMYK is converted to RGB,
     grey to three equal channels, 16-bit to 8-bit, a palette to its colours, and transparency
@@ -177,7 +187,7 @@ def load_image(path, background=ALPHA_BACKGROUND):
             raise ValueError(f"{opened.width}x{opened.height} is more than "
                              f"{MAX_IMAGE_PIXELS // 10 ** 6} million pixels")
         if opened.format == "PNG":
-            check_png_complete(path)
+            check_png_complete(_contents(path))
         opened.load()
         image = ImageOps.exif_transpose(opened)
         if image.mode in ("I;16", "I;16L", "I;16B", "I"):  # 16-bit grey

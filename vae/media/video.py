@@ -89,12 +89,17 @@ def not_a_video_file(path):
     return f"{path} is {kind}, not a video file"
 
 
-def probe_video(path):
-    """Open a video, read its metadata and its first frame; InputError when that is impossible,
-    or when ffmpeg cannot tell its frame rate (a still, such as an audio file's cover art)."""
+def check_video_file(path):
+    """InputError unless path is a regular file, saying what it is instead."""
     why = not_a_video_file(path)
     if why:
         raise InputError(why)
+
+
+def probe_video(path):
+    """Open a video, read its metadata and its first frame; InputError when that is impossible,
+    or when ffmpeg cannot tell its frame rate (a still, such as an audio file's cover art)."""
+    check_video_file(path)
     reader = None
     try:
         reader, meta = start_reading(local_file(path))

@@ -10,8 +10,10 @@ from vae.stylize.settings import RenderOptions
 from vae.stylize.stream import clip_mean_code, stylize_stream
 
 
-def default_output(input_path):
-    """<input stem>-stylized.mp4 in the current folder."""
+def default_output(input_path, output=None):
+    """output, or when it is None <input stem>-stylized.mp4 in the current folder."""
+    if output is not None:
+        return output
     return f"{os.path.splitext(os.path.basename(input_path))[0]}-stylized.mp4"
 
 
