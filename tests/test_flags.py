@@ -5,7 +5,7 @@ import pytest
 
 from vae.argtypes import positive_int
 from vae.cli import parser_for
-from vae.flags import add_flags, flag, flat, from_flags, nested, parse
+from vae.flags import add_flags, flag, flat, from_flags, nested, parse, resumable, to_argv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,6 +25,36 @@ class Outer:
     epochs: float | None = flag(None, "epochs", type=float, exclusive="length")
     inner: Inner = nested(Inner(), prefix="inner_")
     other: Inner = nested(Inner(size=7), prefix="other_")
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    clip: str | None = flag(None, "the clip", positional=True, metavar="CLIP")
+    output: str | None = flag(None, "where to write", short="-o")
+    loud: bool = flag(False, "say more")
+    refine: bool = flag(True, "skip the refiner")
+    video: tuple = flag((), "a video (repeatable)", repeat=True)
+    rate: float = flag(1.0, "how fast", type=float, resumable=True, group="speed")
+
+
+def test_switches_positionals_repeats_and_their_inverse(capsys):
+    options = parse(parser_for(""), Command(), ["in.mp4", "-o", "out.mp4", "--loud",
+                                                 "--no-refine", "--video", "a", "--video", "b",
+                                                 "--rate", "0.5"])
+    assert options == Command("in.mp4", "out.mp4", True, False, ("a", "b"), 0.5)
+    assert parse(parser_for(""), Command(), ["in.mp4"]) == Command("in.mp4")
+    # to_argv writes the flags that give the options back, and only those not at default
+    argv = to_argv(options)
+    assert argv[0] == "in.mp4" and "-o" in argv and "--no-refine" in argv
+    assert parse(parser_for(""), Command(), argv) == options
+    assert to_argv(Command("in.mp4")) == ["in.mp4"]
+    assert to_argv(Command("in.mp4"), always=("rate",)) == ["in.mp4", "--rate", "1.0"]
+    assert resumable(options) == {"rate"}
+    with pytest.raises(SystemExit):
+        parse(parser_for(""), Command(), ["--help"])
+    text = capsys.readouterr().out
+    assert "--no-refine" in text and "skip the refiner\n" in text  # no "(default: True)"
+    assert "speed:" in text and "CLIP" in text
 
 
 def test_flags_come_from_the_fields_with_their_defaults_and_help(capsys):
