@@ -75,7 +75,7 @@ def test_the_probe_calls_brush_strokes_painted_and_smooth_frames_or_their_copies
     # the smooth frames in the paintings' palette, sharp or blurred, are still not paintings
     assert sanity["recoloured_input_frames"] < 0.2, sanity
     assert sanity["blurred_recoloured_input_frames"] < 0.2, sanity
-    recoloured = painting_probe.degraded(smooth(rng, 5)[[0] * 5], probe.paintings, rng)[2:]
+    recoloured = painting_probe.degraded(smooth(rng, 5)[[0] * 5], probe.palette, rng)[2:]
     assert probe.probability(recoloured) < 0.2
 
 
@@ -84,10 +84,11 @@ def test_recolouring_gives_the_paintings_palette_and_keeps_the_frame():
     channel's values become the paintings' by rank, the frame's order of values kept."""
     rng = np.random.default_rng(6)
     frames, paintings = smooth(rng, 2), strokes(rng, 3)
-    moved = painting_probe.recoloured(frames, paintings)
+    palette = painting_probe.Palette(paintings)
+    moved = painting_probe.recoloured(frames, palette)
     np.testing.assert_allclose(moved.mean(axis=(1, 2)), np.broadcast_to(
         paintings.mean(axis=(0, 1, 2)), (2, 3)), atol=0.03)
-    matched = painting_probe.recoloured(frames, paintings, histogram=True)
+    matched = painting_probe.recoloured(frames, palette, histogram=True)
     for channel in range(3):
         np.testing.assert_allclose(np.quantile(matched[..., channel], [0.1, 0.5, 0.9]),
                                    np.quantile(paintings[..., channel], [0.1, 0.5, 0.9]),

@@ -18,7 +18,7 @@ from vae.data import datafolder, holdout
 from vae.flags import flag, nested
 from vae.media import frames
 from vae.models.precision import PRECISIONS
-from vae.stylize.settings import RenderOptions, StyleSettings
+from vae.stylize.settings import RenderOptions, StyleSettings, border_crop
 
 DATA = "data"
 BUNDLE = "exported"
@@ -71,9 +71,7 @@ class ExtractOptions:
                                "they are on the canvas at that size, and more painting records "
                                "to learn from (default: {default}, the whole painting only)",
                                type=non_negative_int, metavar="N")
-    crop: object = flag("auto", "black borders to remove from videos: auto-detect them, none, "
-                        "or pixels from the top,right,bottom,left edges (default: {default})",
-                        type=value_type(frames.parse_crop), metavar="auto|none|T,R,B,L")
+    crop: object = border_crop(" from videos")
     shards: int | None = flag(None, "number of shards to write (default: one per "
                               f"{datafolder.RECORDS_PER_SHARD} frames)", type=positive_int,
                               metavar="N")

@@ -80,23 +80,32 @@ class StyleEmbedding:
         return np.stack(out)
 
 
-def recoloured(frames, paintings, histogram=False):
-    """The frames in the paintings' palette and nothing else: each channel moved to the
-    paintings' mean and spread, or (histogram) its values mapped onto the paintings' by rank."""
+class Palette:
+    """The paintings' colours, taken once: each channel's mean and spread, and its values'
+    quantiles (what recoloured() moves frames to)."""
+    LEVELS = np.linspace(0, 1, 1024)
+
+    def __init__(self, paintings):
+        paintings = np.asarray(paintings, np.float32)
+        self.mean, self.std = paintings.mean(axis=(0, 1, 2)), paintings.std(axis=(0, 1, 2))
+        self.quantiles = np.quantile(paintings.reshape(-1, 3), self.LEVELS, axis=0)  # (L, 3)
+
+
+def recoloured(frames, palette, histogram=False):
+    """The frames in a Palette and nothing else: each channel moved to the paintings' mean
+    and spread, or (histogram) its values mapped onto the paintings' by rank."""
     frames = np.asarray(frames, np.float32)
     if not histogram:
-        mean, std = paintings.mean(axis=(0, 1, 2)), paintings.std(axis=(0, 1, 2))
         centred = (frames - frames.mean(axis=(1, 2), keepdims=True)) / (
             frames.std(axis=(1, 2), keepdims=True) + 1e-6)
-        return np.clip(centred * std + mean, 0, 1).astype(np.float32)
-    levels = np.linspace(0, 1, 1024)
-    reference = np.quantile(paintings.reshape(-1, 3), levels, axis=0)  # (1024, 3)
+        return np.clip(centred * palette.std + palette.mean, 0, 1).astype(np.float32)
     out = np.empty_like(frames)
     for number, frame in enumerate(frames):
         for channel in range(3):
             values = frame[..., channel].ravel()
             ranks = values.argsort().argsort() / max(len(values) - 1, 1)
-            out[number, ..., channel] = np.interp(ranks, levels, reference[:, channel]) \
+            out[number, ..., channel] = np.interp(ranks, palette.LEVELS,
+                                                  palette.quantiles[:, channel]) \
                 .reshape(frame.shape[:2])
     return out
 
@@ -114,11 +123,11 @@ def blurred(frames):
 DEGRADATIONS = 5  # blurred, noisy, recoloured (moments), recoloured (histogram), both
 
 
-def degraded(frames, paintings, rng):
+def degraded(frames, palette, rng):
     """Copies of frames that a probe must not call painted, one of each kind per frame in
     turn: blurred, noisy, in the paintings' palette by colour moments, in their palette by
     histogram matching, and blurred and in their palette (a haze in the paintings' colours:
-    no stroke, only palette)."""
+    no stroke, only palette); palette: the paintings' Palette."""
     frames = np.asarray(frames, np.float32)
     out = []
     for number, frame in enumerate(frames):
@@ -128,9 +137,9 @@ def degraded(frames, paintings, rng):
         elif kind == 1:
             copy = one + rng.normal(0, 0.08, one.shape)
         elif kind == 2:
-            copy = recoloured(one, paintings)
+            copy = recoloured(one, palette)
         else:
-            copy = recoloured(blurred(one) if kind == 4 else one, paintings, histogram=True)
+            copy = recoloured(blurred(one) if kind == 4 else one, palette, histogram=True)
         out.append(np.clip(copy[0], 0, 1))
     return np.stack(out).astype(np.float32)
 
@@ -185,10 +194,11 @@ class PaintingProbe:
         if len(frames) > FRAMES:
             frames = frames[np.sort(rng.choice(len(frames), FRAMES, replace=False))]
         self.paintings = np.concatenate(painting_groups)
+        self.palette = Palette(self.paintings)
         self.groups = [self.embed(g, frame_size) for g in painting_groups]
         self.negatives = np.concatenate([
             self.embed(frames, frame_size),
-            self.embed(degraded(frames, self.paintings, rng), frame_size)])
+            self.embed(degraded(frames, self.palette, rng), frame_size)])
         self.pictures = (self.embed(pictures, frame_size) if pictures is not None
                          and len(pictures) else self.negatives[:0])
         self.predict = self._fit(range(len(self.groups)))
@@ -234,12 +244,12 @@ class PaintingProbe:
         rows = {"held_out_paintings": round(self.held_out_paintings(), 4),
                 "input_frames": round(self.probability(inputs), 4),
                 "degraded_input_frames": round(self.probability(
-                    degraded(inputs, self.paintings, rng)), 4),
+                    degraded(inputs, self.palette, rng)), 4),
                 # the palette alone, which must not pass for painting
                 "recoloured_input_frames": round(self.probability(
-                    recoloured(inputs, self.paintings, histogram=True)), 4),
+                    recoloured(inputs, self.palette, histogram=True)), 4),
                 "blurred_recoloured_input_frames": round(self.probability(
-                    recoloured(blurred(inputs), self.paintings, histogram=True)), 4)}
+                    recoloured(blurred(inputs), self.palette, histogram=True)), 4)}
         if len(self.pictures):
             rows["held_out_pictures"] = round(self.held_out_pictures(), 4)
         return rows

@@ -149,15 +149,21 @@ class StylePlan:
             s.style)), s.alpha, s.beta), np.float32)
 
 
+def border_crop(where):
+    """The --crop flag of a script that reads clips (process_video.py's, extract_frames.py's):
+    the black borders to remove `where` (" from videos", say)."""
+    return flag("auto", f"black borders to remove{where}: auto-detect them, none, or pixels "
+                "from the top,right,bottom,left edges (default: {default})",
+                type=value_type(frames.parse_crop), metavar="auto|none|T,R,B,L")
+
+
 @dataclass(frozen=True)
 class RenderOptions:
     """Which part of the clip is stylised and how the result is written: borders to crop,
     the excerpt, the inset original, the audio, frames per model call, and the size the
     painter paints at (paint_scale times the output's; None: the model's size, the size it
     was trained at)."""
-    crop: object = flag("auto", "black borders to remove: auto-detect them, none, or pixels "
-                        "from the top,right,bottom,left edges (default: {default})",
-                        type=value_type(frames.parse_crop), metavar="auto|none|T,R,B,L")
+    crop: object = border_crop("")
     inset: bool = flag(False, "show the original frame small in the bottom-right corner")
     audio: bool = flag(True, "drop the input's audio track")
     start: float = flag(0.0, "start of the excerpt to process", type=non_negative_float,
