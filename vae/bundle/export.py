@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from vae.bundle.format import (
+    BRUSH_STYLES,
     BUNDLE_FORMAT,
     BUNDLE_KIND,
     CONFIG,
@@ -53,19 +54,20 @@ def run_frozen(graph_def, inputs, outputs, *values):
     return {k: v.numpy() for k, v in pruned(*[tf.constant(v) for v in values]).items()}
 
 
-def write_bundle(out_dir, module, config, means, style_stats=None):
+def write_bundle(out_dir, module, config, means, style_stats=None, brush_styles=None):
     """Write the whole bundle to a scratch folder beside out_dir, then move it into place.
+    brush_styles: {"names", "vectors", "collection"} arrays (BrushStyles.to_arrays), or None.
 
     Returns {signature: (graph_def, inputs, outputs)} of the frozen graphs for verification.
     """
     try:
-        return _write_bundle(out_dir, module, config, means, style_stats)
+        return _write_bundle(out_dir, module, config, means, style_stats, brush_styles)
     except tf.errors.OpError as err:  # a full disk or a file-size limit, met by TensorFlow
         reason = err.message.split("; ")[-1].split(" [Op:")[0]
         raise OSError(errno.EIO, f"cannot write the bundle: {reason}", out_dir) from None
 
 
-def _write_bundle(out_dir, module, config, means, style_stats):
+def _write_bundle(out_dir, module, config, means, style_stats, brush_styles):
     with atomic.writing_folder(out_dir, is_bundle) as tmp:
         signatures = module.signatures()
         tf.saved_model.save(module, os.path.join(tmp, SAVED_MODEL), signatures=signatures)
@@ -85,6 +87,8 @@ def _write_bundle(out_dir, module, config, means, style_stats):
         atomic.write_json(os.path.join(tmp, MEANS_JSON), means.summary())
         if style_stats is not None:
             np.savez(os.path.join(tmp, STYLE_STATS), **style_stats)
+        if brush_styles is not None:
+            np.savez(os.path.join(tmp, BRUSH_STYLES), **brush_styles)
     return frozen
 
 

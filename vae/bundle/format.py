@@ -11,6 +11,8 @@ Layout of a bundle folder (what process_video.py and evaluate_embeddings.py read
   latent_means.npz      mean z_mean per source (+ latent_means.json, readable)
   style_stats.npz       the paintings' colour and texture statistics (vae/metrics/quality.py),
                         when the data had paintings
+  brush_styles.npz      the brush's style vector of each painting source and of all of them
+                        (vae/models/brush.py), when their files could be read at export
 """
 import os
 
@@ -25,6 +27,7 @@ CONFIG = "config.json"
 MEANS = "latent_means.npz"
 MEANS_JSON = "latent_means.json"
 STYLE_STATS = "style_stats.npz"
+BRUSH_STYLES = "brush_styles.npz"
 # config.json's "format": a bundle of another format must be exported again.
 BUNDLE_FORMAT = 1
 # config.json's "kind": what only a bundle's config says (a run's says vae, refiner, painter).

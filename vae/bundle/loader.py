@@ -8,7 +8,15 @@ import numpy as np
 import tensorflow as tf
 
 from vae import InputError
-from vae.bundle.format import BUNDLE_FORMAT, CONFIG, MEANS, SAVED_MODEL, STYLE_STATS, StyleModel
+from vae.bundle.format import (
+    BRUSH_STYLES,
+    BUNDLE_FORMAT,
+    CONFIG,
+    MEANS,
+    SAVED_MODEL,
+    STYLE_STATS,
+    StyleModel,
+)
 from vae.bundle.means import LatentMeans
 from vae.bundle.stylizing import stylize
 from vae.media import storage
@@ -47,6 +55,7 @@ class Bundle:
             self.means = LatentMeans.load(os.path.join(folder, MEANS))
             self.model = tf.saved_model.load(os.path.join(folder, SAVED_MODEL))
             self._check_shapes()
+            self.brush_styles = self._read_brush_styles()
         except InputError:
             raise
         except Exception as err:  # any file of the bundle that is missing, cut short or changed
@@ -74,6 +83,17 @@ class Bundle:
                 len(self.means.names) != len(self.means.means):
             raise ValueError(f"{MEANS} holds means of shape {self.means.means.shape}, not one "
                              f"row of {self.code_size} per source")
+
+    def _read_brush_styles(self):
+        """The brush's styles (vae/models/brush.py BrushStyles), or None: the bundle was
+        exported without the paintings' files."""
+        from vae.models.brush import BrushStyles
+
+        path = os.path.join(self.folder, BRUSH_STYLES)
+        if not storage.exists(path):
+            return None
+        with np.load(io.BytesIO(storage.read_bytes(path))) as data:
+            return BrushStyles.from_arrays(data)
 
     def rebuild(self, arithmetic="float32"):
         """A StyleModel of the bundle's networks as Keras models computing in `arithmetic`
@@ -135,12 +155,36 @@ class Bundle:
         """Whether frames are refined: when asked and the bundle has a refiner."""
         return asked and self.has_refiner
 
-    def cannot_paint(self, paint):
-        """Why this bundle cannot paint at `paint` (None when it can): the one rule and
-        message that the command line (StyleSettings.resolve), the stylizer and the live page
-        all give."""
-        if paint > 0 and not self.has_painter:
-            return (f"paint {paint:g} needs a bundle with a painter, and {self.folder} has "
-                    "none: train one with train_painter.py and export it with export_graph.py "
-                    "--painter")
-        return None
+    def painter(self, asked="auto"):
+        """What paints for --painter `asked` (auto, brush or trained): "brush" (Magenta's
+        network in the paintings' style, when the bundle has their brush styles), "trained"
+        (the bundle's own painter network), or None when the bundle has not that painter."""
+        has = {"brush": self.brush_styles is not None, "trained": self.has_painter}
+        if asked == "auto":
+            return next((name for name, present in has.items() if present), None)
+        return asked if has.get(asked) else None
+
+    def brush_style(self, style=None):
+        """The brush's style vector of the painting source `style` (None: of all the
+        paintings); InputError when the bundle has none for it."""
+        if self.brush_styles is None:
+            raise InputError(f"{self.folder} has no brush styles")
+        try:
+            return self.brush_styles.style(style)
+        except KeyError as err:
+            raise InputError(err.args[0]) from None
+
+    def cannot_paint(self, paint, painter="auto"):
+        """Why this bundle cannot paint at `paint` with --painter `painter` (None when it
+        can): the one rule and message that the command line (StyleSettings.resolve), the
+        stylizer and the live page all give."""
+        if paint <= 0 or self.painter(painter):
+            return None
+        if painter == "brush":
+            return (f"paint {paint:g} with the brush needs a bundle with the paintings' brush "
+                    f"styles, and {self.folder} has none: export it again with export_graph.py "
+                    "while the data folder's painting files can be read")
+        return (f"paint {paint:g} needs a bundle with a painter, and {self.folder} has "
+                "none: export it with export_graph.py while the data folder's painting files "
+                "can be read (the brush), or train one with train_painter.py and export it "
+                "with export_graph.py --painter")

@@ -23,7 +23,7 @@ import struct
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -213,7 +213,7 @@ class LiveApp:
             "settings": settings.to_dict(), "version": preview.version,
             "ranges": {name: {"min": lo, "max": hi, "step": step}
                        for name, (lo, hi, step) in RANGES.items()
-                       if name != "paint" or preview.bundle.has_painter},
+                       if name != "paint" or preview.bundle.painter(settings.painter)},
             "styles": preview.styles, "has_refiner": preview.bundle.has_refiner,
             "paused": preview.paused, "fps": round(preview.fps, 2),
             "frame_ms": round(preview.frame_ms, 1), "error": preview.error,
@@ -346,6 +346,7 @@ def prepare(config, feed):
     bundle = open_bundle(config.model, config.precision,
                          report=lambda line: print(line, flush=True))
     config.settings.resolve(bundle)  # an unknown --style or --source is an error before serving
+    config = replace(config, settings=config.settings.for_bundle(bundle))
     options = config.options
     source = session.open_input(config.input, options.crop, options.start, options.duration,
                                 bundle.height)

@@ -183,7 +183,7 @@ class Preview:
         (settings, version)."""
         with self._changed:
             settings = self.settings.changed(changes, self.styles)
-            why = self.bundle.cannot_paint(settings.paint)
+            why = self.bundle.cannot_paint(settings.paint, settings.painter)
             if why:
                 raise ValueError(why)
             if settings != self.settings:

@@ -8,11 +8,14 @@ resolution:
 computed as up(S(z + shift) - detail * S(z)) + detail * x, since the upscale is linear: one
 upscale per frame. Smoothing applies to the model's part only; x is the clip's own frame.
 
-The painter, when asked for (paint > 0), repaints y: y + paint * up(P(y') - y'), y' = y
-scaled down to the painting size. That is by default the model's size, the size the painter
-was trained at, so that its strokes keep their trained size relative to the frame; a
-paint_scale paints at that fraction of the output's size instead (1: at full size, the finest
-strokes, at the most cost).
+When paint > 0 the plan's painter repaints y, and the frame is y + paint * (P - y):
+- the brush (vae/stylize/brush_painter.py): P = Magenta's network on y at its working size
+  (BRUSH_SIDE on the longer side, or paint_scale of the output's size), scaled up, with the
+  frame's own fine detail and the previous output carried along the optical flow;
+- the trained painter: P = y + up(P(y') - y'), y' = y scaled down to the painting size, by
+  default the model's size, the size it was trained at, so that its strokes keep their
+  trained size relative to the frame; a paint_scale paints at that fraction of the output's
+  size instead (1: at full size, the finest strokes, at the most cost).
 """
 import numpy as np
 import tensorflow as tf
@@ -110,17 +113,22 @@ class FrameStylizer:
         self.smooth = Smoother(plan.settings.smoothing)
         self.transfer = None  # a DetailTransfer, made for the size of the first frames
         self.paint_transfer = None  # the same between the output and the painting size
+        self.brush = None  # a BrushPainter, made for the first batch that the brush paints
         self.configure(plan, shift)
 
     def configure(self, plan, shift):
         settings = plan.settings
         if plan.paint_scale is not None and not self.full_size:
             raise ValueError("painting at a paint_scale needs frames at the output size")
-        if settings.detail > 0 and not self.full_size:
-            raise ValueError("detail transfer needs frames at the output size (full_size)")
-        why = self.bundle.cannot_paint(settings.paint)
+        if (settings.detail > 0 or plan.painter == "brush") and not self.full_size:
+            raise ValueError("detail transfer and the brush need frames at the output size "
+                             "(full_size)")
+        why = self.bundle.cannot_paint(settings.paint, settings.painter)
         if why:
             raise ValueError(why)
+        if self.brush is not None and (plan.painter, plan.settings.style, plan.paint_scale) != \
+                (self.plan.painter, self.plan.settings.style, self.plan.paint_scale):
+            self.brush = None  # another style or size: a new brush at the next batch
         self.plan, self.shift = plan, np.asarray(shift, np.float32)
         self.detail, self.paint = float(settings.detail), float(settings.paint)
         self.smooth.strength = float(settings.smoothing)
@@ -147,7 +155,25 @@ class FrameStylizer:
         # the formula's part at the model's size; combine adds detail * x at the output's
         part = self._stylized(self.transfer.shrink(batch)).model_part()
         out = self.transfer.combine(self.smooth(part.numpy()), batch, tf.constant(self.detail))
-        return self._repainted(out) if self.paint > 0 else out.numpy()
+        if self.paint <= 0:
+            return out.numpy()
+        if self.plan.painter == "brush":
+            return self._brushed(out.numpy(), batch)
+        return self._repainted(out)
+
+    def _brushed(self, frames, originals):
+        """uint8 frames at the output size, repainted by the brush."""
+        if self.brush is None:
+            from vae.models.brush import BRUSH_SIDE, Brush
+            from vae.stylize.brush_painter import BrushPainter
+
+            height, width = frames.shape[1:3]
+            side = (BRUSH_SIDE if self.plan.paint_scale is None
+                    else round(self.plan.paint_scale * max(width, height)))
+            self.brush = BrushPainter(Brush(self.bundle.brush_style(self.plan.settings.style),
+                                            side))
+        images = frames.astype(np.float32) / 255.0
+        return to_uint8(images + self.paint * (self.brush(frames, originals) - images))
 
     def _repainted(self, frames):
         """uint8 frames at the output size, repainted at the painting size."""

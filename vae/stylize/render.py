@@ -48,6 +48,7 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
     report(line) receives the lines worth showing (the clip's size, a missing refiner)."""
     started = time.time()
     plan = settings.resolve(bundle, options.paint_scale)
+    settings = plan.settings  # the paint blend resolved for this bundle
     info = video.probe_video(input_path)
     check_excerpt(info, options)
     check_output(input_path, output, bundle.folder)
@@ -95,5 +96,6 @@ def render(input_path, output, bundle, settings, options=RenderOptions(), progre
             "audio": "yes" if audio else "no", "refined": "yes" if plan.refine else "no",
             "alpha": f"{settings.alpha:g}", "beta": f"{settings.beta:g}",
             "detail": f"{settings.detail:g}", "paint": f"{settings.paint:g}",
+            "painter": plan.painter or "none",
             "time": f"{elapsed:.1f} s",
             "frames/s": f"{count / elapsed:.1f}"}

@@ -19,6 +19,10 @@ from vae.flags import flag, to_argv
 from vae.media import frames
 
 # (lowest, highest, slider step) of each number; the command line and the live page alike.
+# What paints (vae/bundle/loader.py Bundle.painter), and the blend used when --paint is not
+# given and the bundle can paint (measured: docs/results.md, "The brush").
+PAINTERS = ("auto", "brush", "trained")
+DEFAULT_PAINT = 1.0
 RANGES = {"alpha": (0.0, 2.0, 0.05), "beta": (0.0, 2.0, 0.05), "detail": (0.0, 1.0, 0.05),
           "smoothing": (0.0, 0.95, 0.05), "paint": (0.0, 1.0, 0.05)}
 
@@ -68,14 +72,24 @@ class StyleSettings:
     smoothing: float = flag(0.2, "temporal smoothing of the model's output, in [0, 0.95]: "
                             "out_t = S * out_(t-1) + (1 - S) * frame_t; 0 turns it off "
                             "(default: {default})", type=_flag_value("smoothing"), metavar="S")
-    paint: float = flag(0.0, "blend of the painter's repainting, in [0, 1]: 0 is the output "
-                        "without it, 1 the painter's alone; needs a bundle with a painter "
-                        "(default: {default})", type=_flag_value("paint"), metavar="P")
+    paint: float | None = flag(None, "blend of the painter's repainting, in [0, 1]: 0 is the "
+                               "output without it, 1 the painter's alone (default: "
+                               f"{DEFAULT_PAINT:g} with a bundle that can paint, else 0)",
+                               type=_flag_value("paint"), metavar="P")
+    painter: str = flag("auto", "what paints: brush (Magenta's arbitrary style network in the "
+                        "paintings' style, kept to the clip's edges and motion), trained (the "
+                        "bundle's own painter network, train_painter.py), or auto: the brush "
+                        "where the bundle has its styles, else the trained painter (default: "
+                        "{default})", choices=PAINTERS)
     refine: bool = flag(True, "skip the refiner (decoder output only)")
 
     def __post_init__(self):
         for name in RANGES:
-            object.__setattr__(self, name, check_range(name, getattr(self, name)))
+            if name != "paint" or self.paint is not None:  # None: the bundle's default
+                object.__setattr__(self, name, check_range(name, getattr(self, name)))
+        if self.painter not in PAINTERS:
+            raise ValueError(f"painter must be one of {', '.join(PAINTERS)}, got "
+                             f"{self.painter!r}")
         if self.style is not None and not isinstance(self.style, str):
             raise ValueError(f"style must be a painting source's name, got {self.style!r}")
         if not isinstance(self.source, str) or not self.source:
@@ -93,18 +107,30 @@ class StyleSettings:
         paint_scale: the fraction of the output's size to paint at (None: the model's size);
         full_size: frames at the output's size whatever the settings (the live page, whose
         settings change between frames)."""
-        why = bundle.cannot_paint(self.paint)
+        settings = self.for_bundle(bundle)
+        why = bundle.cannot_paint(settings.paint, self.painter)
         if why:
             raise InputError(f"--{why}")
         bundle.means.style_mean(self.style)
         if self.source != "auto":
             bundle.means.mean(self.source)
-        paint_scale = paint_scale if self.paint > 0 else None
-        return StylePlan(self, refine=bundle.refines(self.refine),
-                         full_size=full_size or self.detail > 0 or paint_scale is not None,
-                         paint_scale=paint_scale,
+        painter = bundle.painter(self.painter) if settings.paint > 0 else None
+        if painter == "brush":
+            bundle.brush_style(self.style)
+        paint_scale = paint_scale if painter else None
+        return StylePlan(settings, refine=bundle.refines(self.refine),
+                         full_size=full_size or self.detail > 0 or paint_scale is not None
+                         or painter == "brush",
+                         paint_scale=paint_scale, painter=painter,
                          notes=("the bundle has no refiner: frames are decoded without "
                                 "refining",) if self.refine and not bundle.refines() else ())
+
+    def for_bundle(self, bundle):
+        """These settings with the default paint made a number: DEFAULT_PAINT where the bundle
+        has the painter asked for, else 0."""
+        if self.paint is not None:
+            return self
+        return replace(self, paint=DEFAULT_PAINT if bundle.painter(self.painter) else 0.0)
 
     def changed(self, changes, styles):
         """These settings with `changes` (a dict from a request) applied; ValueError, naming the
@@ -133,11 +159,13 @@ class StyleSettings:
 class StylePlan:
     """Settings resolved against a bundle: whether frames are refined, whether they go through
     at the output's size (detail transfer, a paint_scale, the live page) or at the model's
-    (the writer scales them up), the size painting happens at, and what to tell the user."""
+    (the writer scales them up), what paints ("brush", "trained" or None) and at what size,
+    and what to tell the user. settings.paint is a number here."""
     settings: StyleSettings
     refine: bool
     full_size: bool
     paint_scale: float | None = None
+    painter: str | None = None
     notes: tuple = ()
 
     def shift(self, bundle, clip_mean=None):

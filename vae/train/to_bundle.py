@@ -55,6 +55,27 @@ def load_painter(args, vae):
     return painter
 
 
+def brush_styles(manifest):
+    """The brush's styles of the data's painting sources, read from their files where they
+    still are (vae/models/brush.py); None, said, when none can be read: such a bundle paints
+    only with a trained painter."""
+    from vae.models.brush import BrushStyles
+
+    folders = {source["name"]: source["path"] for source in manifest["sources"]
+               if source["kind"] == "painting"}
+    missing = [path for path in folders.values() if not os.path.isdir(path)]
+    styles = BrushStyles.of_folders({name: path for name, path in folders.items()
+                                     if path not in missing})
+    for path in missing:
+        print(f"note: the paintings at {path} are gone: the brush has no style from them")
+    if styles is None:
+        print("note: no painting files to read: the bundle has no brush (process_video.py "
+              "paints only with a trained painter)")
+    else:
+        print(f"brush styles: {', '.join(styles.names)}")
+    return styles
+
+
 def export(args):
     """export_graph.py: the runs of `args` (vae.options.ExportOptions) exported as a bundle,
     reloaded and checked against the checkpoints; prints the summary; -> the exit code."""
@@ -85,7 +106,9 @@ def export(args):
         "data": os.path.abspath(args.data), "sources": manifest["sources"],
     }
     module = StyleModel(vae.config, vae.encoder, vae.decoder, refiner, painter)
-    frozen = write_bundle(args.out, module, config, means, style_stats)
+    styles = brush_styles(manifest)
+    frozen = write_bundle(args.out, module, config, means, style_stats,
+                          styles and styles.to_arrays())
 
     differences = verify(args.out, module, frozen,
                          records.load_frames(args.data, manifest, SAMPLE_FRAMES), means.means[0])
