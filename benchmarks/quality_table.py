@@ -7,7 +7,8 @@ import contextlib
 import json
 import sys
 
-COLUMNS = ("method", "alpha", "beta", "detail", "smoothing", "paint", "edge_correlation",
+COLUMNS = ("method", "alpha", "beta", "detail", "smoothing", "paint", "painter",
+           "edge_correlation",
            "ssim_luma", "ghost_edges",
            "colour_moments_gap_closed", "colour_histogram_gap_closed", "texture_gap_closed",
            "texture_second_gap_closed", "texture_gap_closed_as_seen",

@@ -126,11 +126,12 @@ class StyleSettings:
                                 "refining",) if self.refine and not bundle.refines() else ())
 
     def for_bundle(self, bundle):
-        """These settings with the default paint made a number: DEFAULT_PAINT where the bundle
-        has the painter asked for, else 0."""
+        """These settings with the default paint made a number: DEFAULT_PAINT where a painter
+        is named (resolve refuses it if the bundle lacks it) or the bundle has one, else 0."""
         if self.paint is not None:
             return self
-        return replace(self, paint=DEFAULT_PAINT if bundle.painter(self.painter) else 0.0)
+        named = self.painter != "auto"
+        return replace(self, paint=DEFAULT_PAINT if named or bundle.painter() else 0.0)
 
     def changed(self, changes, styles):
         """These settings with `changes` (a dict from a request) applied; ValueError, naming the
