@@ -53,27 +53,28 @@ step "6/9 train the painter on the bundle's output, and export the bundle again 
 step "7/9 evaluate the latent space"
 "$PY" evaluate_embeddings.py --model "$OUT/exported" --data "$OUT/data" \
     --out "$OUT/evaluation" --samples 32
-step "8/9 stylise bigbuckbunny.mp4, a clip the model never saw (default settings)"
+step "8/9 stylise bigbuckbunny.mp4, a clip the model never saw (default settings: the brush)"
 "$PY" process_video.py "$NEW_CLIP" -o "$OUT/stylized.mp4" --model "$OUT/exported"
-"$PY" process_video.py "$NEW_CLIP" -o "$OUT/painted-excerpt.mp4" --model "$OUT/exported" \
-    --paint 1 --start 2 --duration 1
+"$PY" process_video.py "$NEW_CLIP" -o "$OUT/unpainted-excerpt.mp4" --model "$OUT/exported" \
+    --paint 0 --start 2 --duration 1
 FFMPEG=$("$PY" -c "import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())")
 "$FFMPEG" -y -loglevel error -ss 2.5 -i "$NEW_CLIP" -ss 2.5 -i "$OUT/stylized.mp4" \
-    -ss 0.5 -i "$OUT/painted-excerpt.mp4" -filter_complex \
+    -ss 0.5 -i "$OUT/unpainted-excerpt.mp4" -filter_complex \
     "[0:v]scale=480:-2[a];[1:v]scale=480:-2[b];[2:v]scale=480:-2[c];[a][b][c]hstack=3" \
     -frames:v 1 "$OUT/still.png"
-step "9/9 quality of the stylised clip: at the defaults, painted (--paint 1), and the peer"
+step "9/9 quality of the stylised clip: unpainted (--paint 0), the defaults (the brush), the" \
+    "trained painter, and the peer"
 "$PY" -m benchmarks.bench_quality "$NEW_CLIP" --model "$OUT/exported" --setting paint=0 \
-    --setting paint=1 --duration 2 --probe-data "$OUT/data" "${PROBE_EXTRA[@]}" \
-    --peer-paintings "$PAINTINGS" --still "$OUT/still-1to1.png" \
+    --setting painter=auto --setting painter=trained --duration 2 --probe-data "$OUT/data" \
+    "${PROBE_EXTRA[@]}" --peer-paintings "$PAINTINGS" --still "$OUT/still-1to1.png" \
     > "$OUT/quality.json"
 "$PY" -m benchmarks.quality_table "$OUT/quality.json"
 
 echo
 echo "demo finished in $(( $(date +%s) - started )) s"
-echo "  stylised video:  $OUT/stylized.mp4, painted: $OUT/painted-excerpt.mp4"
-echo "                   (input | default | painted still: $OUT/still.png; at 1:1, with"
-echo "                   the peer: $OUT/still-1to1.png)"
+echo "  stylised video:  $OUT/stylized.mp4, unpainted: $OUT/unpainted-excerpt.mp4"
+echo "                   (input | default | unpainted still: $OUT/still.png; at 1:1, with"
+echo "                   the trained painter and the peer: $OUT/still-1to1.png)"
 echo "  contact sheets:  $OUT/data/contact-*.png"
 echo "  training:        $OUT/runs/*/preview.png, progress.mp4 (tensorboard --logdir $OUT/runs)"
 echo "  evaluation:      $OUT/evaluation/report.md (held-out frames too)"

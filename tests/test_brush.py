@@ -106,6 +106,24 @@ def test_a_clip_painted_in_batches_is_the_clip_painted_at_once():
     np.testing.assert_array_equal(parts, whole)
 
 
+def test_forgetting_the_past_gives_a_frame_its_steady_state(runs, media):
+    from vae.bundle.loader import Bundle
+    from vae.stylize.frame_stylizer import FrameStylizer
+    from vae.stylize.settings import StyleSettings
+
+    bundle = Bundle(runs["bundle"])
+    plan = StyleSettings().resolve(bundle)
+    assert (plan.painter, plan.settings.paint, plan.full_size) == ("brush", 1.0, True)
+    shift = plan.shift(bundle, bundle.means.mean("letterbox"))
+    frames = np.stack([scene(1, (54, 96)), scene(2, (54, 96))])
+    played = FrameStylizer(bundle, plan, shift)
+    after_history = played(frames)[1]
+    alone = FrameStylizer(bundle, plan, shift)(frames[1:])[0]
+    assert np.abs(after_history.astype(int) - alone).mean() > 1  # strokes were carried
+    played.forget()  # the live page holding a frame
+    np.testing.assert_array_equal(played(frames[1:])[0], alone)
+
+
 def summary(result):
     """process_video.py's summary row as {column: value}, read by the columns' positions."""
     lines = result.stdout.strip().splitlines()

@@ -126,9 +126,10 @@ def test_server_validates_every_request(runs, clip, tmp_path):
         opened = time.monotonic()
         status, state = request(server.url + "/state")
         assert status == 200 and state["version"] == 0 and state["render"]["available"]
-        assert "paint" not in state["ranges"] and "detail" in state["ranges"]  # no painter
+        # the bundle has the brush: the paint slider starts at the default blend
+        assert "paint" in state["ranges"] and state["settings"]["paint"] == 1
         for changes, message in BAD_CHANGES + [
-                ({"paint": 0.5}, "paint 0.5 needs a bundle with a painter")]:
+                ({"painter": "trained"}, "unknown setting 'painter'")]:
             status, reply = request(server.url + "/settings", changes)
             assert status == 400 and message in reply["error"], (changes, reply)
         raw = [(b'{"alpha": NaN}', "alpha must be a number in"),
@@ -309,7 +310,9 @@ def test_page_in_a_real_browser(runs, clip, browser, tmp_path):
     from selenium.webdriver.common.keys import Keys
 
     output = tmp_path / "rendered.mp4"
-    with LiveServer(clip, "--model", runs["bundle"], "-o", output, "--smoothing", "0") as server:
+    # no smoothing and no brush: a held frame's picture depends on the settings alone
+    with LiveServer(clip, "--model", runs["bundle"], "-o", output, "--smoothing", "0",
+                    "--paint", "0") as server:
         browser.get(server.url + "/")
         wait_until(lambda: page_stats(browser)["frames"] >= 5, 60, what="frames in the page")
         assert canvas_pixels(browser, "outputView").std() > 1  # a picture, not a blank canvas

@@ -294,11 +294,12 @@ def test_the_bundle_with_a_painter_round_trips(painted, runs):
 def test_paint_0_is_todays_output_and_paint_1_repaints_it(painted, runs, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
     outputs = {}
-    for name, bundle, paint in (("today", runs["bundle"], None), ("zero", painted["bundle"], "0"),
-                                ("one", painted["bundle"], "1")):
+    for name, bundle, flags in (("today", runs["bundle"], ["--paint", "0"]),
+                                ("zero", painted["bundle"], ["--paint", "0"]),
+                                ("one", painted["bundle"], ["--painter", "trained"])):
         outputs[name] = tmp_path / f"{name}.mp4"
         result = run_main("process_video.py", clip, "-o", outputs[name], "--model", bundle,
-                          *(["--paint", paint] if paint else []))
+                          *flags)
         assert result.returncode == 0, result.stderr
     today, zero, one = (read_all(outputs[n]) for n in ("today", "zero", "one"))
     assert np.array_equal(today, zero)
@@ -362,7 +363,7 @@ def test_style_width_needs_readable_painting_files(runs, media, tmp_path):
 def test_paint_needs_a_painter_and_a_range(runs, painted, vae_run, tmp_path):
     clip = make_clip(tmp_path / "clip.mp4", 64, 36, seconds=1)
     result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model",
-                      runs["bundle"], "--paint", "0.5")
+                      runs["bundle"], "--paint", "0.5", "--painter", "trained")
     assert result.returncode == 2, result.stderr
     assert "--paint 0.5 needs a bundle with a painter" in result.stderr
     result = run_main("process_video.py", clip, "-o", tmp_path / "out.mp4", "--model",
@@ -389,7 +390,7 @@ def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     frames = rng.integers(0, 256, (2, 2 * bundle.height, 2 * bundle.width, 3), np.uint8)
 
     def stylise(paint, scale=None):
-        settings = StyleSettings(detail=0.7, smoothing=0.0, paint=paint)
+        settings = StyleSettings(detail=0.7, smoothing=0.0, paint=paint, painter="trained")
         return FrameStylizer(bundle, settings.resolve(bundle, scale), shift)(frames)
 
     today = stylise(0.0)
@@ -401,10 +402,11 @@ def test_paint_scale_chooses_the_size_the_painter_paints_at(painted):
     assert np.abs(stylise(1.0, 1.0).astype(int) - expected).max() <= 1
     assert np.abs(stylise(1.0, 1.0).astype(int) - at_model_size).mean() > 0.5
     # a paint scale resolves to frames at the output's size, even without detail
-    assert StyleSettings(detail=0.0, paint=1.0).resolve(bundle, 0.5).full_size
+    trained = StyleSettings(detail=0.0, paint=1.0, painter="trained")
+    assert trained.resolve(bundle, 0.5).full_size
     with pytest.raises(ValueError, match="needs frames at the output size"):
-        FrameStylizer(bundle, StylePlan(StyleSettings(detail=0.0, paint=1.0), refine=True,
-                                        full_size=False, paint_scale=0.5), shift)
+        FrameStylizer(bundle, StylePlan(trained, refine=True, full_size=False, paint_scale=0.5,
+                                        painter="trained"), shift)
 
 
 def test_process_video_paint_scale(painted, tmp_path):
@@ -414,7 +416,7 @@ def test_process_video_paint_scale(painted, tmp_path):
                         ("full-no-detail", ["--paint-scale", "1", "--detail", "0"])):
         outputs[name] = tmp_path / f"{name}.mp4"
         result = run_main("process_video.py", clip, "-o", outputs[name], "--model",
-                          painted["bundle"], "--paint", "1", *extra)
+                          painted["bundle"], "--painter", "trained", *extra)
         assert result.returncode == 0, result.stderr
     model, full, no_detail = (read_all(outputs[n]) for n in ("model", "full", "full-no-detail"))
     assert model.shape == full.shape == no_detail.shape and model.shape[1:3] == (36, 64)

@@ -90,7 +90,7 @@ def test_process_video_in_bfloat16(runs, tmp_path):
     for name in ("float32", "bfloat16"):
         outputs[name] = tmp_path / f"{name}.mp4"
         result = run_script("process_video.py", clip, "-o", outputs[name], "--model",
-                            runs["bundle"], "--precision", name)
+                            runs["bundle"], "--precision", name, "--paint", "0")
         assert result.returncode == 0, result.stderr
         assert f"precision: {name}" in result.stdout
     import imageio.v3 as iio

@@ -78,7 +78,8 @@ def test_smoothing_reduces_frame_to_frame_change(runs, clips, tmp_path):
     for path, strength in ((rough, "0"), (smooth, "0.9")):
         result = stylize(clips["letterbox"], "-o", path, "--smoothing", strength,
                          "--source", "letterbox", "--no-audio", "--detail", "0",
-                         "--alpha", "0.25", "--beta", "0.5", model=runs["bundle"], runner=run_main)
+                         "--alpha", "0.25", "--beta", "0.5", "--paint", "0", model=runs["bundle"],
+                         runner=run_main)
         assert result.returncode == 0, result.stderr
     rough_frames, smooth_frames = read_all(str(rough)), read_all(str(smooth))
     change = [np.abs(np.diff(f, axis=0)).mean() for f in (rough_frames, smooth_frames)]
@@ -193,7 +194,7 @@ def test_detail_zero_is_the_plain_stylisation(runs, clips):
     images = batch / np.float32(255)
     shift = style_shift(bundle.means.mean("letterbox"), bundle.means.style_mean(), 1, 0.8)
     plain = to_uint8(bundle.stylize(images, shift).styled.numpy())
-    settings = StyleSettings(detail=0.0, smoothing=0.0)
+    settings = StyleSettings(detail=0.0, smoothing=0.0, paint=0.0)
     out = FrameStylizer(bundle, settings.resolve(bundle), shift)(batch)
     np.testing.assert_array_equal(out, plain)
     # the exported signature computes what Bundle.stylize does, and so does the loaded
@@ -234,7 +235,7 @@ def test_full_detail_and_no_shift_returns_the_input(runs, clips):
     batch = np.stack([f for _, f in video.video_frames(info)][:6])  # output size: 160x120
 
     def stylise(detail):
-        plan = StyleSettings(detail=detail, smoothing=0.0).resolve(bundle)
+        plan = StyleSettings(detail=detail, smoothing=0.0, paint=0.0).resolve(bundle)
         return FrameStylizer(bundle, plan, np.zeros(bundle.code_size))(batch)
 
     out = stylise(1.0)
@@ -251,8 +252,8 @@ def test_detail_keeps_the_clip_at_full_resolution(runs, clips, tmp_path):
     for detail in ("0", "0.7", "1"):
         out = tmp_path / f"detail{detail}.mp4"
         result = stylize(clips["letterbox"], "-o", out, "--detail", detail, "--alpha", "0",
-                         "--beta", "0", "--smoothing", "0", "--no-audio", model=runs["bundle"],
-                         runner=run_main)
+                         "--beta", "0", "--smoothing", "0", "--paint", "0", "--no-audio",
+                         model=runs["bundle"], runner=run_main)
         assert result.returncode == 0, result.stderr
         assert probe(str(out))[:3] == (20, 160, 88)
         outputs[detail] = read_all(str(out)) / 255
@@ -272,8 +273,9 @@ def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, me
     still = tmp_path / "still.png"
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_quality", clips["letterbox"],
-         "--model", runs["bundle"], "--setting", "detail=0", "--setting",
-         "alpha=0,beta=0,detail=1,smoothing=0", "--probe-data", runs["data"],
+         "--model", runs["bundle"], "--setting", "detail=0,paint=0", "--setting",
+         "alpha=0,beta=0,detail=1,smoothing=0,paint=0", "--setting", "painter=auto",
+         "--probe-data", runs["data"],
          "--peer-paintings", media["paintings"], "--analysis-width", "80", "--still", still],
         capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr
@@ -283,11 +285,12 @@ def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, me
                                     "degraded_input_frames", "recoloured_input_frames",
                                     "blurred_recoloured_input_frames"}
     assert all(0 <= row["painting_probability"] <= 1 for row in report["settings"])
-    plain, identity, peer = report["settings"]
+    plain, identity, brush, peer = report["settings"]
     assert plain["detail"] == 0 and plain["smoothing"] == 0.2
-    assert [r["method"] for r in report["settings"]] == ["vae-style-transfer"] * 2 + ["peer"]
-    assert peer["frames_per_second"] > 0 and set(plain) - set(peer) == {
-        "alpha", "beta", "detail", "smoothing", "paint"}
+    assert [r["method"] for r in report["settings"]] == ["vae-style-transfer"] * 3 + ["peer"]
+    assert (plain["painter"], brush["painter"], brush["paint"]) == ("none", "brush", 1)
+    assert all(row["frames_per_second"] > 0 for row in report["settings"])
+    assert set(plain) - set(peer) == {"alpha", "beta", "detail", "smoothing", "paint", "painter"}
     # the peer repaints everything: less of the frame's structure than the identity keeps
     assert peer["edge_correlation"] < identity["edge_correlation"]
     # all detail and no shift: the input again, up to compression
@@ -299,7 +302,7 @@ def test_quality_benchmark_prints_a_row_per_setting_and_the_peer(runs, clips, me
     assert report["paintings_as_seen"].endswith("each as tall as the frame at 80x44")
     # input, two rows and the peer side by side, each an 80x44 window at 1:1 of the 160x88
     # frames (the clip's letterbox cropped)
-    assert iio.imread(still).shape == (44, 4 * 80, 3)
+    assert iio.imread(still).shape == (44, 5 * 80, 3)
     assert 0.8 < identity["warping_error_ratio"] < 1.3
     assert plain["edge_correlation"] < identity["edge_correlation"]
 

@@ -242,7 +242,7 @@ class Preview:
             if applied != version:
                 self.stylizer.configure(*self._plan(settings))
             if paused:
-                self.stylizer.smooth.previous = None  # a held frame shows its steady state
+                self.stylizer.forget()  # a held frame shows its steady state
             began = time.monotonic()
             output = self.stylizer(frame[np.newaxis])[0]
             self.latest = Frame(serial + 1, index, version, frame.shape[1], frame.shape[0],

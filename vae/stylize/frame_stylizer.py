@@ -133,6 +133,13 @@ class FrameStylizer:
         self.detail, self.paint = float(settings.detail), float(settings.paint)
         self.smooth.strength = float(settings.smoothing)
 
+    def forget(self):
+        """Start over in time: no smoothing history, no strokes carried from earlier frames
+        (the live page's held frame shows its steady state)."""
+        self.smooth.previous = None
+        if self.brush is not None:
+            self.brush.previous = None
+
     def _stylized(self, images):
         return self.bundle.stylize(images, self.shift, self.detail, self.plan.refine)
 
