@@ -264,7 +264,7 @@ def run(args):
     width, height = crop.cropped_size(info.width, info.height)
     size = analysis_size(width, height, args.analysis_width)
     model_size = (bundle.width, bundle.height)
-    options = args.options
+    options = dataclasses.replace(args.options, crop=crop)  # detected once, for every row
 
     started = time.time()
     inputs = load_frames(args.clip, crop, size)

@@ -17,6 +17,8 @@ When paint > 0 the plan's painter repaints y, and the frame is y + paint * (P - 
   trained size relative to the frame; a paint_scale paints at that fraction of the output's
   size instead (1: at full size, the finest strokes, at the most cost).
 """
+import functools
+
 import numpy as np
 import tensorflow as tf
 
@@ -55,6 +57,13 @@ def resize_matrix(source, target, method, antialias=False):
     impulses = tf.eye(source)[:, :, tf.newaxis, tf.newaxis]  # `source` images of source x 1
     columns = tf.image.resize(impulses, (target, 1), method=method, antialias=antialias)
     return tf.transpose(columns[:, :, 0, 0])
+
+
+@functools.lru_cache(maxsize=8)
+def detail_transfer(frame_size, model_size):
+    """The DetailTransfer between these sizes, made (and compiled) once per process: the live
+    page's renders and the benchmarks' rows reuse it."""
+    return DetailTransfer(frame_size, model_size)
 
 
 class DetailTransfer:
@@ -157,8 +166,8 @@ class FrameStylizer:
             out = self.smooth(self._stylized(batch.astype(np.float32) / 255.0).styled.numpy())
             return to_uint8(self._painted(out).numpy() if self.paint > 0 else out)
         if self.transfer is None:
-            self.transfer = DetailTransfer((batch.shape[2], batch.shape[1]),
-                                           (self.bundle.width, self.bundle.height))
+            self.transfer = detail_transfer((batch.shape[2], batch.shape[1]),
+                                            (self.bundle.width, self.bundle.height))
         # the formula's part at the model's size; combine adds detail * x at the output's
         part = self._stylized(self.transfer.shrink(batch)).model_part()
         out = self.transfer.combine(self.smooth(part.numpy()), batch, tf.constant(self.detail))
@@ -179,8 +188,7 @@ class FrameStylizer:
                     else round(self.plan.paint_scale * max(width, height)))
             self.brush = BrushPainter(Brush(self.bundle.brush_style(self.plan.settings.style),
                                             side))
-        images = frames.astype(np.float32) / 255.0
-        return to_uint8(images + self.paint * (self.brush(frames, originals) - images))
+        return self.brush(frames, originals, self.paint)
 
     def _repainted(self, frames):
         """uint8 frames at the output size, repainted at the painting size."""
@@ -193,7 +201,7 @@ class FrameStylizer:
             return to_uint8(self._painted(tf.cast(frames, tf.float32) / 255.0).numpy())
         if self.paint_transfer is None:
             self.paint_transfer = (self.transfer if size == (self.bundle.width, self.bundle.height)
-                                   else DetailTransfer((width, height), size))
+                                   else detail_transfer((width, height), size))
         small = self.paint_transfer.shrink(frames)
         return self.paint_transfer.combine(self._painted(small) - small, frames,
                                            tf.constant(1.0)).numpy()
