@@ -182,6 +182,23 @@ def test_a_bundle_without_brush_styles_paints_nothing_by_default(runs, media, tm
         assert os.path.getsize(out) > 0  # the earlier output is left as it was
 
 
+def test_a_style_the_brush_has_no_vector_for_is_refused(runs, media, tmp_path):
+    bundle = str(tmp_path / "bundle")
+    shutil.copytree(runs["bundle"], bundle)
+    other = BrushStyles(["others"], np.zeros((1, STYLE_LENGTH), np.float32),
+                        np.zeros(STYLE_LENGTH, np.float32))
+    np.savez(os.path.join(bundle, BRUSH_STYLES), **other.to_arrays())
+    out = str(tmp_path / "out.mp4")
+    result = run_script("process_video.py", media["plain"], "-o", out, "--model", bundle,
+                        "--style", "paintings")
+    assert result.returncode == 2, result.stderr
+    assert "no brush style for the painting source 'paintings'" in result.stderr
+    assert not os.path.exists(out)
+    result = run_script("process_video.py", media["plain"], "-o", out, "--model", bundle,
+                        "--style", "paintings", "--painter", "trained", "--paint", "0")
+    assert result.returncode == 0, result.stderr  # without the brush the style is the VAE's
+
+
 def test_export_says_when_the_paintings_files_are_gone(runs, tmp_path, capsys):
     from vae.train.to_bundle import brush_styles
 

@@ -183,9 +183,10 @@ class Preview:
         (settings, version)."""
         with self._changed:
             settings = self.settings.changed(changes, self.styles)
-            why = self.bundle.cannot_paint(settings.paint, settings.painter)
-            if why:
-                raise ValueError(why)
+            try:  # what the bundle cannot do (paint without a painter, a style the brush lacks)
+                settings.resolve(self.bundle, full_size=True)
+            except InputError as err:
+                raise ValueError(str(err)) from None
             if settings != self.settings:
                 self.settings, self.version = settings, self.version + 1
                 self._changed.notify_all()

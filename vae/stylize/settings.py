@@ -18,11 +18,11 @@ from vae.bundle.means import style_shift
 from vae.flags import flag, to_argv
 from vae.media import frames
 
-# (lowest, highest, slider step) of each number; the command line and the live page alike.
 # What paints (vae/bundle/loader.py Bundle.painter), and the blend used when --paint is not
 # given and the bundle can paint (measured: docs/results.md, "The brush").
 PAINTERS = ("auto", "brush", "trained")
 DEFAULT_PAINT = 1.0
+# (lowest, highest, slider step) of each number; the command line and the live page alike.
 RANGES = {"alpha": (0.0, 2.0, 0.05), "beta": (0.0, 2.0, 0.05), "detail": (0.0, 1.0, 0.05),
           "smoothing": (0.0, 0.95, 0.05), "paint": (0.0, 1.0, 0.05)}
 
