@@ -190,8 +190,7 @@ def border_crop(where):
 class RenderOptions:
     """Which part of the clip is stylised and how the result is written: borders to crop,
     the excerpt, the inset original, the audio, frames per model call, and the size the
-    painter paints at (paint_scale times the output's; None: the model's size, the size it
-    was trained at)."""
+    painter paints at (paint_scale times the output's; None: each painter's own size)."""
     crop: object = border_crop("")
     inset: bool = flag(False, "show the original frame small in the bottom-right corner")
     audio: bool = flag(True, "drop the input's audio track")
@@ -200,11 +199,11 @@ class RenderOptions:
     duration: float | None = flag(None, "length of the excerpt (default: to the end)",
                                   type=positive_float, metavar="SECONDS")
     batch_size: int = flag(16, "frames per model call", type=positive_int, metavar="N")
-    paint_scale: float | None = flag(None, "with --paint, paint at F times the output's size, "
-                                     "in (0, 1]: 1 gives the finest strokes, smaller is faster "
-                                     "with broader ones (default: the model's size, the size "
-                                     "the painter was trained at)", type=positive_float,
-                                     metavar="F")
+    paint_scale: float | None = flag(None, "paint at F times the output's size, in (0, 1]: "
+                                     "larger is finer strokes and slower (default: the brush "
+                                     "at 384 pixels on the longer side, a trained painter at "
+                                     "the model's size, the size it was trained at)",
+                                     type=positive_float, metavar="F")
 
     def __post_init__(self):
         if self.duration is not None and not self.duration > 0:
