@@ -13,6 +13,7 @@ prints JSON with:
 
   make demo   # once: demo_output/exported
   python -m benchmarks.bench_live [--model demo_output/exported] [--clip CLIP] [--seconds 10]
+      [process_video.py's settings, such as --paint 0]
 """
 import argparse
 import json
@@ -39,7 +40,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=positive_float, default=10.0,
                         help="how long to count frames")
     parser.add_argument("--changes", type=positive_int, default=10, help="slider changes timed")
-    args = parser.parse_args(argv)
+    args, settings = parser.parse_known_args(argv)  # the rest go to process_video.py
     if find_chromium() is None:
         parser.error("chromium and chromedriver are needed: run 'sudo make browser'")
     for path, what in ((args.model, "bundle"), (args.clip, "clip")):
@@ -49,7 +50,8 @@ def main(argv=None):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    with LiveServer(args.clip, "--model", args.model, "-o", os.devnull + ".mp4") as server:
+    with LiveServer(args.clip, "--model", args.model, "-o", os.devnull + ".mp4",
+                    *settings) as server:
         browser = chromium()
         try:
             browser.get(server.url + "/")
@@ -72,6 +74,7 @@ def main(argv=None):
             browser.quit()
     result = {
         "machine": machine.describe(), "clip": os.path.basename(args.clip),
+        "settings": state["settings"],
         "preview": f"{state['width']}x{state['height']}", "page_fps": round(page_fps, 2),
         "server_fps": state["fps"], "frame_ms": state["frame_ms"],
         "latency_ms": {"median": round(statistics.median(latencies)),
