@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from vae.data import records
 from vae.media import atomic, video
+from vae.signals import signals_deferred
 
 
 def stop_now():
@@ -94,8 +95,34 @@ def test_a_deferred_signal_reaches_the_handler_it_was_held_from(sigterm_raises):
     """Inside the block the signal waits; it is delivered, once, as the block ends."""
     reached = []
     with pytest.raises(KeyboardInterrupt):
-        with atomic.signals_deferred():
+        with signals_deferred():
             os.kill(os.getpid(), signal.SIGTERM)
             stop_now()
             reached.append("the rest of the block")
     assert reached == ["the rest of the block"]
+
+
+def test_a_signal_as_a_progress_bar_is_made_leaves_a_whole_bar(monkeypatch, sigterm_raises):
+    import gc
+    import sys
+
+    import tqdm
+
+    from vae import console
+
+    made, unraisable = [], []
+    constructor = tqdm.tqdm.__init__
+
+    def cut_short(self, *args, **kwargs):
+        signal.raise_signal(signal.SIGTERM)  # arrives before the bar has any of its fields
+        constructor(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(tqdm.tqdm, "__init__", cut_short)
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(KeyboardInterrupt):
+        console.progress_bar(total=3)
+    assert len(made) == 1 and hasattr(made[0], "pos")  # made whole, then the signal
+    made.clear()
+    gc.collect()
+    assert unraisable == []  # its destructor closed it without a traceback

@@ -2,6 +2,8 @@
 progress bars that also read well in a log."""
 import sys
 
+from vae.signals import signals_deferred
+
 
 def format_table(headers, rows):
     """Left-aligned columns separated by two spaces, with a rule under the headers."""
@@ -18,12 +20,15 @@ LOG_INTERVAL = 5.0
 
 def progress_bar(**options):
     """A tqdm bar: on a terminal as tqdm draws it; written to a file or a pipe (a log, CI), a
-    line every LOG_INTERVAL seconds rather than carriage-return updates run into one line."""
+    line every LOG_INTERVAL seconds rather than carriage-return updates run into one line.
+    Made with Ctrl-C and SIGTERM held back: a bar that a signal cuts short in its constructor
+    prints a traceback from its destructor as the script ends."""
     from tqdm import tqdm
 
-    if sys.stderr.isatty():
-        return tqdm(dynamic_ncols=True, **options)
-    return tqdm(file=_Lines(sys.stderr), mininterval=LOG_INTERVAL, ncols=100, **options)
+    with signals_deferred():
+        if sys.stderr.isatty():
+            return tqdm(dynamic_ncols=True, **options)
+        return tqdm(file=_Lines(sys.stderr), mininterval=LOG_INTERVAL, ncols=100, **options)
 
 
 class _Lines:

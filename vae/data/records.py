@@ -16,6 +16,7 @@ import tensorflow as tf
 from vae import InputError
 from vae.data import datafolder
 from vae.media import atomic, storage
+from vae.signals import signals_deferred
 
 COMPRESSION = "GZIP"
 
@@ -124,7 +125,7 @@ class ShuffledShardWriter:
         """Make out_dir and the scratch folder of buckets beside it; a signal waits until
         both are recorded, so that close() removes them whenever it comes."""
         try:
-            with atomic.signals_deferred():
+            with signals_deferred():
                 self.created_out_dir = not storage.isdir(self.out_dir)
                 storage.makedirs(self.out_dir)
                 # beside the shards for an atomic rename; local when out_dir is on another

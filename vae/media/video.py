@@ -22,6 +22,7 @@ import numpy as np
 from vae import InputError
 from vae.media import atomic
 from vae.media.frames import Crop, check_crop, detect_borders, fill_region
+from vae.signals import signals_deferred
 
 BORDER_SAMPLES = 12  # frames sampled over a clip to find its black borders
 # Sources that deliver frames as they happen; any other URL (a file over HTTP, HLS) is read at
@@ -300,7 +301,7 @@ class VideoWriter:
         """Start ffmpeg on a scratch file; a signal waits until both are recorded, so that
         abort() removes both whenever it comes."""
         try:
-            with atomic.signals_deferred():
+            with signals_deferred():
                 self._log = tempfile.TemporaryFile()
                 self.tmp_path = atomic.temporary_name(self.path, ".mp4")
                 self._process = subprocess.Popen(
