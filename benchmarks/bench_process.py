@@ -88,11 +88,7 @@ def peer_on(clip, folder, info, writer):
     Image.fromarray(next(video.video_frames(info))[1]).save(os.path.join(paintings, "a.png"))
     peer = MagentaPeer(paintings)
     peer.stylize(np.zeros((info.height, info.width, 3), np.uint8))  # warm-up
-    started = time.perf_counter()
-    with writer((info.width, info.height)) as w:
-        for _, frame in video.video_frames(info):
-            w.write(peer.stylize(frame))
-    return time.perf_counter() - started
+    return peer.stylize_clip(video.video_frames(info), lambda: writer((info.width, info.height)))
 
 
 def timed(function):

@@ -167,13 +167,10 @@ def stylize_with_peer(paintings, info, crop, duration, out):
     took, from the first frame read to the last written (as render's frames/s counts ours)."""
     from benchmarks.peer import MagentaPeer
 
-    peer = MagentaPeer(paintings)
     width, height = crop.cropped_size(info.width, info.height)
-    started = time.perf_counter()
-    with video.VideoWriter(out, width, height, info.fps) as writer:
-        for _, frame in video.video_frames(info, crop, duration=duration):
-            writer.write(peer.stylize(frame))
-    return time.perf_counter() - started
+    return MagentaPeer(paintings).stylize_clip(
+        video.video_frames(info, crop, duration=duration),
+        lambda: video.VideoWriter(out, width, height, info.fps))
 
 
 def parse_args(argv=None):

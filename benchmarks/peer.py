@@ -8,6 +8,8 @@ The transform runs at 384 pixels on the longer side, as the package runs it, and
 scaled back to the frame's size. The brush (vae/models/brush.py) runs the same network, kept to
 the clip.
 """
+import time
+
 import numpy as np
 from PIL import Image
 
@@ -44,3 +46,14 @@ class MagentaPeer:
                                       self.inputs[1]: self.style})[0][0][:h, :w]
         out = Image.fromarray((np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8))
         return np.asarray(out.resize((width, height), Image.LANCZOS))
+
+    def stylize_clip(self, frames, open_writer):
+        """Write the stylisation of frames ((index, frame) pairs, as video.video_frames yields
+        them) into the writer open_writer() opens; -> the seconds it took, from opening the
+        writer and reading the first frame to the last written (as render's frames/s counts
+        ours)."""
+        started = time.perf_counter()
+        with open_writer() as writer:
+            for _, frame in frames:
+                writer.write(self.stylize(frame))
+        return time.perf_counter() - started

@@ -84,16 +84,21 @@ class Bundle:
             raise ValueError(f"{MEANS} holds means of shape {self.means.means.shape}, not one "
                              f"row of {self.code_size} per source")
 
+    def _arrays(self, name):
+        """{array name: array} of the bundle's optional .npz file `name`, or None without it."""
+        path = os.path.join(self.folder, name)
+        if not storage.exists(path):
+            return None
+        with np.load(io.BytesIO(storage.read_bytes(path))) as data:
+            return {key: data[key] for key in data.files}
+
     def _read_brush_styles(self):
         """The brush's styles (vae/models/brush.py BrushStyles), or None: the bundle was
         exported without the paintings' files."""
         from vae.models.brush import BrushStyles
 
-        path = os.path.join(self.folder, BRUSH_STYLES)
-        if not storage.exists(path):
-            return None
-        with np.load(io.BytesIO(storage.read_bytes(path))) as data:
-            return BrushStyles.from_arrays(data)
+        arrays = self._arrays(BRUSH_STYLES)
+        return arrays and BrushStyles.from_arrays(arrays)
 
     def rebuild(self, arithmetic="float32"):
         """A StyleModel of the bundle's networks as Keras models computing in `arithmetic`
@@ -120,11 +125,7 @@ class Bundle:
 
     def style_stats(self):
         """The paintings' statistics saved at export, or None (the data had no paintings)."""
-        path = os.path.join(self.folder, STYLE_STATS)
-        if not storage.exists(path):
-            return None
-        with np.load(io.BytesIO(storage.read_bytes(path))) as data:
-            return {name: data[name] for name in data.files}
+        return self._arrays(STYLE_STATS)
 
     def encode(self, images):
         return self.model.encode(tf.convert_to_tensor(images, tf.float32))
